@@ -1,0 +1,36 @@
+package org.flexidepth4j;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.flexidepth4j.io.FormatException;
+import org.flexidepth4j.io.HfCheckpoint;
+import org.flexidepth4j.io.TensorEntry;
+import org.flexidepth4j.model.HfConfig;
+import org.flexidepth4j.model.Model;
+import org.flexidepth4j.model.ModelConfig;
+import org.flexidepth4j.model.ModelWeights;
+import org.flexidepth4j.model.SkipPolicy;
+import org.flexidepth4j.model.Transformer;
+import org.flexidepth4j.tokenizer.Tokenizer;
+import org.flexidepth4j.tokenizer.Tokenizers;
+
+/** Opens a model in any supported format: an HF directory, a GGUF file, or a llama2.c checkpoint. */
+public final class ModelLoader {
+    private ModelLoader() {
+    }
+
+    public static Model load(Path path) {
+        if (!Files.exists(path)) throw new FormatException(path, "file not found");
+        if (Files.isDirectory(path)) return loadHf(path);
+        throw new FormatException(path, "unrecognised model format (expected an HF directory, a .gguf file or a llama2.c .bin)");
+    }
+
+    private static Model loadHf(Path dir) {
+        ModelConfig config = HfConfig.read(dir.resolve("config.json"));
+        Map<String, TensorEntry> tensors = HfCheckpoint.tensors(dir);
+        ModelWeights weights = ModelWeights.fromTensors(config, tensors, dir);
+        Tokenizer tokenizer = Tokenizers.fromHfDirectory(dir);
+        return new Model(dir, "hf", new Transformer(config, weights), tokenizer, SkipPolicy.NONE);
+    }
+}

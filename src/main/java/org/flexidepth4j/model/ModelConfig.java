@@ -1,0 +1,36 @@
+package org.flexidepth4j.model;
+
+/**
+ * Shape and arithmetic settings of a Llama-family decoder (llama, mistral, qwen2, qwen3). Weight files of every
+ * format are described by one of these; see {@link HfConfig} for how HF config.json keys map onto it.
+ *
+ * @param attentionBias q/k/v projections have biases (qwen2)
+ * @param qkNorm        per-head RMSNorm of queries and keys before RoPE (qwen3)
+ */
+public record ModelConfig(String architecture, int hiddenSize, int intermediateSize, int numLayers, int numHeads,
+                          int numKvHeads, int headDim, int vocabSize, int maxPositions, float rmsNormEps,
+                          RopeConfig rope, boolean tiedEmbeddings, boolean attentionBias, boolean qkNorm) {
+    public ModelConfig {
+        if (hiddenSize <= 0 || intermediateSize <= 0 || numLayers <= 0 || numHeads <= 0 || numKvHeads <= 0 || headDim <= 0 || vocabSize <= 0) {
+            throw new IllegalArgumentException("sizes must be positive");
+        }
+        if (numHeads % numKvHeads != 0) throw new IllegalArgumentException("num_attention_heads " + numHeads + " is not a multiple of num_key_value_heads " + numKvHeads);
+        if (headDim % 2 != 0) throw new IllegalArgumentException("head_dim " + headDim + " must be even for RoPE");
+    }
+
+    public int queryDim() {
+        return numHeads * headDim;
+    }
+
+    public int kvDim() {
+        return numKvHeads * headDim;
+    }
+
+    /** Parameters of the decoder (embeddings counted once when tied). */
+    public long parameterCount() {
+        long d = hiddenSize;
+        long perLayer = d * queryDim() + 2 * d * kvDim() + (long) queryDim() * d + 3 * d * intermediateSize + 2 * d;
+        long embed = (long) vocabSize * d;
+        return numLayers * perLayer + embed * (tiedEmbeddings ? 1 : 2) + d;
+    }
+}

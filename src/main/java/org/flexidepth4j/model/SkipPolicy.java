@@ -1,0 +1,47 @@
+package org.flexidepth4j.model;
+
+/**
+ * The per-layer, per-token decision of how much of a layer a token gets. The layer asks the policy once per forward
+ * call whether it runs for everyone, is routed per token, or is removed; for routed layers the policy fills the run
+ * flags and gates of each row and may add a cheap skip path (FlexiDepth's adapter). One layer implementation
+ * ({@link Transformer}) serves every policy: FlexiDepth, static removal, random skipping, early exit, dense.
+ */
+public interface SkipPolicy {
+    enum Plan {
+        /** every token runs the full layer, gate 1 */
+        DENSE,
+        /** {@link #route} decides per token; K/V are still computed for every token */
+        ROUTED,
+        /** nobody runs the layer, not even K/V (no later token can attend to it) */
+        REMOVED
+    }
+
+    SkipPolicy NONE = layer -> Plan.DENSE;
+
+    Plan plan(int layer);
+
+    /**
+     * For a ROUTED layer: decide each of {@code tokens} rows. {@code normed} holds the layer's attention-norm output
+     * [tokens, d]. Sets run[t]; gate[t] scales the FFN of a run token and (1 - gate) the skip path of a skipped one.
+     */
+    default void route(int layer, float[] normed, int tokens, int[] positions, boolean[] run, float[] gate) {
+        throw new UnsupportedOperationException("policy does not route layer " + layer);
+    }
+
+    /** Whether skipped tokens of this layer get {@link #addSkipPath}. */
+    default boolean hasSkipPath(int layer) {
+        return false;
+    }
+
+    /**
+     * Adds the skip-path contribution of {@code n} skipped rows into {@code residual}: y holds their
+     * post-attention-norm rows [n, d], gates their gates, rowIndex their rows in residual.
+     */
+    default void addSkipPath(int layer, float[] y, int n, float[] gates, int[] rowIndex, float[] residual, WorkCounter work) {
+    }
+
+    /** Layers ROUTED in some forward calls (for traces; -1 gates elsewhere). */
+    default boolean isRouted(int layer) {
+        return plan(layer) == Plan.ROUTED;
+    }
+}

@@ -1,0 +1,244 @@
+package org.flexidepth4j.model;
+
+import java.util.Arrays;
+import org.flexidepth4j.tensor.Matrix;
+import org.flexidepth4j.tensor.Parallel;
+import org.flexidepth4j.tensor.VectorOps;
+
+/**
+ * The decoder forward pass of every supported architecture, for a batch of consecutive tokens of one sequence
+ * (prefill: many rows; decode: one row). A routed layer gathers the rows that run and computes queries, attention,
+ * o_proj and the FFN for them alone; skipped rows get only their K/V (so later tokens can attend to them) and the
+ * policy's skip path.
+ */
+public final class Transformer {
+    private final ModelConfig config;
+    private final ModelWeights weights;
+    private final int ropeMaxPositions;
+    private final float[] ropeCos;
+    private final float[] ropeSin;
+
+    public Transformer(ModelConfig config, ModelWeights weights) {
+        this.config = config;
+        this.weights = weights;
+        this.ropeMaxPositions = config.maxPositions();
+        int half = config.headDim() / 2;
+        double[] inv = config.rope().inverseFrequencies(config.headDim());
+        ropeCos = new float[ropeMaxPositions * half];
+        ropeSin = new float[ropeMaxPositions * half];
+        for (int p = 0; p < ropeMaxPositions; p++) {
+            for (int i = 0; i < half; i++) {
+                double angle = p * inv[i];
+                ropeCos[p * half + i] = (float) Math.cos(angle);
+                ropeSin[p * half + i] = (float) Math.sin(angle);
+            }
+        }
+    }
+
+    public ModelConfig config() {
+        return config;
+    }
+
+    public ModelWeights weights() {
+        return weights;
+    }
+
+    /** A fresh sequence state with room for {@code contextLength} tokens (at most the model's max positions). */
+    public InferenceState newState(int contextLength) {
+        return new InferenceState(config, Math.min(contextLength, ropeMaxPositions));
+    }
+
+    /**
+     * Appends tokens[offset .. offset+count) to the sequence and runs them. Logits land in {@link
+     * InferenceState#logits()}: for every row when {@code allLogits}, else for the last row only.
+     */
+    public void forward(InferenceState s, int[] tokens, int offset, int count, SkipPolicy policy, boolean allLogits) {
+        if (count <= 0) throw new IllegalArgumentException("no tokens to run");
+        if (s.length + count > s.contextLength) {
+            throw new IllegalArgumentException("sequence of " + (s.length + count) + " tokens exceeds the context length " + s.contextLength);
+        }
+        int d = config.hiddenSize();
+        s.ensureCapacity(count);
+        for (int t = 0; t < count; t++) {
+            int id = tokens[offset + t];
+            if (id < 0 || id >= config.vocabSize()) throw new IllegalArgumentException("token id " + id + " is outside the vocabulary of " + config.vocabSize());
+            weights.embedding().readRow(id, s.residual, t * d);
+            s.positions[t] = s.length + t;
+        }
+        Arrays.fill(s.layersUsed, 0, count, 0);
+        for (int l = 0; l < config.numLayers(); l++) layer(l, s, count, policy);
+        s.length += count;
+        logits(s, count, allLogits);
+    }
+
+    private void layer(int l, InferenceState s, int n, SkipPolicy policy) {
+        LayerWeights w = weights.layers()[l];
+        SkipPolicy.Plan plan = policy.plan(l);
+        float[] layerGates = s.gates[l];
+        if (plan == SkipPolicy.Plan.REMOVED) {
+            Arrays.fill(layerGates, 0, n, policy.isRouted(l) ? 0f : -1f);
+            return;
+        }
+        int d = config.hiddenSize();
+        float eps = config.rmsNormEps();
+        for (int t = 0; t < n; t++) VectorOps.rmsNorm(s.residual, t * d, w.attnNorm(), eps, s.normed, t * d, d);
+
+        if (plan == SkipPolicy.Plan.ROUTED) {
+            policy.route(l, s.normed, n, s.positions, s.run, s.gate);
+        } else {
+            Arrays.fill(s.run, 0, n, true);
+            Arrays.fill(s.gate, 0, n, 1f);
+        }
+        int nRun = 0, nSkip = 0;
+        for (int t = 0; t < n; t++) {
+            if (s.run[t]) s.runRows[nRun++] = t;
+            else s.skipRows[nSkip++] = t;
+            layerGates[t] = plan == SkipPolicy.Plan.ROUTED || policy.isRouted(l) ? s.gate[t] : -1f;
+            if (s.run[t]) s.layersUsed[t]++;
+        }
+
+        // K and V for every row: the cache stays complete whatever the routing.
+        keyValues(l, w, s, n);
+        if (nRun > 0) attentionBlock(l, w, s, nRun, nRun == n);
+        for (int t = 0; t < n; t++) VectorOps.rmsNorm(s.residual, t * d, w.ffnNorm(), eps, s.normed, t * d, d);
+        if (nRun > 0) feedForward(l, w, s, nRun, nRun == n);
+        if (nSkip > 0 && policy.hasSkipPath(l)) {
+            gatherRows(s.normed, s.skipRows, nSkip, d, s.gathered2);
+            for (int i = 0; i < nSkip; i++) s.skipGate[i] = s.gate[s.skipRows[i]];
+            policy.addSkipPath(l, s.gathered2, nSkip, s.skipGate, s.skipRows, s.residual, s.work);
+        }
+    }
+
+    private void keyValues(int l, LayerWeights w, InferenceState s, int n) {
+        int d = config.hiddenSize(), kvd = config.kvDim();
+        matmul(l, w.wk(), s.normed, s.key, n, s);
+        matmul(l, w.wv(), s.normed, s.value, n, s);
+        for (int t = 0; t < n; t++) {
+            if (w.bk() != null) {
+                VectorOps.add(w.bk(), 0, s.key, t * kvd, kvd);
+                VectorOps.add(w.bv(), 0, s.value, t * kvd, kvd);
+            }
+            if (w.kNorm() != null) headNorm(s.key, t * kvd, config.numKvHeads(), w.kNorm());
+            rope(s.key, t * kvd, config.numKvHeads(), s.positions[t]);
+            System.arraycopy(s.key, t * kvd, s.keyCache[l], s.positions[t] * kvd, kvd);
+            System.arraycopy(s.value, t * kvd, s.valueCache[l], s.positions[t] * kvd, kvd);
+        }
+    }
+
+    /** Queries, causal attention over the cache, o_proj and the residual add, for the run rows only. */
+    private void attentionBlock(int l, LayerWeights w, InferenceState s, int nRun, boolean allRun) {
+        int d = config.hiddenSize(), qd = config.queryDim();
+        float[] in = s.normed;
+        if (!allRun) {
+            gatherRows(s.normed, s.runRows, nRun, d, s.gathered);
+            in = s.gathered;
+        }
+        matmul(l, w.wq(), in, s.query, nRun, s);
+        for (int r = 0; r < nRun; r++) {
+            int pos = s.positions[s.runRows[r]];
+            if (w.bq() != null) VectorOps.add(w.bq(), 0, s.query, r * qd, qd);
+            if (w.qNorm() != null) headNorm(s.query, r * qd, config.numHeads(), w.qNorm());
+            rope(s.query, r * qd, config.numHeads(), pos);
+        }
+        attend(l, s, nRun);
+        matmul(l, w.wo(), s.attention, s.projected, nRun, s);
+        for (int r = 0; r < nRun; r++) VectorOps.add(s.projected, r * d, s.residual, s.runRows[r] * d, d);
+    }
+
+    /** Causal attention with an online softmax: no score buffer, one pass over the cached keys and values. */
+    private void attend(int l, InferenceState s, int nRun) {
+        int hd = config.headDim(), heads = config.numHeads(), kvd = config.kvDim(), qd = config.queryDim();
+        int group = heads / config.numKvHeads();
+        float scale = (float) (1.0 / Math.sqrt(hd));
+        float[] kc = s.keyCache[l], vc = s.valueCache[l];
+        long work = 0;
+        for (int r = 0; r < nRun; r++) work += 2L * (s.positions[s.runRows[r]] + 1) * qd;
+        s.work.add(l, work);
+        Parallel.pool().forRange(nRun * heads, Math.max(1, 4096 / Math.max(1, s.positions[s.runRows[nRun - 1]] + 1) / hd + 1), (start, end) -> {
+            for (int item = start; item < end; item++) {
+                int r = item / heads, h = item % heads;
+                int pos = s.positions[s.runRows[r]];
+                int qOff = r * qd + h * hd;
+                int kvOff = (h / group) * hd;
+                int out = r * qd + h * hd;
+                Arrays.fill(s.attention, out, out + hd, 0f);
+                float max = Float.NEGATIVE_INFINITY, sum = 0f;
+                for (int p = 0; p <= pos; p++) {
+                    float score = VectorOps.dot(s.query, qOff, kc, p * kvd + kvOff, hd) * scale;
+                    if (score > max) {
+                        float correction = (float) Math.exp(max - score);
+                        sum *= correction;
+                        for (int i = 0; i < hd; i++) s.attention[out + i] *= correction;
+                        max = score;
+                    }
+                    float e = (float) Math.exp(score - max);
+                    sum += e;
+                    VectorOps.axpy(e, vc, p * kvd + kvOff, s.attention, out, hd);
+                }
+                float inv = 1f / sum;
+                for (int i = 0; i < hd; i++) s.attention[out + i] *= inv;
+            }
+        });
+    }
+
+    /** SwiGLU FFN of the run rows, scaled by their gates, added into the residual. */
+    private void feedForward(int l, LayerWeights w, InferenceState s, int nRun, boolean allRun) {
+        int d = config.hiddenSize(), ff = config.intermediateSize();
+        float[] in = s.normed;
+        if (!allRun) {
+            gatherRows(s.normed, s.runRows, nRun, d, s.gathered);
+            in = s.gathered;
+        }
+        matmul(l, w.wGate(), in, s.ffnGate, nRun, s);
+        matmul(l, w.wUp(), in, s.ffnUp, nRun, s);
+        VectorOps.siluMul(s.ffnGate, 0, s.ffnUp, 0, nRun * ff);
+        matmul(l, w.wDown(), s.ffnGate, s.projected, nRun, s);
+        for (int r = 0; r < nRun; r++) {
+            int row = s.runRows[r];
+            VectorOps.axpy(s.gate[row], s.projected, r * d, s.residual, row * d, d);
+        }
+    }
+
+    private void logits(InferenceState s, int n, boolean allLogits) {
+        int d = config.hiddenSize(), v = config.vocabSize();
+        int first = allLogits ? 0 : n - 1;
+        int rows = n - first;
+        for (int t = first; t < n; t++) VectorOps.rmsNorm(s.residual, t * d, weights.finalNorm(), config.rmsNormEps(), s.normed, (t - first) * d, d);
+        if (s.logits == null || s.logits.length < rows * v) s.logits = new float[rows * v];
+        s.work.add(config.numLayers(), (long) rows * v * d);
+        weights.lmHead().matmul(s.normed, s.logits, rows);
+        s.logitRows = rows;
+    }
+
+    private void matmul(int l, Matrix w, float[] in, float[] out, int rows, InferenceState s) {
+        s.work.add(l, (long) rows * w.rows() * w.cols());
+        w.matmul(in, out, rows);
+    }
+
+    private static void gatherRows(float[] src, int[] rows, int n, int width, float[] dst) {
+        for (int i = 0; i < n; i++) System.arraycopy(src, rows[i] * width, dst, i * width, width);
+    }
+
+    private void headNorm(float[] x, int off, int heads, float[] weight) {
+        int hd = config.headDim();
+        for (int h = 0; h < heads; h++) VectorOps.rmsNorm(x, off + h * hd, weight, config.rmsNormEps(), x, off + h * hd, hd);
+    }
+
+    /** Rotates each head of x[off ..] for position pos, in the pairing the weights were trained with. */
+    private void rope(float[] x, int off, int heads, int pos) {
+        int hd = config.headDim(), half = hd / 2;
+        int base = pos * half;
+        boolean interleaved = config.rope().interleaved();
+        for (int h = 0; h < heads; h++) {
+            int o = off + h * hd;
+            for (int i = 0; i < half; i++) {
+                float c = ropeCos[base + i], sn = ropeSin[base + i];
+                int a = interleaved ? o + 2 * i : o + i;
+                int b = interleaved ? a + 1 : a + half;
+                float x0 = x[a], x1 = x[b];
+                x[a] = x0 * c - x1 * sn;
+                x[b] = x1 * c + x0 * sn;
+            }
+        }
+    }
+}

@@ -1,0 +1,27 @@
+package org.flexidepth4j.tensor;
+
+import java.lang.foreign.MemorySegment;
+
+/** The dtype-to-kernel table: one place that knows which Matrix implementation serves each stored dtype. */
+public final class Matrices {
+    private Matrices() {
+    }
+
+    /** Whether weights of this dtype can be multiplied directly. */
+    public static boolean supports(DType dtype) {
+        return switch (dtype) {
+            case F32, BF16, F16 -> true;
+            default -> false;
+        };
+    }
+
+    /** A view of {@code data} as a [rows, cols] matrix; the caller has checked the byte length. */
+    public static Matrix of(DType dtype, MemorySegment data, int rows, int cols) {
+        return switch (dtype) {
+            case F32 -> new F32Matrix(data, rows, cols);
+            case BF16 -> new BF16Matrix(data, rows, cols);
+            case F16 -> new F16Matrix(data, rows, cols);
+            default -> throw new IllegalArgumentException("no matrix kernel for dtype " + dtype);
+        };
+    }
+}
