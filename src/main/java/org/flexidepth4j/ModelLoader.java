@@ -12,6 +12,7 @@ import org.flexidepth4j.model.ModelConfig;
 import org.flexidepth4j.model.ModelWeights;
 import org.flexidepth4j.model.SkipPolicy;
 import org.flexidepth4j.model.Transformer;
+import org.flexidepth4j.skip.FlexiDepth;
 import org.flexidepth4j.tokenizer.Tokenizer;
 import org.flexidepth4j.tokenizer.Tokenizers;
 
@@ -31,6 +32,7 @@ public final class ModelLoader {
         Map<String, TensorEntry> tensors = HfCheckpoint.tensors(dir);
         ModelWeights weights = ModelWeights.fromTensors(config, tensors, dir);
         Tokenizer tokenizer = Tokenizers.fromHfDirectory(dir);
-        return new Model(dir, "hf", new Transformer(config, weights), tokenizer, SkipPolicy.NONE);
+        SkipPolicy policy = FlexiDepth.hasRouters(tensors) ? FlexiDepth.fromHfDirectory(dir, config, tensors) : SkipPolicy.NONE;
+        return new Model(dir, "hf", new Transformer(config, weights), tokenizer, policy);
     }
 }
