@@ -236,4 +236,9 @@ public final class Ops {
     public static float sigmoid(float x) {
         return 1f / (1f + (float) Math.exp(-x));
     }
+
+    /** d(logit) given g = sigmoid(logit) and dg. */
+    public static float sigmoidBackward(float g, float dg) {
+        return dg * g * (1f - g);
+    }
 }

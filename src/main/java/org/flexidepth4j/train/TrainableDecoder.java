@@ -369,7 +369,7 @@ public final class TrainableDecoder {
                 float dg = a.run[t] ? VectorOps.dot(dRes, t * d, a.mlp, t * d, d) : -VectorOps.dot(dRes, t * d, a.adOut, t * d, d);
                 dg += scale * alpha * 2f * gateSum[t] / n; // skip loss: (1/T) Σ_t (Σ_l g)²
                 if (!a.run[t]) VectorOps.axpy(1f - a.gate[t], dRes, t * d, dAdOut, t * d, d);
-                dLogit[t] = dg * a.gate[t] * (1f - a.gate[t]);
+                dLogit[t] = Ops.sigmoidBackward(a.gate[t], dg);
             }
         }
         Arrays.fill(dY, 0, n * d, 0f);
