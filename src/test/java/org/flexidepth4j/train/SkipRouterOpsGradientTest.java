@@ -108,14 +108,14 @@ class SkipRouterOpsGradientTest {
 
     @Test
     void gumbelNoiseHasTheGumbelMeanAndIsReproducible() {
-        int n = 200_000;
+        int n = 100_000;
         float[] a = new float[n], b = new float[n];
         SkipRouterOps.gumbelNoise(new SplittableRandom(9), 1f, a, n);
         SkipRouterOps.gumbelNoise(new SplittableRandom(9), 1f, b, n);
-        assertThat(a).containsExactly(b);
+        assertThat(java.util.Arrays.equals(a, b)).isTrue();
         double mean = 0;
         for (float v : a) mean += v;
-        assertThat(mean / n).isCloseTo(0.5772156649, org.assertj.core.data.Offset.offset(0.01)); // Euler–Mascheroni
+        assertThat(mean / n).isCloseTo(0.5772156649, org.assertj.core.data.Offset.offset(0.015)); // Euler–Mascheroni
     }
 
     @Test
