@@ -38,13 +38,13 @@ class TrainerTest {
         int k = 2;
         // Bitwise equality needs the JIT settled first: the interpreter's Vector API fallbacks sum lanes in another
         // order than compiled code (about 1e-9 relative), see docs/notes/train.md.
-        Trainer.run(config(data, dir.resolve("warm-up")).steps(2 * k).build(), MODEL, new FakeTokenizer(), Integer.MAX_VALUE);
-        TrainConfig whole = config(data, dir.resolve("whole")).steps(2 * k).build();
+        Trainer.run(config(data, dir.resolve("warm-up")).steps(2 * k).checkpointEvery(k).build(), MODEL, new FakeTokenizer(), Integer.MAX_VALUE);
+        TrainConfig whole = config(data, dir.resolve("whole")).steps(2 * k).checkpointEvery(k).build();
         Trainer.Result a = Trainer.run(whole, MODEL, new FakeTokenizer(), Integer.MAX_VALUE);
 
-        TrainConfig interrupted = config(data, dir.resolve("resumed")).steps(2 * k).build();
+        TrainConfig interrupted = config(data, dir.resolve("resumed")).steps(2 * k).checkpointEvery(k).build();
         Trainer.Result first = Trainer.run(interrupted, MODEL, new FakeTokenizer(), k);
-        TrainConfig resumed = config(data, dir.resolve("resumed")).steps(2 * k).resume(dir.resolve("resumed")).build();
+        TrainConfig resumed = config(data, dir.resolve("resumed")).steps(2 * k).checkpointEvery(k).resume(dir.resolve("resumed")).build();
         Trainer.Result second = Trainer.run(resumed, MODEL, new FakeTokenizer(), Integer.MAX_VALUE);
 
         assertThat(first.losses()).isEqualTo(a.losses().subList(0, k));
