@@ -144,7 +144,7 @@ public final class Trainer {
         Path output;
         if (plugIn != null) {
             output = out.resolve("flexidepth.safetensors");
-            plugIn.save(output);
+            plugIn.save(output, mc);
         } else {
             output = out.resolve("model.safetensors");
             SafeTensorsWriter w = new SafeTensorsWriter();
