@@ -1,5 +1,7 @@
 package org.flexidepth4j.train;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
@@ -10,13 +12,16 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import org.flexidepth4j.io.FormatException;
+import org.flexidepth4j.io.Json;
 import org.flexidepth4j.tokenizer.Tokenizer;
 
 /**
- * Plain-text training data: each file is split into documents at blank lines, each document is tokenized and
- * preceded by the EOS token (so documents are separated by EOS, as tinylm-12l was pretrained), and the resulting
- * stream is cut into non-overlapping sequences of {@code seqLen} tokens (the incomplete tail is dropped). Empty files
- * are skipped and counted; a data set yielding no full sequence is an error.
+ * Training data: plain-text files are split into documents at blank lines; {@code .jsonl} files hold one chat per
+ * line ({"messages": [{"role", "content"}...]}), each a document rendered by a {@link ChatFormat} (loss on all
+ * tokens, as the official recipe). Each document is tokenized and preceded by the EOS token (so documents are
+ * separated by EOS, as tinylm-12l was pretrained), and the stream is cut into non-overlapping sequences of
+ * {@code seqLen} tokens (the incomplete tail is dropped). Empty files are skipped and counted; a data set yielding
+ * no full sequence is an error.
  */
 public final class TextData {
     private final int[] tokens;
@@ -32,6 +37,11 @@ public final class TextData {
     }
 
     public static TextData load(List<Path> files, Tokenizer tokenizer, int seqLen, int vocabSize) {
+        return load(files, tokenizer, seqLen, vocabSize, null);
+    }
+
+    /** {@code chat} renders the conversations of .jsonl files (null: made from the tokenizer's chat template). */
+    public static TextData load(List<Path> files, Tokenizer tokenizer, int seqLen, int vocabSize, ChatFormat chat) {
         int[] eos = tokenizer.eosIds();
         if (eos == null || eos.length == 0) throw new IllegalArgumentException("the tokenizer has no EOS token to separate documents");
         IntList stream = new IntList();
@@ -42,8 +52,11 @@ public final class TextData {
                 skipped++;
                 continue;
             }
-            for (String doc : text.split("\\R\\s*\\R")) {
-                String trimmed = doc.strip();
+            boolean jsonl = f.getFileName().toString().endsWith(".jsonl");
+            if (jsonl && chat == null) chat = ChatFormat.fromTemplate(tokenizer.chatTemplate());
+            List<String> docs = jsonl ? conversations(f, text, chat) : List.of(text.split("\\R\\s*\\R"));
+            for (String doc : docs) {
+                String trimmed = jsonl ? doc : doc.strip();
                 if (trimmed.isEmpty()) continue;
                 stream.add(eos[0]);
                 for (int id : tokenizer.encode(trimmed)) {
@@ -57,6 +70,28 @@ public final class TextData {
             throw new IllegalArgumentException("data " + files + " holds " + stream.size + " tokens, fewer than one sequence of " + seqLen);
         }
         return data;
+    }
+
+    private static List<String> conversations(Path f, String text, ChatFormat chat) {
+        List<String> out = new ArrayList<>();
+        String[] lines = text.split("\\R");
+        for (int i = 0; i < lines.length; i++) {
+            if (lines[i].isBlank()) continue;
+            JsonNode messages;
+            try {
+                messages = Json.MAPPER.readTree(lines[i]).path("messages");
+            } catch (JsonProcessingException e) {
+                throw new FormatException(f, "line " + (i + 1) + ": bad JSON: " + e.getOriginalMessage());
+            }
+            if (!messages.isArray() || messages.isEmpty()) throw new FormatException(f, "line " + (i + 1) + ": no \"messages\" array");
+            List<ChatFormat.Message> chatMessages = new ArrayList<>();
+            for (JsonNode m : messages) {
+                if (!m.path("role").isTextual() || !m.path("content").isTextual()) throw new FormatException(f, "line " + (i + 1) + ": a message needs string \"role\" and \"content\"");
+                chatMessages.add(new ChatFormat.Message(m.get("role").asText(), m.get("content").asText()));
+            }
+            out.add(chat.render(chatMessages));
+        }
+        return out;
     }
 
     private static String read(Path f) {

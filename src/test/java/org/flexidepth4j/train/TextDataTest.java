@@ -59,4 +59,36 @@ class TextDataTest {
         assertThatThrownBy(() -> TextData.load(List.of(dir.resolve("missing.txt")), new FakeTokenizer(), 4, 259))
                 .isInstanceOf(FormatException.class).hasMessageContaining("cannot read");
     }
+
+    @Test
+    void jsonlChatsAreRenderedOneDocumentEach() throws Exception {
+        Path chats = file("chats.jsonl", "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"},{\"role\":\"assistant\",\"content\":\"yo\"}]}\n\n"
+                + "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}\n");
+        ChatFormat chatMl = ChatFormat.fromTemplate("{% for m in messages %}<|im_start|>{{ m.role }}...{% endfor %}");
+        String first = "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\nyo<|im_end|>\n";
+        String second = "<|im_start|>user\nx<|im_end|>\n";
+        int total = 2 + first.length() + second.length();
+        TextData data = TextData.load(List.of(chats), new FakeTokenizer(), total, 259, chatMl);
+        int[] seq = new int[total];
+        data.sequence(0, seq);
+        int[] want = new int[total];
+        want[0] = FakeTokenizer.EOS;
+        System.arraycopy(new FakeTokenizer().encode(first), 0, want, 1, first.length());
+        want[1 + first.length()] = FakeTokenizer.EOS;
+        System.arraycopy(new FakeTokenizer().encode(second), 0, want, 2 + first.length(), second.length());
+        assertThat(seq).isEqualTo(want);
+    }
+
+    @Test
+    void badChatDataIsAClearError() throws Exception {
+        ChatFormat plain = messages -> messages.getFirst().content();
+        Path bad = file("bad.jsonl", "{\"messages\":[{\"role\":\"user\",\"content\":\"ok\"}]}\n{not json\n");
+        assertThatThrownBy(() -> TextData.load(List.of(bad), new FakeTokenizer(), 2, 259, plain))
+                .isInstanceOf(FormatException.class).hasMessageContaining("line 2: bad JSON");
+        Path noMessages = file("none.jsonl", "{\"text\":\"hello\"}\n");
+        assertThatThrownBy(() -> TextData.load(List.of(noMessages), new FakeTokenizer(), 2, 259, plain))
+                .isInstanceOf(FormatException.class).hasMessageContaining("line 1: no \"messages\" array");
+        assertThatThrownBy(() -> TextData.load(List.of(noMessages), new FakeTokenizer(), 2, 259))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("no chat template");
+    }
 }
