@@ -123,13 +123,23 @@ public final class PlugIn {
         return Param.trainable(name, v, rows, cols, decay);
     }
 
-    /** Writes the plug-in in the released naming (float32), atomically. */
-    public void save(Path file) {
+    /**
+     * Writes the plug-in in the released naming (float32), atomically, with the metadata the skip package's
+     * {@code FlexiDepth.load} reads (reduction factors, routed layers).
+     */
+    public void save(Path file, ModelConfig c) {
         SafeTensorsWriter w = new SafeTensorsWriter();
         for (Param p : params()) {
             if (p.rows() == 1 && p.name().endsWith("norm.weight")) w.addF32(p.name(), p.value(), p.cols());
             else w.addF32(p.name(), p.value(), p.rows(), p.cols());
         }
-        w.metadata("format", "pt").write(file);
+        Router first = routers[routedLayers()[0]];
+        StringBuilder layers = new StringBuilder();
+        for (int l : routedLayers()) layers.append(layers.isEmpty() ? "" : ",").append(l);
+        w.metadata("format", "pt")
+                .metadata("router_reduction_factor", Integer.toString(c.hiddenSize() / first.enc().rows()))
+                .metadata("proj_reduction_factor", Integer.toString(c.intermediateSize() / first.gate().rows()))
+                .metadata("routed_layers", layers.toString())
+                .write(file);
     }
 }

@@ -11,7 +11,10 @@ import org.flexidepth4j.io.SafeTensors;
 import org.flexidepth4j.io.TensorEntry;
 import org.flexidepth4j.model.Model;
 import org.flexidepth4j.model.ParityAssert;
+import org.flexidepth4j.model.InferenceState;
+import org.flexidepth4j.skip.FlexiDepth;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Whole-model losses and gradients against float64 autograd references (fixtures/README.md). */
 class ReferenceGradientsTest {
@@ -57,6 +60,38 @@ class ReferenceGradientsTest {
         assertThat(net.trainableParams()).hasSize(21);
         for (Param p : net.trainableParams()) {
             ParityAssert.assertClose(p.grad(), ref.get("grad." + p.name()).toFloats(), 1e-4, p.name());
+        }
+    }
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void trainingForwardAgreesWithInferenceThroughTheSavedPlugIn() {
+        Path dir = Shared.path("fixtures/flexidepth-llama3");
+        Model model = ModelLoader.load(dir);
+        int[] ids = SafeTensors.open(dir.resolve("reference.safetensors")).get("ids_b").toInts();
+        PlugIn plugIn = PlugIn.fromTensors(model.config(), HfCheckpoint.tensors(dir), dir);
+        Path file = tmp.resolve("flexidepth.safetensors");
+        plugIn.save(file, model.config());
+        FlexiDepth policy = FlexiDepth.load(file, model.config());
+        assertThat(policy.routedLayers()).containsExactly(3, 4, 5);
+
+        InferenceState s = model.transformer().newState(ids.length);
+        model.transformer().forward(s, ids, 0, ids.length, policy, true);
+        int v = model.config().vocabSize();
+        double nll = 0;
+        for (int t = 0; t + 1 < ids.length; t++) {
+            double max = Double.NEGATIVE_INFINITY, sum = 0;
+            for (int j = 0; j < v; j++) max = Math.max(max, s.logits()[t * v + j]);
+            for (int j = 0; j < v; j++) sum += Math.exp(s.logits()[t * v + j] - max);
+            nll += Math.log(sum) + max - s.logits()[t * v + ids[t + 1]];
+        }
+        TrainableDecoder net = new TrainableDecoder(model.config(), model.transformer().weights(), name -> false, plugIn, 0f, 0.5f, ids.length);
+        net.forward(ids, ids.length);
+        assertThat(net.lmLoss()).isCloseTo(nll / (ids.length - 1), org.assertj.core.data.Offset.offset(1e-5));
+        for (int l : policy.routedLayers()) {
+            for (int t = 0; t < ids.length; t++) assertThat(net.gate(l, t)).as("gate " + l + "," + t).isCloseTo(s.gate(l, t), org.assertj.core.data.Offset.offset(1e-5f));
         }
     }
 }
