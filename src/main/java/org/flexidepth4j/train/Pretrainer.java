@@ -25,7 +25,9 @@ import org.flexidepth4j.tokenizer.Tokenizers;
 
 /**
  * Pretraining from scratch with Learning-to-Skip routers (or dense): every weight trainable, AdamW with warmup +
- * cosine decay, no weight decay on norms and routers, routers at lr × router_lr_multiplier, joint grad-norm clipping,
+ * cosine decay, no weight decay on norms and routers, routers at lr × router_lr_multiplier, the gradient norms of
+ * the base and of the routers clipped separately (a spike of the unbounded straight-through router gradient must not
+ * shrink the language model's step),
  * Gumbel noise annealed to zero over the configured fraction of the steps. The result is an HF directory
  * (config.json with "skip_router", model.safetensors in float32, the tokenizer files, metrics.jsonl) written to a
  * temp directory beside {@code out} and renamed into place, so {@code out} is either absent, the old one, or complete.
@@ -109,14 +111,15 @@ public final class Pretrainer {
                     net.backward(scale);
                 }
                 if (!Double.isFinite(loss)) throw new IllegalStateException("loss is " + loss + " at step " + step + " (diverged: lower the learning rate)");
-                double gradNorm = clipJointly(cfg.clip(), baseOpt, routerOpt);
+                double gradNorm = baseOpt.clipGradNorm(cfg.clip());
+                double routerGradNorm = routerOpt == null ? 0 : routerOpt.clipGradNorm(cfg.clip());
                 baseOpt.update(lr);
                 if (routerOpt != null) routerOpt.update(lr * routerLr);
                 losses.add(loss);
 
                 ObjectNode line = Json.MAPPER.createObjectNode();
                 line.put("step", step + 1).put("loss", loss).put("lm_loss", lm).put("density_reg", loss - lm)
-                        .put("executed", executed).put("noise", noise).put("lr", lr).put("grad_norm", gradNorm)
+                        .put("executed", executed).put("noise", noise).put("lr", lr).put("grad_norm", gradNorm).put("router_grad_norm", routerGradNorm)
                         .put("tokens_per_s", cfg.batch() * cfg.seqLen() / ((System.nanoTime() - start) / 1e9));
                 if (val != null && ((step + 1) % cfg.evalEvery() == 0 || step + 1 == cfg.steps())) {
                     double[] v = evaluate(net, routers, val);
@@ -148,22 +151,6 @@ public final class Pretrainer {
             executed += routers == null ? 1 : routers.meanExecutedFraction();
         }
         return new double[] {nll / val.sequences(), executed / val.sequences()};
-    }
-
-    /** Scales every gradient of both optimisers so their joint L2 norm is at most {@code max}; returns the norm before. */
-    private static double clipJointly(float max, AdamW a, AdamW b) {
-        double na = a.gradNorm(), nb = b == null ? 0 : b.gradNorm();
-        double norm = Math.sqrt(na * na + nb * nb);
-        if (max > 0 && norm > max) {
-            float s = (float) (max / (norm + 1e-6));
-            for (AdamW opt : b == null ? List.of(a) : List.of(a, b)) {
-                for (Param p : opt.params()) {
-                    float[] g = p.grad();
-                    for (int i = 0; i < g.length; i++) g[i] *= s;
-                }
-            }
-        }
-        return norm;
     }
 
     private static void writeModel(Path dir, ModelConfig mc, TrainableDecoder net, TrainableSkipRouters routers, PretrainConfig cfg) {

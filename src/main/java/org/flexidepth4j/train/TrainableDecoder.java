@@ -17,7 +17,8 @@ import org.flexidepth4j.tensor.VectorOps;
  * FFN scaled by g, adapter by 1 − g) and adds alpha × skip loss. Queries, attention and the FFN are computed for
  * every token and masked (the gradient is the same as gathering the run rows). The backward stops below the lowest
  * layer that has a trainable tensor: with only the plug-in training, the layers before the first routed one cost a
- * forward only.
+ * forward only. Optional Learning-to-Skip routers ({@link TrainableSkipRouters}) gate whole layers instead:
+ * out = h + gate · (Block(h) − h), Block computed for every token.
  */
 public final class TrainableDecoder {
     /** One layer's tensors in HF naming; biases and q/k norms are null where the architecture has none. */
@@ -387,9 +388,8 @@ public final class TrainableDecoder {
             Arrays.fill(dAttOut, 0, n * d, 0f);
             Arrays.fill(dGate, 0, n, 0f);
             SkipRouterOps.gatedResidualBackward(a.attOut, a.mlp, a.gate, dRes, dAttOut, dMlp, dGate, n, d);
-        }
-        for (int t = 0; t < n && !binary(l); t++) {
-            if (a.run[t]) VectorOps.axpy(a.gate[t], dRes, t * d, dMlp, t * d, d);
+        } else {
+            for (int t = 0; t < n; t++) if (a.run[t]) VectorOps.axpy(a.gate[t], dRes, t * d, dMlp, t * d, d);
         }
         if (r != null) {
             Arrays.fill(dAdOut, 0, n * d, 0f);
@@ -425,12 +425,11 @@ public final class TrainableDecoder {
             VectorOps.add(dH1, 0, dAttOut, 0, n * d);
         } else {
             Ops.rmsNormBackward(a.h1, w.ffnNorm(), eps, dY, dRes, n, d); // dRes is now d/d(h1)
-        }
-
-        // h1 = in + run·attention
-        for (int t = 0; t < n && !binary(l); t++) {
-            if (a.run[t]) System.arraycopy(dRes, t * d, dAttOut, t * d, d);
-            else Arrays.fill(dAttOut, t * d, (t + 1) * d, 0f);
+            // h1 = in + run·attention
+            for (int t = 0; t < n; t++) {
+                if (a.run[t]) System.arraycopy(dRes, t * d, dAttOut, t * d, d);
+                else Arrays.fill(dAttOut, t * d, (t + 1) * d, 0f);
+            }
         }
         Arrays.fill(dAtt, 0, n * qd, 0f);
         Ops.linearBackward(w.wo(), a.att, dAttOut, dAtt, n);

@@ -123,6 +123,17 @@ class PretrainerTest {
     }
 
     @Test
+    void commandLineOverridesReplaceTheFilesValues() throws IOException {
+        PretrainConfig cfg = parse(config("{\"dense_first_layers\": 2}", 5));
+        assertThat(cfg.router().layers()).containsExactly(2);
+        PretrainConfig same = cfg.with(List.of(), 0, null), changed = cfg.with(List.of(Path.of("a.txt")), 9, Path.of("o"));
+        assertThat(same).isEqualTo(cfg);
+        assertThat(changed.data()).containsExactly(Path.of("a.txt"));
+        assertThat(changed.steps()).isEqualTo(9);
+        assertThat(changed.out()).isEqualTo(Path.of("o"));
+    }
+
+    @Test
     void badConfigsFailWithOneLineErrors() throws IOException {
         String ok = config("{}", 5);
         assertThatThrownBy(() -> parse(ok.replace("\"steps\"", "\"stepz\""))).isInstanceOf(FormatException.class).hasMessageContaining("unknown key 'stepz'");
