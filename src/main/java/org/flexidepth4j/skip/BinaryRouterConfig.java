@@ -16,7 +16,8 @@ import org.flexidepth4j.io.Json;
  * <pre>
  * "skip_router": {"type": "binary", "granularity": "layer", "layers": [1, 2, 3],
  *                 "target_density": 0.5, "beta": 0.1, "gumbel_temperature": 1.0, "noise_scale": 1.0,
- *                 "noise_anneal_fraction": 0.5, "router_lr_multiplier": 1.0, "straight_through": true}
+ *                 "noise_anneal_fraction": 0.5, "router_lr_multiplier": 1.0, "straight_through": true,
+ *                 "detach_router_input": false}
  * </pre>
  *
  * @param layers              routed layers, ascending; the others always run
@@ -27,9 +28,11 @@ import org.flexidepth4j.io.Json;
  * @param noiseAnnealFraction fraction of the steps over which the noise scale falls linearly to zero (0: constant)
  * @param routerLrMultiplier  router learning rate = lr * this
  * @param straightThrough     hard 0/1 gates forward, soft gradient backward; false: soft gates in both passes
+ * @param detachRouterInput   the router's gradient trains the router only, not the residual stream it reads
  */
 public record BinaryRouterConfig(String granularity, int[] layers, double targetDensity, double beta, double temperature,
-                                 double noiseScale, double noiseAnnealFraction, double routerLrMultiplier, boolean straightThrough) {
+                                 double noiseScale, double noiseAnnealFraction, double routerLrMultiplier, boolean straightThrough,
+                                 boolean detachRouterInput) {
     public static final String KEY = "skip_router";
     public static final String TYPE = "binary";
 
@@ -49,7 +52,7 @@ public record BinaryRouterConfig(String granularity, int[] layers, double target
 
     /** Defaults of every training setting, routing {@code layers}. */
     public static BinaryRouterConfig of(int... layers) {
-        return new BinaryRouterConfig("layer", layers, 0.5, 0.1, 1.0, 1.0, 0.5, 1.0, true);
+        return new BinaryRouterConfig("layer", layers, 0.5, 0.1, 1.0, 1.0, 0.5, 1.0, true, false);
     }
 
     @Override
@@ -87,7 +90,7 @@ public record BinaryRouterConfig(String granularity, int[] layers, double target
                     number(file, n, "gumbel_temperature", d.temperature), number(file, n, "noise_scale", d.noiseScale),
                     number(file, n, "noise_anneal_fraction", d.noiseAnnealFraction),
                     number(file, n, "router_lr_multiplier", d.routerLrMultiplier),
-                    n.path("straight_through").asBoolean(true));
+                    n.path("straight_through").asBoolean(d.straightThrough), n.path("detach_router_input").asBoolean(d.detachRouterInput));
         } catch (IllegalArgumentException e) {
             throw new FormatException(file, e.getMessage());
         }
@@ -107,7 +110,8 @@ public record BinaryRouterConfig(String granularity, int[] layers, double target
         for (int l : layers) a.add(l);
         n.put("target_density", targetDensity).put("beta", beta).put("gumbel_temperature", temperature)
                 .put("noise_scale", noiseScale).put("noise_anneal_fraction", noiseAnnealFraction)
-                .put("router_lr_multiplier", routerLrMultiplier).put("straight_through", straightThrough);
+                .put("router_lr_multiplier", routerLrMultiplier).put("straight_through", straightThrough)
+                .put("detach_router_input", detachRouterInput);
         return n;
     }
 

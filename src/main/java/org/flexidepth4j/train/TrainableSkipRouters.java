@@ -99,7 +99,7 @@ public final class TrainableSkipRouters {
         SkipRouterOps.densityBackward(soft[l], T, (float) settings.targetDensity(), (float) settings.beta(), scale, dSoft);
         Arrays.fill(dLogits, 0, 2 * T, 0f);
         SkipRouterOps.gumbelGateBackward(soft[l], dSoft, (float) settings.temperature(), dLogits, T);
-        Ops.linearBackward(routers[l], x, dLogits, dx, T);
+        Ops.linearBackward(routers[l], x, dLogits, settings.detachRouterInput() ? null : dx, T);
     }
 
     /** beta * sum_l (r_l - P)^2 of the last forward. */

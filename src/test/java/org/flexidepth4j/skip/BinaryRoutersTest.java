@@ -206,7 +206,7 @@ class BinaryRoutersTest {
 
     @Test
     void configRoundTripsAndNoiseAnneals() {
-        BinaryRouterConfig c = new BinaryRouterConfig("layer", new int[] {2, 5}, 0.4, 0.2, 0.7, 2.0, 0.25, 3.0, false);
+        BinaryRouterConfig c = new BinaryRouterConfig("layer", new int[] {2, 5}, 0.4, 0.2, 0.7, 2.0, 0.25, 3.0, false, true);
         assertThat(BinaryRouterConfig.parse(Path.of("x"), c.toJson())).isEqualTo(c);
         assertThat(c.noiseAt(0, 100)).isEqualTo(2.0);
         assertThat(c.noiseAt(10, 100)).isCloseTo(1.2, org.assertj.core.data.Offset.offset(1e-12));

@@ -11,6 +11,8 @@ import org.flexidepth4j.model.RopeConfig;
 import org.flexidepth4j.model.Transformer;
 import org.flexidepth4j.skip.BinaryRouterConfig;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /** The decoder with Learning-to-Skip routers: gradients against finite differences, forward against inference. */
 class SkipDecoderGradientTest {
@@ -19,7 +21,11 @@ class SkipDecoderGradientTest {
     static final int T = IDS.length;
 
     static TrainableSkipRouters routers(boolean straightThrough, double std) {
-        BinaryRouterConfig s = new BinaryRouterConfig("layer", new int[] {1, 2}, 0.4, 0.3, 0.8, 1.0, 0.5, 1.0, straightThrough);
+        return routers(straightThrough, std, false);
+    }
+
+    static TrainableSkipRouters routers(boolean straightThrough, double std, boolean detach) {
+        BinaryRouterConfig s = new BinaryRouterConfig("layer", new int[] {1, 2}, 0.4, 0.3, 0.8, 1.0, 0.5, 1.0, straightThrough, detach);
         TrainableSkipRouters r = TrainableSkipRouters.init(C, s, T);
         SplittableRandom rng = new SplittableRandom(3);
         for (Param p : r.params()) {
@@ -99,5 +105,51 @@ class SkipDecoderGradientTest {
         for (int t = 0; t < T; t++) used += s.layersUsed(t);
         assertThat(used).isEqualTo(T + (int) Math.round(executed * 2 * T));
         assertThat(v).isEqualTo(24);
+    }
+
+    /**
+     * Routers that run every token (they read a residual coordinate held at +3: its embedding column is 3 and its
+     * o_proj/down_proj rows are zero) leave the dense model: the same loss and the same gradient of every base weight,
+     * when the router is saturated (no straight-through gradient reaches its input) or its input is detached.
+     */
+    @ParameterizedTest
+    @CsvSource({"1000, false", "1, true"})
+    void routersThatRunEveryTokenGiveTheDenseGradients(float executeWeight, boolean detach) {
+        ModelWeights w = ScratchModel.init(C, 4, 0.3);
+        int d = C.hiddenSize(), v = C.vocabSize();
+        float[] emb = new float[v * d];
+        for (int r = 0; r < v; r++) w.embedding().readRow(r, emb, r * d);
+        for (int r = 0; r < v; r++) emb[r * d] = 3f;
+        org.flexidepth4j.model.LayerWeights[] layers = w.layers().clone();
+        for (int l = 0; l < layers.length; l++) {
+            org.flexidepth4j.model.LayerWeights lw = layers[l];
+            layers[l] = new org.flexidepth4j.model.LayerWeights(lw.attnNorm(), lw.wq(), lw.wk(), lw.wv(), zeroRow0(lw.wo()), null, null, null, null, null,
+                    lw.ffnNorm(), lw.wGate(), lw.wUp(), zeroRow0(lw.wDown()));
+        }
+        ModelWeights forced = new ModelWeights(org.flexidepth4j.tensor.F32Matrix.of(emb, v, d), layers, w.finalNorm(), w.lmHead());
+        TrainableSkipRouters r = routers(true, 0, detach);
+        for (Param p : r.params()) p.value()[d] = executeWeight; // execute-logit = w·x[0] > 0 = skip-logit
+        r.setNoise(0, 1);
+        TrainableDecoder routed = new TrainableDecoder(C, forced, name -> true, null, 0f, 0.5f, T, r);
+        TrainableDecoder dense = new TrainableDecoder(C, forced, name -> true, null, 0f, 0.5f, T);
+        double lr = routed.forward(IDS, T), ld = dense.forward(IDS, T);
+        assertThat(r.executedFraction(1)).isEqualTo(1.0);
+        assertThat(r.executedFraction(2)).isEqualTo(1.0);
+        assertThat(routed.lmLoss()).isEqualTo(ld);
+        routed.backward(1f);
+        dense.backward(1f);
+        List<Param> a = routed.trainableParams(), b = dense.trainableParams();
+        for (int i = 0; i < b.size(); i++) {
+            assertThat(a.get(i).name()).isEqualTo(b.get(i).name());
+            org.flexidepth4j.model.ParityAssert.assertClose(a.get(i).grad(), b.get(i).grad(), 1e-5, b.get(i).name());
+        }
+        assertThat(lr - ld).isCloseTo(r.regularizer(), org.assertj.core.data.Offset.offset(1e-9));
+        if (detach) assertThat(a.get(b.size()).grad()).as("the router still learns").isNotEqualTo(new float[2 * d]);
+    }
+
+    static org.flexidepth4j.tensor.Matrix zeroRow0(org.flexidepth4j.tensor.Matrix m) {
+        float[] v = new float[m.rows() * m.cols()];
+        for (int r = 1; r < m.rows(); r++) m.readRow(r, v, r * m.cols());
+        return org.flexidepth4j.tensor.F32Matrix.of(v, m.rows(), m.cols());
     }
 }
