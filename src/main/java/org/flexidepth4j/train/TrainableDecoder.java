@@ -244,6 +244,11 @@ public final class TrainableDecoder {
         return T;
     }
 
+    /** Lowest layer the backward runs through (-1: all of them and the embedding; numLayers: none). */
+    public int lowestBackwardLayer() {
+        return lowestBackward;
+    }
+
     // ---- forward -------------------------------------------------------------------------------------------------
 
     /**
@@ -276,7 +281,7 @@ public final class TrainableDecoder {
         Layer w = layers[l];
         Saved a = saved[l];
         PlugIn.Router r = router(l);
-        int n = T, d = c.hiddenSize(), qd = c.queryDim(), kvd = c.kvDim(), ff = c.intermediateSize(), hd = c.headDim();
+        int n = T, d = c.hiddenSize(), kvd = c.kvDim(), ff = c.intermediateSize(), hd = c.headDim();
         float[] in = residual[l], out = residual[l + 1];
         Ops.rmsNorm(in, w.attnNorm().vector(), eps, a.x, n, d);
         if (r != null) {

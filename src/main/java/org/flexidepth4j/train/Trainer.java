@@ -14,6 +14,7 @@ import java.util.Map;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import org.flexidepth4j.ModelLoader;
+import org.flexidepth4j.io.AtomicFiles;
 import org.flexidepth4j.io.FormatException;
 import org.flexidepth4j.io.HfCheckpoint;
 import org.flexidepth4j.io.Json;
@@ -88,6 +89,7 @@ public final class Trainer {
         try {
             Files.createDirectories(out);
             if (cfg.resume() == null) Files.deleteIfExists(metrics);
+            else if (Files.exists(metrics)) keepMetricsUpTo(metrics, state.step());
         } catch (IOException e) {
             throw new FormatException(out, "cannot create the output directory: " + e.getMessage());
         }
@@ -163,6 +165,20 @@ public final class Trainer {
         if (!Files.isDirectory(model.source())) throw new IllegalArgumentException(model.source() + ": give the layers to route (e.g. --routed-layers 6-11)");
         Map<String, TensorEntry> tensors = HfCheckpoint.tensors(model.source());
         return PlugIn.fromTensors(mc, tensors, model.source());
+    }
+
+    /** Drops the lines a killed run logged after its last checkpoint, so the resumed run does not log them twice. */
+    private static void keepMetricsUpTo(Path metrics, int step) throws IOException {
+        List<String> keep = new ArrayList<>();
+        for (String line : Files.readAllLines(metrics, StandardCharsets.UTF_8)) {
+            if (line.isBlank()) continue;
+            try {
+                if (Json.MAPPER.readTree(line).path("step").asInt(Integer.MAX_VALUE) <= step) keep.add(line);
+            } catch (IOException e) {
+                // a line cut short by the kill: drop it
+            }
+        }
+        AtomicFiles.writeString(metrics, keep.isEmpty() ? "" : String.join("\n", keep) + "\n");
     }
 
     /** Mean next-token loss of the base+plug-in over the first {@code max} held-out sequences. */

@@ -44,6 +44,8 @@ class TrainerTest {
 
         TrainConfig interrupted = config(data, dir.resolve("resumed")).steps(2 * k).checkpointEvery(k).build();
         Trainer.Result first = Trainer.run(interrupted, MODEL, new FakeTokenizer(), k);
+        // the killed run had logged a step past its checkpoint, and its last line was cut short
+        Files.writeString(dir.resolve("resumed/metrics.jsonl"), "{\"step\":" + (k + 1) + ",\"loss\":1}\n{\"step\":", java.nio.file.StandardOpenOption.APPEND);
         TrainConfig resumed = config(data, dir.resolve("resumed")).steps(2 * k).checkpointEvery(k).resume(dir.resolve("resumed")).build();
         Trainer.Result second = Trainer.run(resumed, MODEL, new FakeTokenizer(), Integer.MAX_VALUE);
 
