@@ -10,18 +10,16 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import org.flexidepth4j.ModelLoader;
 import org.flexidepth4j.io.AtomicFiles;
 import org.flexidepth4j.io.FormatException;
-import org.flexidepth4j.io.HfCheckpoint;
 import org.flexidepth4j.io.Json;
 import org.flexidepth4j.io.SafeTensorsWriter;
-import org.flexidepth4j.io.TensorEntry;
 import org.flexidepth4j.model.Model;
 import org.flexidepth4j.model.ModelConfig;
+import org.flexidepth4j.skip.FlexiDepth;
 import org.flexidepth4j.tensor.Parallel;
 import org.flexidepth4j.tokenizer.Tokenizer;
 
@@ -39,7 +37,7 @@ public final class Trainer {
     }
 
     /** Router/adapter width divisors when a fresh plug-in is made (the released defaults). */
-    private static final int REDUCTION = 16;
+    private static final int REDUCTION = FlexiDepth.DEFAULT_REDUCTION_FACTOR;
 
     private Trainer() {
     }
@@ -162,9 +160,8 @@ public final class Trainer {
     private static PlugIn plugIn(TrainConfig cfg, Model model) {
         ModelConfig mc = model.config();
         if (cfg.routedLayers() != null) return PlugIn.init(mc, TrainConfig.parseLayers(cfg.routedLayers()), REDUCTION, REDUCTION, cfg.seed());
-        if (!Files.isDirectory(model.source())) throw new IllegalArgumentException(model.source() + ": give the layers to route (e.g. --routed-layers 6-11)");
-        Map<String, TensorEntry> tensors = HfCheckpoint.tensors(model.source());
-        return PlugIn.fromTensors(mc, tensors, model.source());
+        if (model.defaultPolicy() instanceof FlexiDepth fd) return PlugIn.from(fd);
+        throw new IllegalArgumentException(model.source() + " has no FlexiDepth plug-in to continue: give the layers to route (e.g. --routed-layers 6-11)");
     }
 
     /** Drops the lines a killed run logged after its last checkpoint, so the resumed run does not log them twice. */

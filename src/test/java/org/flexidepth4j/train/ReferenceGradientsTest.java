@@ -6,7 +6,6 @@ import java.nio.file.Path;
 import java.util.Map;
 import org.flexidepth4j.ModelLoader;
 import org.flexidepth4j.Shared;
-import org.flexidepth4j.io.HfCheckpoint;
 import org.flexidepth4j.io.SafeTensors;
 import org.flexidepth4j.io.TensorEntry;
 import org.flexidepth4j.model.Model;
@@ -48,7 +47,7 @@ class ReferenceGradientsTest {
         Map<String, TensorEntry> ref = SafeTensors.open(dir.resolve("reference.grads.safetensors")).tensors();
         int[] ids = SafeTensors.open(dir.resolve("reference.safetensors")).get("ids_b").toInts();
         float alpha = ref.get("alpha").toFloats()[0];
-        PlugIn plugIn = PlugIn.fromTensors(model.config(), HfCheckpoint.tensors(dir), dir);
+        PlugIn plugIn = PlugIn.from((FlexiDepth) model.defaultPolicy());
         assertThat(plugIn.routedLayers()).containsExactly(3, 4, 5);
         TrainableDecoder net = new TrainableDecoder(model.config(), model.transformer().weights(), name -> false, plugIn, alpha, 0.5f, ids.length);
 
@@ -73,7 +72,7 @@ class ReferenceGradientsTest {
         Path dir = Shared.path("fixtures/flexidepth-llama3");
         Model model = ModelLoader.load(dir);
         int[] ids = SafeTensors.open(dir.resolve("reference.safetensors")).get("ids_b").toInts();
-        PlugIn plugIn = PlugIn.fromTensors(model.config(), HfCheckpoint.tensors(dir), dir);
+        PlugIn plugIn = PlugIn.from((FlexiDepth) model.defaultPolicy());
         Path file = tmp.resolve("flexidepth.safetensors");
         plugIn.save(file, model.config());
         FlexiDepth policy = FlexiDepth.load(file, model.config());

@@ -67,6 +67,17 @@ class TrainerTest {
     }
 
     @Test
+    void continuesTheModelsOwnPlugIn() throws Exception {
+        Path fixture = Shared.path("fixtures/flexidepth-llama3");
+        TrainConfig cfg = TrainConfig.builder(fixture, List.of(corpus()), dir.resolve("cont"))
+                .seqLen(16).steps(2).lr(1e-3f).warmup(1).threads(2).progress(false).build();
+        Trainer.Result r = Trainer.run(cfg, ModelLoader.load(fixture), new FakeTokenizer(), Integer.MAX_VALUE);
+        assertThat(SafeTensors.open(r.output()).metadata()).containsEntry("routed_layers", "3,4,5");
+        assertThatThrownBy(() -> Trainer.run(config(corpus(), dir.resolve("none")).routedLayers(null).build(), MODEL, new FakeTokenizer(), 1))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("--routed-layers");
+    }
+
+    @Test
     void fullWeightTrainingLowersTheLoss() throws Exception {
         Path data = corpus();
         TrainConfig cfg = TrainConfig.builder(Shared.path("fixtures/hf-parity/llama3"), List.of(data), dir.resolve("full"))
