@@ -124,8 +124,9 @@ public final class Trainer {
                         .put("lr", lr).put("tokens_per_s", perStep * cfg.seqLen() / seconds).put("epoch", epoch);
                 boolean last = step + 1 == cfg.steps();
                 if (val != null && ((step + 1) % cfg.evalEvery() == 0 || last)) {
-                    lastVal = evaluate(net, val, cfg.evalSequences());
-                    line.put("val_lm_loss", lastVal);
+                    double[] v = evaluate(net, val, cfg.evalSequences());
+                    lastVal = v[0];
+                    line.put("val_lm_loss", v[0]).put("val_layers_skipped", v[1]);
                 }
                 log.write(line.toString());
                 log.write('\n');
@@ -178,16 +179,17 @@ public final class Trainer {
         AtomicFiles.writeString(metrics, keep.isEmpty() ? "" : String.join("\n", keep) + "\n");
     }
 
-    /** Mean next-token loss of the base+plug-in over the first {@code max} held-out sequences. */
-    static double evaluate(TrainableDecoder net, TextData val, int max) {
+    /** Mean next-token loss and mean routed layers skipped per token over the first {@code max} held-out sequences. */
+    static double[] evaluate(TrainableDecoder net, TextData val, int max) {
         int n = Math.min(max, val.sequences());
         int[] seq = new int[val.seqLen()];
-        double sum = 0;
+        double loss = 0, skipped = 0;
         for (int i = 0; i < n; i++) {
             val.sequence(i, seq);
             net.forward(seq, seq.length);
-            sum += net.lmLoss();
+            loss += net.lmLoss();
+            skipped += (double) net.skippedLayers() / seq.length;
         }
-        return sum / n;
+        return new double[] {loss / n, skipped / n};
     }
 }

@@ -63,7 +63,7 @@ class TrainerTest {
         SafeTensors plugIn = SafeTensors.open(r.output());
         assertThat(plugIn.tensors()).hasSize(21).containsKeys("model.layers.3.router.router_enc.weight", "model.layers.5.router_proj.up_proj.weight");
         assertThat(plugIn.get("model.layers.4.router.router_norm.weight").shape()).containsExactly(8);
-        assertThat(Files.readAllLines(dir.resolve("out/metrics.jsonl")).getLast()).contains("\"layers_skipped\"", "\"val_lm_loss\"", "\"tokens_per_s\"");
+        assertThat(Files.readAllLines(dir.resolve("out/metrics.jsonl")).getLast()).contains("\"layers_skipped\"", "\"val_lm_loss\"", "\"val_layers_skipped\"", "\"tokens_per_s\"");
     }
 
     @Test
