@@ -14,8 +14,10 @@ final class BpeTokenizer extends AbstractTokenizer {
     enum Decoding {
         /** GPT-2 byte-to-unicode stand-in characters. */
         BYTE_LEVEL,
-        /** "▁" is a space, "<0xXX>" is one raw byte. */
-        SENTENCEPIECE
+        /** "▁" is a space, "<0xXX>" is one raw byte; the Strip decoder may drop leading spaces of the sequence. */
+        SENTENCEPIECE,
+        /** HF Metaspace decoder alone: "▁" is a space except in the first token, where it is dropped; no byte fallback. */
+        METASPACE
     }
 
     private final Bpe bpe;
@@ -43,14 +45,17 @@ final class BpeTokenizer extends AbstractTokenizer {
     @Override
     public int[] encode(String text) {
         IntList out = new IntList();
+        boolean atStart = true;
         for (AddedTokens.Segment seg : added.split(text)) {
+            boolean first = atStart;
+            atStart = false;
             if (seg.id() >= 0) {
                 out.add(seg.id());
                 continue;
             }
             String s = normalizer == null ? seg.text() : normalizer.apply(seg.text());
             if (s.isEmpty()) continue;
-            List<String> words = preTokenizer == null ? List.of(s) : preTokenizer.split(s);
+            List<String> words = preTokenizer == null ? List.of(s) : preTokenizer.split(List.of(s), first);
             for (String w : words) bpe.encodeWord(w, out);
         }
         return out.toArray();
@@ -69,6 +74,7 @@ final class BpeTokenizer extends AbstractTokenizer {
     byte[] pieceBytes(int prevId, int id) {
         String t = tokens[id];
         if (decoding == Decoding.BYTE_LEVEL) return ByteLevel.decode(t);
+        if (decoding == Decoding.METASPACE) return (prevId == -1 ? t.replace("▁", "") : t.replace('▁', ' ')).getBytes(StandardCharsets.UTF_8);
         int b = byteToken(t);
         if (b >= 0) return new byte[] {(byte) b};
         t = t.replace('▁', ' ');

@@ -44,8 +44,9 @@ final class HfTokenizerJson {
         }
         List<AddedTokens.Token> addedList = new ArrayList<>();
         for (JsonNode a : root.path("added_tokens")) {
-            int id = a.path("id").asInt(-1);
             String content = a.path("content").asText("");
+            // HF gives an added token that is already in the model vocabulary the vocabulary's id
+            int id = vocab.getOrDefault(content, a.path("id").asInt(-1));
             if (id < 0 || content.isEmpty()) throw bad("added token " + a + " lacks id or content");
             addedList.add(new AddedTokens.Token(content, id, a.path("lstrip").asBoolean(), a.path("rstrip").asBoolean(), a.path("single_word").asBoolean()));
             size = Math.max(size, id + 1);
@@ -54,8 +55,9 @@ final class HfTokenizerJson {
         vocab.forEach((t, id) -> tokens[id] = t);
         boolean[] special = new boolean[size];
         for (JsonNode a : root.path("added_tokens")) {
-            int id = a.path("id").asInt();
-            tokens[id] = a.path("content").asText();
+            String content = a.path("content").asText();
+            int id = vocab.getOrDefault(content, a.path("id").asInt());
+            tokens[id] = content;
             special[id] = a.path("special").asBoolean();
         }
         for (int i = 0; i < size; i++) if (tokens[i] == null) tokens[i] = "";
@@ -81,7 +83,8 @@ final class HfTokenizerJson {
         UnaryOperator<String> normalizer = normalizer(root.path("normalizer"));
         PreTokenizer pre = preTokenizer(root.path("pre_tokenizer"));
         JsonNode dec = root.path("decoder");
-        BpeTokenizer.Decoding decoding = mentions(dec, "ByteLevel") ? BpeTokenizer.Decoding.BYTE_LEVEL : BpeTokenizer.Decoding.SENTENCEPIECE;
+        BpeTokenizer.Decoding decoding = mentions(dec, "ByteLevel") ? BpeTokenizer.Decoding.BYTE_LEVEL
+                : metaspaceStrips(dec) ? BpeTokenizer.Decoding.METASPACE : BpeTokenizer.Decoding.SENTENCEPIECE;
         int strip = stripStart(dec);
 
         int bos = bosToken == null ? -1 : ids.getOrDefault(bosToken, -1);
@@ -103,13 +106,17 @@ final class HfTokenizerJson {
     private static int stripStart(JsonNode dec) {
         String t = dec.path("type").asText("");
         if (t.equals("Strip") && " ".equals(dec.path("content").asText())) return dec.path("start").asInt();
-        if (t.equals("Metaspace")) return "never".equals(dec.path("prepend_scheme").asText()) ? 0 : 1;
         if (t.equals("Sequence")) {
             int s = 0;
             for (JsonNode d : dec.path("decoders")) s += stripStart(d);
             return s;
         }
         return 0;
+    }
+
+    private static boolean metaspaceStrips(JsonNode dec) {
+        return dec.path("type").asText().equals("Metaspace")
+                && !"never".equals(dec.path("prepend_scheme").asText(dec.path("add_prefix_space").asBoolean(true) ? "always" : "never"));
     }
 
     private void template(JsonNode pp, IntList prefix, IntList suffix) {

@@ -8,10 +8,11 @@ import java.util.regex.Pattern;
 /** Splits text into the words BPE runs on (HF pre-tokenizers, llama.cpp pre-tokenizer regexes). */
 @FunctionalInterface
 interface PreTokenizer {
-    List<String> split(List<String> pieces);
+    /** Splits each piece further; {@code atStart}: the first piece begins the whole input (not after an added token). */
+    List<String> split(List<String> pieces, boolean atStart);
 
     default List<String> split(String text) {
-        return split(List.of(text));
+        return split(List.of(text), true);
     }
 
     /** GPT-2's pattern (also ByteLevel's built-in regex). */
@@ -33,7 +34,7 @@ interface PreTokenizer {
 
     static PreTokenizer regex(String regex, Behavior behavior, boolean invert) {
         Pattern p = compile(regex);
-        return pieces -> {
+        return (pieces, atStart) -> {
             List<String> out = new ArrayList<>();
             for (String s : pieces) splitOne(p, s, behavior, invert, out);
             return out;
@@ -92,7 +93,7 @@ interface PreTokenizer {
     /** HF ByteLevel: optional prefix space, optional GPT-2 split, then every byte as its stand-in character. */
     static PreTokenizer byteLevel(boolean addPrefixSpace, boolean useRegex) {
         PreTokenizer gpt2 = regex(GPT2, Behavior.ISOLATED, false);
-        return pieces -> {
+        return (pieces, atStart) -> {
             List<String> out = new ArrayList<>();
             for (String s : pieces) {
                 String t = addPrefixSpace && !s.startsWith(" ") ? " " + s : s;
@@ -105,11 +106,11 @@ interface PreTokenizer {
     /** HF Metaspace: spaces become the replacement character, a prefix is added, optionally split before it. */
     static PreTokenizer metaspace(String replacement, String prependScheme, boolean split) {
         PreTokenizer splitter = regex(Pattern.quote(replacement), Behavior.MERGED_WITH_NEXT, false);
-        return pieces -> {
+        return (pieces, atStart) -> {
             List<String> out = new ArrayList<>();
             for (int i = 0; i < pieces.size(); i++) {
                 String t = pieces.get(i).replace(" ", replacement);
-                boolean prepend = prependScheme.equals("always") || (prependScheme.equals("first") && i == 0);
+                boolean prepend = prependScheme.equals("always") || (prependScheme.equals("first") && i == 0 && atStart);
                 if (prepend && !t.startsWith(replacement)) t = replacement + t;
                 out.addAll(split ? splitter.split(t) : List.of(t));
             }
@@ -118,9 +119,9 @@ interface PreTokenizer {
     }
 
     static PreTokenizer sequence(List<PreTokenizer> steps) {
-        return pieces -> {
+        return (pieces, atStart) -> {
             List<String> cur = pieces;
-            for (PreTokenizer p : steps) cur = p.split(cur);
+            for (PreTokenizer p : steps) cur = p.split(cur, atStart);
             return cur;
         };
     }
