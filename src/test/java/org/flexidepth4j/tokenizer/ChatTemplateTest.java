@@ -14,7 +14,7 @@ class ChatTemplateTest {
 
     @Test
     void rendersTinylmChatMl() {
-        Tokenizer tok = Tokenizers.fromHfDirectory(Shared.path("models/tinylm-12l"));
+        Tokenizer tok = SharedTokenizers.get("models/tinylm-12l");
         ChatTemplate t = ChatTemplate.compile(tok.chatTemplate());
         assertThat(t.render(TWO, false, "<|endoftext|>", "<|endoftext|>"))
                 .isEqualTo("<|im_start|>user\nHello!<|im_end|>\n<|im_start|>assistant\nHi, how can I help?<|im_end|>\n");

@@ -14,7 +14,7 @@ class StreamDecoderTest {
     @ValueSource(strings = {"models/tinylm-12l", "models/mistral-tokenizer", "models/llama2-tokenizer/tokenizer.bin",
             "models/stories260K/tok512.bin", "models/ggml-vocab/ggml-vocab-llama-spm.gguf", "models/ggml-vocab/ggml-vocab-gpt-2.gguf"})
     void streamsWholeCharactersOnly(String path) {
-        Tokenizer tok = Tokenizers.load(Shared.path(path));
+        Tokenizer tok = SharedTokenizers.get(path);
         int[] ids = tok.encodeWithSpecial(TEXT);
         Tokenizer.StreamDecoder dec = tok.streamDecoder();
         StringBuilder out = new StringBuilder();
@@ -41,7 +41,7 @@ class StreamDecoderTest {
     @ParameterizedTest
     @ValueSource(strings = {"models/tinylm-12l"})
     void holdsBackPartialBytesAndFlushesThem(String path) {
-        Tokenizer tok = Tokenizers.load(Shared.path(path));
+        Tokenizer tok = SharedTokenizers.get(path);
         Tokenizer.StreamDecoder dec = tok.streamDecoder();
         // byte-level ids of the first two bytes of "😀" (F0 9F): nothing complete yet, flush shows one replacement
         int f0 = tok.encode("😀")[0];

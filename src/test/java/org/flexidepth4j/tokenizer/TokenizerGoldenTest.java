@@ -26,7 +26,7 @@ class TokenizerGoldenTest {
     @ValueSource(strings = {"ggml-vocab-gpt-2", "ggml-vocab-llama-spm"})
     void llamaCppVocabularies(String name) throws Exception {
         Path gguf = Shared.path("models/ggml-vocab/" + name + ".gguf");
-        Tokenizer tok = Tokenizers.load(gguf);
+        Tokenizer tok = SharedTokenizers.get("models/ggml-vocab/" + name + ".gguf");
         String inp = Files.readString(Path.of(gguf + ".inp"));
         List<String> lines = Files.readAllLines(Path.of(gguf + ".out"));
         String[] texts = inp.split("\n__ggml_vocab_test__\n", -1);
@@ -59,7 +59,7 @@ class TokenizerGoldenTest {
 
     @Test
     void tinylmGgufTokenizerMatchesHf() {
-        Tokenizer hf = Tokenizers.fromHfDirectory(Shared.path("models/tinylm-12l"));
+        Tokenizer hf = SharedTokenizers.get("models/tinylm-12l");
         Tokenizer gguf = Tokenizers.load(Shared.path("models/tinylm-12l-gguf/tinylm-12l-q4_0.gguf"));
         String text = "Once upon a time, there was a little dog named Max. He liked to run and play!\n\n  It's 3.14159 o'clock";
         assertThat(gguf.encode(text)).containsExactly(hf.encode(text));
@@ -69,7 +69,7 @@ class TokenizerGoldenTest {
 
     @Test
     void llama2cTokenizerBinMatchesRunC() throws Exception {
-        Tokenizer tok = Tokenizers.load(Shared.path("models/stories260K/tok512.bin"));
+        Tokenizer tok = SharedTokenizers.get("models/stories260K/tok512.bin");
         JsonNode ref = Json.read(Shared.path("models/stories260K/stories260K_ppl_reference_tinystories_part1.json")).path("result");
         String text = Files.readString(Shared.path("data/text/tinystories/" + ref.path("file").asText()));
         List<String> paragraphs = new ArrayList<>();
@@ -93,7 +93,7 @@ class TokenizerGoldenTest {
 
     @Test
     void llama2TokenizerBinByteFallback() {
-        Tokenizer tok = Tokenizers.load(Shared.path("models/llama2-tokenizer/tokenizer.bin"));
+        Tokenizer tok = SharedTokenizers.get("models/llama2-tokenizer/tokenizer.bin");
         assertThat(tok.vocabSize()).isEqualTo(32000);
         // "Hello world" is [15043, 3186] in Llama-2's SentencePiece model
         assertThat(tok.encode("Hello world")).containsExactly(15043, 3186);
