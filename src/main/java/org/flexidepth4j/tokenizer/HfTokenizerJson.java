@@ -19,15 +19,16 @@ final class HfTokenizerJson {
         this.file = file;
     }
 
-    static BpeTokenizer load(Path file, JsonNode root, String bosToken, String[] eosTokens) {
-        return new HfTokenizerJson(file).build(root, bosToken, eosTokens);
+    /** @param extraEosIds further ids that end generation (generation_config.json), added after the eos tokens */
+    static BpeTokenizer load(Path file, JsonNode root, String bosToken, String[] eosTokens, int[] extraEosIds) {
+        return new HfTokenizerJson(file).build(root, bosToken, eosTokens, extraEosIds);
     }
 
     private FormatException bad(String problem) {
         return new FormatException(file, problem);
     }
 
-    private BpeTokenizer build(JsonNode root, String bosToken, String[] eosTokens) {
+    private BpeTokenizer build(JsonNode root, String bosToken, String[] eosTokens, int[] extraEosIds) {
         JsonNode model = root.path("model");
         String type = model.path("type").asText("BPE");
         if (!type.equals("BPE")) throw bad("tokenizer model type " + type + " is not supported (only BPE)");
@@ -90,6 +91,10 @@ final class HfTokenizerJson {
         int bos = bosToken == null ? -1 : ids.getOrDefault(bosToken, -1);
         IntList eos = new IntList();
         for (String e : eosTokens) if (e != null && ids.containsKey(e)) eos.add(ids.get(e));
+        for (int id : extraEosIds) {
+            if (id < 0 || id >= size) throw bad("eos token id " + id + " is outside the vocabulary of " + size);
+            if (java.util.Arrays.stream(eos.toArray()).noneMatch(x -> x == id)) eos.add(id);
+        }
         IntList prefix = new IntList(), suffix = new IntList();
         template(root.path("post_processor"), prefix, suffix);
         return new BpeTokenizer(tokens, special, bos, eos.toArray(), bpe, normalizer, pre, new AddedTokens(addedList), decoding, strip,

@@ -23,10 +23,12 @@ class TokenizerGoldenTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"ggml-vocab-gpt-2", "ggml-vocab-llama-spm"})
-    void llamaCppVocabularies(String name) throws Exception {
+    @ValueSource(strings = {"ggml-vocab-gpt-2", "ggml-vocab-llama-spm", "ggml-vocab-gpt-2:models/gpt2-tokenizer"})
+    void llamaCppVocabularies(String spec) throws Exception {
+        // "name" checks the GGUF itself; "name:dir" checks another tokenizer against that GGUF's expected ids
+        String name = spec.split(":")[0];
         Path gguf = Shared.path("models/ggml-vocab/" + name + ".gguf");
-        Tokenizer tok = SharedTokenizers.get("models/ggml-vocab/" + name + ".gguf");
+        Tokenizer tok = SharedTokenizers.get(spec.contains(":") ? spec.split(":")[1] : "models/ggml-vocab/" + name + ".gguf");
         String inp = Files.readString(Path.of(gguf + ".inp"));
         List<String> lines = Files.readAllLines(Path.of(gguf + ".out"));
         String[] texts = inp.split("\n__ggml_vocab_test__\n", -1);
