@@ -18,7 +18,7 @@ class ChatTemplateTest {
         ChatTemplate t = ChatTemplate.compile(tok.chatTemplate());
         assertThat(t.render(TWO, false, "<|endoftext|>", "<|endoftext|>"))
                 .isEqualTo("<|im_start|>user\nHello!<|im_end|>\n<|im_start|>assistant\nHi, how can I help?<|im_end|>\n");
-        assertThat(t.render(TWO.subList(0, 1), true, "<|endoftext|>", "<|endoftext|>"))
+        assertThat(t.render(TWO.subList(0, 1), true, tok))
                 .isEqualTo("<|im_start|>user\nHello!<|im_end|>\n<|im_start|>assistant\n");
         // the rendered prompt tokenizes with the ChatML markers as single special tokens
         int[] ids = tok.encode(t.render(TWO.subList(0, 1), true, "", ""));
