@@ -409,6 +409,7 @@ public final class ChatTemplate {
             return value;
         }
 
+        /** An expression without a trailing "if ... else ...": a for loop's iterable, where "if" starts the loop filter. */
         Expr ternaryFree() {
             return or();
         }
