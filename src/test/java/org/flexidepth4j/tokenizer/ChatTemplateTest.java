@@ -87,8 +87,10 @@ class ChatTemplateTest {
         String t = "{% set ns = namespace(n=0) %}{% for m in messages if m.role != 'system' %}{% set ns.n = ns.n + 1 %}{% endfor %}"
                 + "{{ ns.n }}|{{ messages | length }}|{{ messages[-1].content[:5] | upper }}|{{ 'yes' if x is defined else 'no' }}"
                 + "|{{ messages[0] | tojson }}|{{ [1, 2, 3] | join('-') }}|{{ 7 // 2 }}{{ 7 % 4 }}|{{ 'a' ~ 1 }}|{{ 'b' in 'abc' }}";
-        String out = ChatTemplate.compile(t).render(Map.of("messages", List.of(Map.of("role", "system", "content", "s"),
-                Map.of("role", "user", "content", "hello, world"))));
+        Map<String, Object> system = new java.util.LinkedHashMap<>();
+        system.put("role", "system");
+        system.put("content", "s");
+        String out = ChatTemplate.compile(t).render(Map.of("messages", List.of(system, Map.of("role", "user", "content", "hello, world"))));
         assertThat(out).isEqualTo("1|2|HELLO|no|{\"role\": \"system\", \"content\": \"s\"}|1-2-3|33|a1|True");
     }
 
