@@ -45,7 +45,7 @@ public final class ModelLoader {
         Gguf gguf = Gguf.open(file);
         GgufCheckpoint checkpoint = GgufCheckpoint.of(gguf);
         ModelWeights weights = ModelWeights.fromTensors(checkpoint.config(), checkpoint.tensors(), file);
-        return new Model(file, "gguf", new Transformer(checkpoint.config(), weights), null, SkipPolicy.NONE);
+        return new Model(file, "gguf", new Transformer(checkpoint.config(), weights), Tokenizers.fromGguf(gguf), SkipPolicy.NONE);
     }
 
     /** A llama2.c checkpoint carries no tokenizer: the model's tokenizer is null until one is given. */
