@@ -107,6 +107,10 @@ class KernelTest {
     }
 
     static void check(Case c, Random random) {
+        check(c, random, 1, 2, 3, 8);
+    }
+
+    static void check(Case c, Random random, int... tokenCounts) {
         Matrix m = c.matrix();
         int rows = m.rows(), cols = m.cols();
         // readRow is exact up to the float rounding of the scale products (K-quants): within one ulp.
@@ -118,7 +122,7 @@ class KernelTest {
                 assertThat((double) row[3 + j]).as("%s readRow(%d)[%d]", m.dtype(), r, j).isCloseTo(want, org.assertj.core.data.Offset.offset((double) Math.ulp((float) want)));
             }
         }
-        for (int tokens : new int[] {1, 2, 3, 8}) {
+        for (int tokens : tokenCounts) {
             int xStride = cols + 5, outStride = rows + 2;
             float[] x = new float[2 + tokens * xStride];
             for (int i = 0; i < x.length; i++) x[i] = (float) random.nextGaussian();
@@ -180,5 +184,12 @@ class KernelTest {
         // Large enough to be split across the pool; rows not a multiple of the tile height.
         check(randomMatrix(DType.Q4_0, 131, 512), random);
         check(randomMatrix(DType.BF16, 257, 200), random);
+    }
+
+    @Test
+    void manyTokensSpanSeveralActivationChunks() {
+        // 2048 columns: 32 tokens per L2 chunk, so 37 tokens take two chunks, the second with an odd count.
+        check(randomMatrix(DType.Q8_0, 9, 2048), random, 37);
+        check(randomMatrix(DType.F32, 6, 4100), random, 35);
     }
 }
