@@ -157,6 +157,26 @@ public abstract class Matrix {
         out[o + outStride + 3] = s31;
     }
 
+    /**
+     * Backward of {@link #matmul} for the input: dx[t, j] += sum_r dy[t, r] * W[r, j], dy is [tokens, rows], dx is
+     * [tokens, cols]. Parallel over tokens (each thread reads every row once into its own buffer), so the sums for
+     * a token are always taken in the same order.
+     */
+    public void matmulTransposed(float[] dy, float[] dx, int tokens) {
+        long perToken = (long) rows * cols;
+        int minTokens = perToken * tokens < PARALLEL_MIN_WORK ? tokens : (int) Math.max(1, PARALLEL_MIN_WORK / perToken);
+        Parallel.pool().forRange(tokens, minTokens, (start, end) -> {
+            float[] row = new float[cols];
+            for (int r = 0; r < rows; r++) {
+                readRow(r, row, 0);
+                for (int t = start; t < end; t++) {
+                    float g = dy[t * rows + r];
+                    if (g != 0f) VectorOps.axpy(g, row, 0, dx, t * cols, cols);
+                }
+            }
+        });
+    }
+
     /** A matrix of the first {@code n} rows (used for row slices of fused tensors). */
     public abstract Matrix rowSlice(int first, int n);
 }

@@ -1,0 +1,75 @@
+package org.flexidepth4j.eval;
+
+import java.util.Arrays;
+import java.util.List;
+import org.flexidepth4j.tokenizer.Tokenizer;
+
+/** Perplexity of text: a sliding window over one token stream, or the paragraph protocol. */
+public final class Perplexity {
+    private Perplexity() {
+    }
+
+    /** Summed natural-log NLL over {@code tokens} predicted tokens, and layers used over the predicting rows. */
+    public record Nll(double nll, long tokens, long layers) {
+        public double mean() {
+            return nll / tokens;
+        }
+
+        public double ppl() {
+            return Math.exp(mean());
+        }
+    }
+
+    /**
+     * Sliding window (as in the HF perplexity guide): windows of {@code window} tokens start every {@code stride}
+     * tokens; each predicts only the tokens the previous window did not, using everything before them in the window
+     * as context. stride == window gives disjoint windows. Token 0 is never predicted. {@code maxWindows} &le; 0
+     * means all.
+     */
+    public static Nll slidingWindow(Scorer scorer, int[] tokens, int window, int stride, int maxWindows, Progress bar) {
+        if (window < 2 || window > scorer.contextLength()) throw new IllegalArgumentException("window " + window + " must be 2.." + scorer.contextLength());
+        if (stride < 1 || stride > window) throw new IllegalArgumentException("stride " + stride + " must be 1..window (" + window + ")");
+        double nll = 0;
+        long count = 0, layers = 0;
+        int prevEnd = 1, windows = 0;
+        for (int begin = 0; prevEnd < tokens.length && (maxWindows <= 0 || windows < maxWindows); begin += stride, windows++) {
+            int end = Math.min(begin + window, tokens.length);
+            int firstTarget = Math.max(prevEnd, begin + 1);
+            if (firstTarget < end) {
+                Scorer.Score s = scorer.loglikelihood(Arrays.copyOfRange(tokens, begin, firstTarget), Arrays.copyOfRange(tokens, firstTarget, end));
+                nll -= s.logprob();
+                count += s.tokens();
+                layers += s.layersUsed();
+            }
+            prevEnd = end;
+            if (bar != null) bar.step();
+        }
+        return new Nll(nll, count, layers);
+    }
+
+    /** Windows {@link #slidingWindow} runs over {@code n} tokens. */
+    public static int windows(int n, int window, int stride) {
+        return n <= window ? 1 : 1 + (n - window + stride - 1) / stride;
+    }
+
+    /**
+     * Paragraph protocol: each paragraph alone as BOS + at most {@code maxTokens} tokens; the NLL is averaged over
+     * all predicted tokens of all paragraphs.
+     */
+    public static Nll paragraphs(Scorer scorer, Tokenizer tok, List<String> paragraphs, int maxTokens, Progress bar) {
+        double nll = 0;
+        long count = 0, layers = 0;
+        for (String p : paragraphs) {
+            int[] text = tok.encode(p);
+            int[] ids = Prompts.withBos(tok, Arrays.copyOf(text, Math.min(text.length, maxTokens)));
+            if (ids.length >= 2) {
+                Scorer.Score s = scorer.loglikelihood(Arrays.copyOf(ids, 1), Arrays.copyOfRange(ids, 1, ids.length));
+                nll -= s.logprob();
+                count += s.tokens();
+                layers += s.layersUsed();
+            }
+            if (bar != null) bar.step();
+        }
+        return new Nll(nll, count, layers);
+    }
+}
