@@ -24,12 +24,10 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * Matrix-vector (tokens = 1, decode) and 64-token matmul (prefill) per stored dtype. Run (see docs/notes/kern.md):
- * <pre>
- * ./mvnw -q -o test-compile
- * java --add-modules jdk.incubator.vector -cp "target/classes:target/test-classes:$(cat target/jmh.classpath)" \
- *     org.flexidepth4j.bench.MatmulBench -p dtype=Q8_0 -p tokens=1
- * </pre>
+ * Matrix-vector (tokens = 1, decode) and 64-token matmul (prefill) per stored dtype. Run after
+ * {@code ./mvnw -q -o test-compile} with {@code java --add-modules jdk.incubator.vector -cp
+ * target/classes:target/test-classes:<jmh-core, jopt-simple, commons-math3 jars> org.openjdk.jmh.Main MatmulBench
+ * -p dtype=Q8_0 -p tokens=1} (exact command with jar paths: docs/notes/kern.md).
  * Divide the weight bytes (rows x cols x bytes per value) by the time for decode GB/s; 2 x rows x cols x tokens by
  * the time for GFLOP/s.
  */
