@@ -31,8 +31,8 @@ final class RecordingPolicy implements SkipPolicy {
     }
 
     @Override
-    public void route(int layer, float[] normed, int tokens, int[] positions, boolean[] run, float[] gate) {
-        inner.route(layer, normed, tokens, positions, run, gate);
+    public void route(int layer, float[] normed, int tokens, int[] positions, boolean[] run, float[] gate, WorkCounter work) {
+        inner.route(layer, normed, tokens, positions, run, gate, work);
         System.arraycopy(run, 0, ran[layer], 0, tokens);
     }
 
@@ -44,6 +44,11 @@ final class RecordingPolicy implements SkipPolicy {
     @Override
     public void addSkipPath(int layer, float[] y, int n, float[] gates, int[] rowIndex, float[] residual, WorkCounter work) {
         inner.addSkipPath(layer, y, n, gates, rowIndex, residual, work);
+    }
+
+    @Override
+    public void observeResidual(int layer, float[] residual, int tokens) {
+        inner.observeResidual(layer, residual, tokens);
     }
 
     @Override

@@ -31,7 +31,7 @@ class TracerTest {
         }
 
         @Override
-        public void route(int layer, float[] normed, int tokens, int[] positions, boolean[] run, float[] gate) {
+        public void route(int layer, float[] normed, int tokens, int[] positions, boolean[] run, float[] gate, org.flexidepth4j.model.WorkCounter work) {
             for (int t = 0; t < tokens; t++) {
                 run[t] = positions[t] % 2 == 0;
                 gate[t] = run[t] ? 0.7f : 0.2f;
