@@ -66,6 +66,7 @@ public final class TransformerScorer implements Scorer {
             if (argmax(logits, row * vocab) != continuation[i]) greedy = false;
             layers += state.layersUsed(row);
         }
+        if (Double.isNaN(sum)) throw new IllegalArgumentException("the model produced NaN logits");
         return new Score(sum, greedy, continuation.length, layers);
     }
 
