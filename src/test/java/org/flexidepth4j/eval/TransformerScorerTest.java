@@ -82,6 +82,10 @@ class TransformerScorerTest {
         wrong[3] = wrong[3] == 5 ? 6 : 5;
         assertThat(sc.loglikelihood(ctx, wrong).greedy()).isFalse();
         assertThat(sc.generate(ctx, 6, id -> id == seq[11]).ids()).containsExactly(seq[10], seq[11]);
+        // a prompt longer than the context keeps its end and leaves a quarter of the context to generate in
+        TransformerScorer small = new TransformerScorer(tf, SkipPolicy.NONE, 8);
+        int[] cut = Arrays.copyOfRange(ctx, 4, 10);
+        assertThat(small.generate(ctx, 6, id -> false).ids()).containsExactly(sc.generate(cut, 2, id -> false).ids());
     }
 
     @Test
