@@ -26,13 +26,11 @@ public final class TraceCharts {
         png(dir.resolve("skip_by_layer.png"), skipByLayer(s));
     }
 
-    /**
-     * Cell value: the gate where the layer is routed, else 1 where the token ran the layer and 0 where it did not.
-     */
+    /** Cell value: 0 where the token skipped the layer, else its gate (1 for layers that are not routed). */
     static HeatMapChart heatmap(List<TraceRow> rows, TraceSummary s) {
         int n = Math.min(rows.size(), HEATMAP_TOKENS);
         HeatMapChart chart = new HeatMapChartBuilder().width(Math.max(600, 40 + 6 * n)).height(120 + 18 * s.numLayers())
-                .title("Gates per layer (first " + n + " tokens)").xAxisTitle("token").yAxisTitle("layer").build();
+                .title("Gates per layer, 0 = skipped (first " + n + " tokens)").xAxisTitle("token 0.." + (n - 1)).yAxisTitle("layer").build();
         List<Integer> xs = new ArrayList<>(), ys = new ArrayList<>();
         for (int t = 0; t < n; t++) xs.add(t);
         for (int l = 0; l < s.numLayers(); l++) ys.add(l);
@@ -40,15 +38,14 @@ public final class TraceCharts {
         for (int t = 0; t < n; t++) {
             TraceRow r = rows.get(t);
             for (int l = 0; l < s.numLayers(); l++) {
-                double v = s.routedLayers().contains(l) ? r.gates()[l] : r.ran()[l] ? 1 : 0;
+                double v = !r.ran()[l] ? 0 : s.routedLayers().contains(l) ? r.gates()[l] : 1;
                 cells.add(new Number[] {t, l, v});
             }
         }
         chart.getStyler().setRangeColors(new Color[] {new Color(0x44, 0x01, 0x54), new Color(0x21, 0x91, 0x8c), new Color(0xfd, 0xe7, 0x25)});
         chart.getStyler().setMin(0).setMax(1);
         chart.getStyler().setShowValue(false);
-        chart.getStyler().setXAxisLabelRotation(90);
-        chart.getStyler().setXAxisTickMarkSpacingHint(40);
+        chart.getStyler().setXAxisTicksVisible(false);
         chart.addSeries("gate", xs, ys, cells);
         return chart;
     }
