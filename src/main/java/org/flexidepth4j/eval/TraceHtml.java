@@ -50,7 +50,7 @@ public final class TraceHtml {
         if (rows.size() > maxTokens) h.append("<p>(text view shows the first ").append(maxTokens).append(" of ").append(rows.size()).append(" tokens)</p>\n");
         h.append("<h2>Skip rate per layer</h2>\n").append(skipChart(s));
         table(h, "Layers used by token category", "category", s.byCategory());
-        table(h, "Repeated n-grams (" + TraceSummary.REPEAT_N + "-grams seen earlier in the document)", "tokens", s.byRepetition());
+        table(h, "Repeated n-grams (" + TraceSummary.REPEAT_N + "-grams seen earlier in the document)", "group", s.byRepetition());
         table(h, "Read vs generated", "origin", s.byOrigin());
         table(h, "Layers used by position", "position", s.byPosition());
         return h.append("</body></html>\n").toString();
