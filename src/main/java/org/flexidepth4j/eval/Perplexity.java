@@ -2,8 +2,6 @@ package org.flexidepth4j.eval;
 
 import java.util.Arrays;
 import java.util.List;
-import org.flexidepth4j.model.Model;
-import org.flexidepth4j.model.SkipPolicy;
 import org.flexidepth4j.tokenizer.Tokenizer;
 
 /** Perplexity of text: a sliding window over one token stream, or the paragraph protocol. */
@@ -49,47 +47,21 @@ public final class Perplexity {
         return new Nll(nll, count, layers);
     }
 
-    /** What the CLI prints: mean natural-log NLL per predicted token, its exp, tokens, mean layers used. */
-    public record Result(double meanNll, double perplexity, long tokens, double meanLayersUsed) {
-        static Result of(Nll n) {
-            if (n.tokens() == 0) throw new IllegalArgumentException("no tokens to score");
-            return new Result(n.mean(), n.ppl(), n.tokens(), (double) n.layers() / n.tokens());
-        }
-    }
-
-    /** {@link #slidingWindow(Scorer, int[], int, int, int, Progress)} over a whole id sequence with a model. */
-    public static Result slidingWindow(Model model, SkipPolicy policy, int[] ids, int window, int stride) {
-        if (ids.length < 2) throw new IllegalArgumentException("need at least 2 tokens, got " + ids.length);
-        if (window < 2) throw new IllegalArgumentException("window must be >= 2, got " + window);
-        return Result.of(slidingWindow(new TransformerScorer(model.transformer(), policy, window), ids, window, stride, 0, null));
-    }
-
-    /** {@link #paragraphs(Scorer, Tokenizer, List, int, Progress)} with a model. */
-    public static Result paragraphs(Model model, SkipPolicy policy, List<String> paragraphs, int maxTokens) {
-        if (maxTokens < 2) throw new IllegalArgumentException("max tokens must be >= 2, got " + maxTokens);
-        return Result.of(paragraphs(new TransformerScorer(model.transformer(), policy, maxTokens), model.requireTokenizer(), paragraphs, maxTokens, null));
-    }
-
-    /** Blank-line separated paragraphs (CRLF or LF), stripped, empty ones dropped. */
-    public static List<String> splitParagraphs(String text) {
-        return EvalData.paragraphs(text.replace("\r\n", "\n").replace('\r', '\n'));
-    }
-
     /** Windows {@link #slidingWindow} runs over {@code n} tokens. */
     public static int windows(int n, int window, int stride) {
         return n <= window ? 1 : 1 + (n - window + stride - 1) / stride;
     }
 
     /**
-     * Paragraph protocol: each paragraph alone, BOS first, cut to {@code maxTokens} tokens in all (BOS included, so
-     * it fits a context of that length); the NLL is averaged over all predicted tokens of all paragraphs.
+     * Paragraph protocol: each paragraph alone as BOS + at most {@code maxTokens} tokens (the scorer needs a context
+     * of maxTokens + 1); the NLL is averaged over all predicted tokens of all paragraphs.
      */
     public static Nll paragraphs(Scorer scorer, Tokenizer tok, List<String> paragraphs, int maxTokens, Progress bar) {
         double nll = 0;
         long count = 0, layers = 0;
         for (String p : paragraphs) {
-            int[] ids = Prompts.withBos(tok, tok.encode(p));
-            ids = Arrays.copyOf(ids, Math.min(ids.length, maxTokens));
+            int[] text = tok.encode(p);
+            int[] ids = Prompts.withBos(tok, Arrays.copyOf(text, Math.min(text.length, maxTokens)));
             if (ids.length >= 2) {
                 Scorer.Score s = scorer.loglikelihood(Arrays.copyOf(ids, 1), Arrays.copyOfRange(ids, 1, ids.length));
                 nll -= s.logprob();

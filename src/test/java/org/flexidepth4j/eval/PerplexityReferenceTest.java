@@ -30,14 +30,14 @@ class PerplexityReferenceTest {
             for (int j = 0; j < v; j++) sum += Math.exp(logits[t * v + j] - max);
             total += max + Math.log(sum) - logits[t * v + ids[t + 1]];
         }
-        Perplexity.Result r = Perplexity.slidingWindow(model, SkipPolicy.NONE, ids, 64, 32);
+        TransformerScorer scorer = new TransformerScorer(model.transformer(), SkipPolicy.NONE, 64);
+        Perplexity.Nll r = Perplexity.slidingWindow(scorer, ids, 64, 32, 0, null);
         assertThat(r.tokens()).isEqualTo(ids.length - 1);
-        assertThat(r.meanNll()).isCloseTo(total / (ids.length - 1), within(1e-4));
-        assertThat(r.perplexity()).isCloseTo(Math.exp(r.meanNll()), within(1e-9));
-        assertThat(r.meanLayersUsed()).isEqualTo(12.0);
+        assertThat(r.mean()).isCloseTo(total / (ids.length - 1), within(1e-4));
+        assertThat(r.ppl()).isCloseTo(Math.exp(r.mean()), within(1e-9));
+        assertThat(r.layers()).isEqualTo(12L * r.tokens());
         // disjoint windows cannot predict the first token of each window
-        assertThat(Perplexity.slidingWindow(model, SkipPolicy.NONE, ids, 16, 16).tokens()).isEqualTo(ids.length - ids.length / 16);
-        assertThatThrownBy(() -> Perplexity.slidingWindow(model, SkipPolicy.NONE, new int[] {5}, 16, 8)).isInstanceOf(IllegalArgumentException.class);
-        assertThat(Perplexity.splitParagraphs("a\r\n\r\nb\n\n\n")).containsExactly("a", "b");
+        assertThat(Perplexity.slidingWindow(scorer, ids, 16, 16, 0, null).tokens()).isEqualTo(ids.length - ids.length / 16);
+        assertThatThrownBy(() -> Perplexity.slidingWindow(scorer, ids, 16, 17, 0, null)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("stride");
     }
 }

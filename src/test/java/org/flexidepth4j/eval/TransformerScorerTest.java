@@ -114,7 +114,7 @@ class TransformerScorerTest {
     void paragraphProtocolScoresEachParagraphFromBos() {
         CharTokenizer tok = new CharTokenizer();
         TransformerScorer sc = new TransformerScorer(tf, SkipPolicy.NONE, 64);
-        Perplexity.Nll got = Perplexity.paragraphs(sc, tok, java.util.List.of("hello there", "abc"), 5, null);
+        Perplexity.Nll got = Perplexity.paragraphs(sc, tok, java.util.List.of("hello there", "abc"), 4, null);
         double want = 0;
         for (String p : new String[] {"hell", "abc"}) {
             int[] ids = Prompts.withBos(tok, tok.encode(p));
