@@ -93,7 +93,11 @@ public record TaskSpec(String label, Format format, Path path) {
             else if (k.file() == null) throw new IllegalArgumentException("task '" + label + "' needs a file: " + label + "=PATH");
             else p = dataDir.resolve(k.file()).normalize();
             if (!Files.exists(p)) throw new IllegalArgumentException("task '" + label + "': " + p + " not found (set --data-dir or give " + label + "=PATH)");
-            out.add(new TaskSpec(label, k.format(), p));
+            TaskSpec spec = new TaskSpec(label, k.format(), p);
+            if (spec.mmluSubject() != null && !Files.exists(p.resolve("test").resolve(spec.mmluSubject() + "_test.csv"))) {
+                throw new IllegalArgumentException("task '" + label + "': no MMLU subject '" + spec.mmluSubject() + "' under " + p.resolve("test"));
+            }
+            out.add(spec);
         }
         if (out.isEmpty()) throw new IllegalArgumentException("no tasks given");
         return out;
