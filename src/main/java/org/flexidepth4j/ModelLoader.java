@@ -4,6 +4,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import org.flexidepth4j.io.FormatException;
+import org.flexidepth4j.io.Gguf;
+import org.flexidepth4j.io.GgufCheckpoint;
 import org.flexidepth4j.io.HfCheckpoint;
 import org.flexidepth4j.io.Llama2cCheckpoint;
 import org.flexidepth4j.io.TensorEntry;
@@ -26,6 +28,7 @@ public final class ModelLoader {
         if (!Files.exists(path)) throw new FormatException(path, "file not found");
         if (Files.isDirectory(path)) return loadHf(path);
         if (path.getFileName().toString().endsWith(".bin")) return loadLlama2c(path);
+        if (path.getFileName().toString().endsWith(".gguf")) return loadGguf(path);
         throw new FormatException(path, "unrecognised model format (expected an HF directory, a .gguf file or a llama2.c .bin)");
     }
 
@@ -36,6 +39,13 @@ public final class ModelLoader {
         Tokenizer tokenizer = Tokenizers.fromHfDirectory(dir);
         SkipPolicy policy = FlexiDepth.hasRouters(tensors) ? FlexiDepth.fromHfDirectory(dir, config, tensors) : SkipPolicy.NONE;
         return new Model(dir, "hf", new Transformer(config, weights), tokenizer, policy);
+    }
+
+    private static Model loadGguf(Path file) {
+        Gguf gguf = Gguf.open(file);
+        GgufCheckpoint checkpoint = GgufCheckpoint.of(gguf);
+        ModelWeights weights = ModelWeights.fromTensors(checkpoint.config(), checkpoint.tensors(), file);
+        return new Model(file, "gguf", new Transformer(checkpoint.config(), weights), null, SkipPolicy.NONE);
     }
 
     /** A llama2.c checkpoint carries no tokenizer: the model's tokenizer is null until one is given. */
