@@ -1,6 +1,7 @@
 package org.flexidepth4j.eval;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 import java.util.Arrays;
@@ -57,6 +58,18 @@ class TransformerScorerTest {
         assertThat(sc.tokensProcessed()).isEqualTo(20 + 4 + 3 + 5);
         assertThat(sb.tokens()).isEqualTo(3);
         assertThat(sb.layersUsed()).isEqualTo(3 * 6);
+    }
+
+    @Test
+    void overLongContextIsCutFromTheLeft() {
+        int[] ctx = randomTokens(30, 8), cont = randomTokens(3, 9);
+        TransformerScorer small = new TransformerScorer(tf, SkipPolicy.NONE, 16);
+        // 30 + 3 - 1 = 32 input rows; the last 16 fit: context tokens 16..29 then the continuation
+        int[] kept = concat(Arrays.copyOfRange(ctx, 16, 30), cont);
+        double want = 0;
+        for (int i = 0; i < 3; i++) want += direct(kept, 0, 14 + i);
+        assertThat(small.loglikelihood(ctx, cont).logprob()).isCloseTo(want, within(1e-4 * Math.abs(want)));
+        assertThatThrownBy(() -> small.loglikelihood(ctx, randomTokens(20, 10))).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("does not fit");
     }
 
     @Test
