@@ -1,0 +1,68 @@
+package org.flexidepth4j.cli;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import org.flexidepth4j.eval.Perplexity;
+import org.flexidepth4j.io.Json;
+import org.flexidepth4j.model.Model;
+import org.flexidepth4j.model.SkipPolicy;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+@Command(name = "perplexity", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        description = "Mean negative log-likelihood and perplexity of a text file, with the mean layers used.")
+public final class PerplexityCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    ModelOptions modelOptions;
+
+    @Option(names = "--file", required = true, paramLabel = "TEXT_FILE", description = "UTF-8 text")
+    Path file;
+
+    @Option(names = "--split-paragraphs", description = "score each blank-line separated paragraph on its own, from BOS")
+    boolean splitParagraphs;
+
+    @Option(names = "--max-tokens", paramLabel = "N", defaultValue = "256",
+            description = "tokens per paragraph (truncated) or per window (default: ${DEFAULT-VALUE})")
+    int maxTokens;
+
+    @Option(names = "--stride", paramLabel = "N", description = "window step without --split-paragraphs (default: half the window)")
+    Integer stride;
+
+    @Option(names = "--json", description = "print one JSON object")
+    boolean json;
+
+    @Override
+    public Integer call() {
+        Model model = modelOptions.load();
+        SkipPolicy policy = modelOptions.policy(model);
+        int window = Math.min(maxTokens, modelOptions.contextLength(model));
+        String text = TextFiles.read(file);
+        Perplexity.Result r = splitParagraphs
+                ? Perplexity.paragraphs(model, policy, Perplexity.splitParagraphs(text), window)
+                : Perplexity.slidingWindow(model, policy, model.requireTokenizer().encodeWithSpecial(text), window,
+                        stride != null ? stride : Math.max(1, window / 2));
+        int layers = model.config().numLayers();
+        PrintWriter out = spec.commandLine().getOut();
+        if (json) {
+            ObjectNode o = Json.MAPPER.createObjectNode();
+            o.put("mean_nll", r.meanNll());
+            o.put("perplexity", r.perplexity());
+            o.put("tokens", r.tokens());
+            o.put("mean_layers_used", r.meanLayersUsed());
+            o.put("mean_layers_skipped", layers - r.meanLayersUsed());
+            out.println(o.toString());
+        } else {
+            out.printf("mean NLL %.4f nats/token, perplexity %.3f over %d tokens; mean layers used %.2f of %d%n",
+                    r.meanNll(), r.perplexity(), r.tokens(), r.meanLayersUsed(), layers);
+        }
+        return 0;
+    }
+}
