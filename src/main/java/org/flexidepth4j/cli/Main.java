@@ -70,7 +70,7 @@ public final class Main implements Runnable {
         cl.setOut(out).setErr(err);
         cl.setParameterExceptionHandler((ex, a) -> {
             CommandLine sub = ex.getCommandLine();
-            err.println("flexidepth: " + oneLine(ex.getMessage()) + " (see '" + sub.getCommandSpec().qualifiedName() + " --help')");
+            err.println("flexidepth: " + oneLine(ex.getMessage()).replaceFirst("^Error: ", "") + " (see '" + sub.getCommandSpec().qualifiedName() + " --help')");
             if (main.verbose) ex.printStackTrace(err);
             return EXIT_USAGE;
         });
