@@ -19,8 +19,14 @@ public final class ModelOptions {
     Path adapters;
 
     @Option(names = "--skip", paramLabel = "MODE", defaultValue = "default",
-            description = "layer-skipping mode: default (the model's own plug-in, if any), none (dense), ... (default: ${DEFAULT-VALUE})")
+            description = "layer skipping: " + SkipModes.USAGE + " (default: the model's own FlexiDepth plug-in, if any)")
     String skip;
+
+    @Option(names = "--skip-seed", paramLabel = "S", defaultValue = "0", description = "seed of --skip random:P and forced:P (default: ${DEFAULT-VALUE})")
+    long skipSeed;
+
+    @Option(names = "--calibration", paramLabel = "TEXT_FILE", description = "calibration text for --skip static:K")
+    Path calibration;
 
     @Option(names = "--context", paramLabel = "N", description = "context length in tokens (default: the model's maximum)")
     Integer context;
@@ -34,7 +40,8 @@ public final class ModelOptions {
     }
 
     public SkipPolicy policy(Model m) {
-        return SkipModes.resolve(m, skip);
+        int[] calibrationIds = calibration == null ? null : m.requireTokenizer().encodeWithSpecial(TextFiles.read(calibration));
+        return SkipModes.resolve(m, skip, calibrationIds, skipSeed);
     }
 
     /** The context length to use: --context, at most the model's maximum positions. */

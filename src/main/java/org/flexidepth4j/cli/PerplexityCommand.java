@@ -4,7 +4,10 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
+import org.flexidepth4j.eval.EvalData;
 import org.flexidepth4j.eval.Perplexity;
+import org.flexidepth4j.eval.Scorer;
+import org.flexidepth4j.eval.TransformerScorer;
 import org.flexidepth4j.io.Json;
 import org.flexidepth4j.model.Model;
 import org.flexidepth4j.model.SkipPolicy;
@@ -43,25 +46,29 @@ public final class PerplexityCommand implements Callable<Integer> {
     public Integer call() {
         Model model = modelOptions.load();
         SkipPolicy policy = modelOptions.policy(model);
-        int window = Math.min(maxTokens, modelOptions.contextLength(model));
+        int context = modelOptions.contextLength(model);
+        int window = Math.min(maxTokens, context);
         String text = TextFiles.read(file);
-        Perplexity.Result r = splitParagraphs
-                ? Perplexity.paragraphs(model, policy, Perplexity.splitParagraphs(text), window)
-                : Perplexity.slidingWindow(model, policy, model.requireTokenizer().encodeWithSpecial(text), window,
-                        stride != null ? stride : Math.max(1, window / 2));
+        Scorer scorer = new TransformerScorer(model.transformer(), policy, Math.min(maxTokens + 1, context)); // paragraphs: BOS + maxTokens
+        Perplexity.Nll r = splitParagraphs
+                ? Perplexity.paragraphs(scorer, model.requireTokenizer(), EvalData.paragraphs(text), maxTokens, null)
+                : Perplexity.slidingWindow(scorer, model.requireTokenizer().encodeWithSpecial(text), window,
+                        stride != null ? stride : Math.max(1, window / 2), 0, null);
+        if (r.tokens() == 0) throw new IllegalArgumentException(file + ": no tokens to score");
+        double meanLayers = (double) r.layers() / r.tokens();
         int layers = model.config().numLayers();
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
             ObjectNode o = Json.MAPPER.createObjectNode();
-            o.put("mean_nll", r.meanNll());
-            o.put("perplexity", r.perplexity());
+            o.put("mean_nll", r.mean());
+            o.put("perplexity", r.ppl());
             o.put("tokens", r.tokens());
-            o.put("mean_layers_used", r.meanLayersUsed());
-            o.put("mean_layers_skipped", layers - r.meanLayersUsed());
+            o.put("mean_layers_used", meanLayers);
+            o.put("mean_layers_skipped", layers - meanLayers);
             out.println(o.toString());
         } else {
             out.printf("mean NLL %.4f nats/token, perplexity %.3f over %d tokens; mean layers used %.2f of %d%n",
-                    r.meanNll(), r.perplexity(), r.tokens(), r.meanLayersUsed(), layers);
+                    r.mean(), r.ppl(), r.tokens(), meanLayers, layers);
         }
         return 0;
     }

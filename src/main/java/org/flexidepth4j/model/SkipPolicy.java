@@ -23,8 +23,9 @@ public interface SkipPolicy {
     /**
      * For a ROUTED layer: decide each of {@code tokens} rows. {@code normed} holds the layer's attention-norm output
      * [tokens, d]. Sets run[t]; gate[t] scales the FFN of a run token and (1 - gate) the skip path of a skipped one.
+     * The router's own multiply-adds go into {@code work}.
      */
-    default void route(int layer, float[] normed, int tokens, int[] positions, boolean[] run, float[] gate) {
+    default void route(int layer, float[] normed, int tokens, int[] positions, boolean[] run, float[] gate, WorkCounter work) {
         throw new UnsupportedOperationException("policy does not route layer " + layer);
     }
 
@@ -38,6 +39,13 @@ public interface SkipPolicy {
      * post-attention-norm rows [n, d], gates their gates, rowIndex their rows in residual.
      */
     default void addSkipPath(int layer, float[] y, int n, float[] gates, int[] rowIndex, float[] residual, WorkCounter work) {
+    }
+
+    /**
+     * Sees the residual stream [tokens, d] entering layer {@code layer}, and with layer = numLayers the stream
+     * leaving the last layer (used to measure Block Influence); must not modify it.
+     */
+    default void observeResidual(int layer, float[] residual, int tokens) {
     }
 
     /** Layers ROUTED in some forward calls (for traces; -1 gates elsewhere). */

@@ -66,7 +66,11 @@ public final class Transformer {
             s.positions[t] = s.length + t;
         }
         Arrays.fill(s.layersUsed, 0, count, 0);
-        for (int l = 0; l < config.numLayers(); l++) layer(l, s, count, policy);
+        for (int l = 0; l < config.numLayers(); l++) {
+            policy.observeResidual(l, s.residual, count);
+            layer(l, s, count, policy);
+        }
+        policy.observeResidual(config.numLayers(), s.residual, count);
         s.length += count;
         logits(s, count, allLogits);
     }
@@ -84,7 +88,7 @@ public final class Transformer {
         for (int t = 0; t < n; t++) VectorOps.rmsNorm(s.residual, t * d, w.attnNorm(), eps, s.normed, t * d, d);
 
         if (plan == SkipPolicy.Plan.ROUTED) {
-            policy.route(l, s.normed, n, s.positions, s.run, s.gate);
+            policy.route(l, s.normed, n, s.positions, s.run, s.gate, s.work);
         } else {
             Arrays.fill(s.run, 0, n, true);
             Arrays.fill(s.gate, 0, n, 1f);

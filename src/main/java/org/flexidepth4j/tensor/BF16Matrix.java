@@ -65,7 +65,9 @@ public final class BF16Matrix extends Matrix {
     @Override
     public void readRow(int row, float[] dst, int dstOffset) {
         long base = (long) row * cols * 2;
-        for (int j = 0; j < cols; j++) dst[dstOffset + j] = toFloat(data.get(LE_SHORT, base + j * 2L));
+        int j = 0;
+        for (int upper = F.loopBound(cols); j < upper; j += F.length()) load(data, base + j * 2L).intoArray(dst, dstOffset + j);
+        for (; j < cols; j++) dst[dstOffset + j] = toFloat(data.get(LE_SHORT, base + j * 2L));
     }
 
     @Override

@@ -43,6 +43,21 @@ class CliTest {
     }
 
     @Test
+    void flexiDepthLogitsAndGatesMatchReference(@TempDir Path tmp) {
+        Path dir = Shared.path("fixtures/flexidepth-llama3");
+        SafeTensors ref = SafeTensors.open(dir.resolve("reference.safetensors"));
+        int[] ids = ref.get("ids_a").toInts();
+        Path out = tmp.resolve("out.safetensors");
+        Cli r = Cli.run("logits", "--model", dir.toString(), "--ids", ids(ids), "--out", out.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        SafeTensors got = SafeTensors.open(out);
+        ParityAssert.assertClose(got.get("logits").toFloats(), ref.get("logits_a").toFloats(), 1e-4, "flexidepth logits_a via cli");
+        float[] gates = got.get("gates").toFloats(), want = ref.get("gates_a").toFloats();
+        assertThat(gates).hasSameSizeAs(want);
+        for (int i = 0; i < want.length; i++) assertThat(gates[i]).as("gate " + i).isCloseTo(want[i], org.assertj.core.data.Offset.offset(1e-5f));
+    }
+
+    @Test
     void greedyJsonMatchesReference() {
         Cli r = Cli.run("generate", "--model", LLAMA.toString(), "--ids", ids(REF.get("ids_a").toInts()),
                 "--max-tokens", "24", "--temperature", "0", "--json");

@@ -1,0 +1,75 @@
+package org.flexidepth4j.io;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.flexidepth4j.model.ModelConfig;
+import org.flexidepth4j.model.RopeConfig;
+
+/**
+ * A GGUF model file seen as a decoder: the config from {@code <arch>.*} metadata and the tensors under HF names, so
+ * {@link org.flexidepth4j.model.ModelWeights#fromTensors} reads it like any other checkpoint. GGUF llama weights
+ * have Q/K rows permuted for interleaved RoPE pairs; qwen2/qwen3 keep HF's rotate-half pairing.
+ */
+public record GgufCheckpoint(ModelConfig config, Map<String, TensorEntry> tensors) {
+    private static final Map<String, String> LAYER_NAMES = Map.ofEntries(
+            Map.entry("attn_norm.weight", "input_layernorm.weight"),
+            Map.entry("attn_q.weight", "self_attn.q_proj.weight"),
+            Map.entry("attn_k.weight", "self_attn.k_proj.weight"),
+            Map.entry("attn_v.weight", "self_attn.v_proj.weight"),
+            Map.entry("attn_output.weight", "self_attn.o_proj.weight"),
+            Map.entry("attn_q.bias", "self_attn.q_proj.bias"),
+            Map.entry("attn_k.bias", "self_attn.k_proj.bias"),
+            Map.entry("attn_v.bias", "self_attn.v_proj.bias"),
+            Map.entry("attn_q_norm.weight", "self_attn.q_norm.weight"),
+            Map.entry("attn_k_norm.weight", "self_attn.k_norm.weight"),
+            Map.entry("ffn_norm.weight", "post_attention_layernorm.weight"),
+            Map.entry("ffn_gate.weight", "mlp.gate_proj.weight"),
+            Map.entry("ffn_up.weight", "mlp.up_proj.weight"),
+            Map.entry("ffn_down.weight", "mlp.down_proj.weight"));
+
+    public static GgufCheckpoint of(Gguf gguf) {
+        String arch = gguf.architecture();
+        if (!java.util.Set.of("llama", "mistral", "qwen2", "qwen3").contains(arch)) {
+            throw new FormatException(gguf.file(), "unknown architecture '" + arch + "' (supported: llama, mistral, qwen2, qwen3)");
+        }
+        if (gguf.tensors().containsKey("rope_freqs.weight")) {
+            throw new FormatException(gguf.file(), "rope_freqs (Llama 3.1 RoPE scaling in GGUF) is not supported yet");
+        }
+        Map<String, TensorEntry> tensors = new LinkedHashMap<>();
+        for (TensorEntry t : gguf.tensors().values()) {
+            String hf = hfName(t.name());
+            if (hf != null) tensors.put(hf, new TensorEntry(hf, t.dtype(), t.shape(), t.data(), t.file()));
+        }
+        TensorEntry embedding = tensors.get("model.embed_tokens.weight");
+        if (embedding == null) throw new FormatException(gguf.file(), "tensor token_embd.weight is missing");
+        int d = gguf.getInt(arch + ".embedding_length");
+        int heads = gguf.getInt(arch + ".attention.head_count");
+        int vocab = gguf.has(arch + ".vocab_size") ? gguf.getInt(arch + ".vocab_size") : (int) embedding.shape()[0];
+        int headDim = gguf.getInt(arch + ".attention.key_length", d / heads);
+        boolean interleaved = arch.equals("llama") || arch.equals("mistral");
+        RopeConfig rope = RopeConfig.plain(gguf.getFloat(arch + ".rope.freq_base", 10000f), interleaved);
+        try {
+            ModelConfig config = new ModelConfig(arch, d, gguf.getInt(arch + ".feed_forward_length"), gguf.getInt(arch + ".block_count"),
+                    heads, gguf.getInt(arch + ".attention.head_count_kv", heads), headDim, vocab,
+                    gguf.getInt(arch + ".context_length", 2048), gguf.getFloat(arch + ".attention.layer_norm_rms_epsilon", 1e-5f),
+                    rope, !tensors.containsKey("lm_head.weight"), arch.equals("qwen2"), arch.equals("qwen3"));
+            return new GgufCheckpoint(config, tensors);
+        } catch (IllegalArgumentException e) {
+            throw new FormatException(gguf.file(), e.getMessage());
+        }
+    }
+
+    private static String hfName(String gguf) {
+        switch (gguf) {
+            case "token_embd.weight": return "model.embed_tokens.weight";
+            case "output_norm.weight": return "model.norm.weight";
+            case "output.weight": return "lm_head.weight";
+            default:
+        }
+        if (!gguf.startsWith("blk.")) return null;
+        int dot = gguf.indexOf('.', 4);
+        String layer = gguf.substring(4, dot);
+        String suffix = LAYER_NAMES.get(gguf.substring(dot + 1));
+        return suffix == null ? null : "model.layers." + layer + "." + suffix;
+    }
+}

@@ -1,0 +1,89 @@
+package org.flexidepth4j.tensor;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * GGML Q4_0: blocks of 32 values stored as an fp16 scale d and 16 bytes of nibbles; byte i holds element i in its
+ * low nibble and element i + 16 in its high nibble, value = (nibble - 8) * d. Widened to float in registers.
+ */
+public final class Q4_0Matrix extends Matrix {
+    static final int BLOCK = 32;
+    static final int BLOCK_BYTES = 18;
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
+    private static final VectorSpecies<Byte> B = ByteVector.SPECIES_64;
+    private static final ValueLayout.OfShort LE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    private final MemorySegment data;
+    private final int blocksPerRow;
+
+    public Q4_0Matrix(MemorySegment data, int rows, int cols) {
+        super(rows, cols);
+        if (cols % BLOCK != 0) throw new IllegalArgumentException("Q4_0 row length " + cols + " is not a multiple of " + BLOCK);
+        this.data = data;
+        this.blocksPerRow = cols / BLOCK;
+    }
+
+    @Override
+    public DType dtype() {
+        return DType.Q4_0;
+    }
+
+    @Override
+    public MemorySegment segment() {
+        return data;
+    }
+
+    private static FloatVector low(ByteVector packed) {
+        return (FloatVector) packed.and((byte) 0xF).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0);
+    }
+
+    private static FloatVector high(ByteVector packed) {
+        return (FloatVector) packed.lanewise(VectorOperators.LSHR, 4).and((byte) 0xF).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0);
+    }
+
+    @Override
+    public float dot(int row, float[] x, int xOffset) {
+        long base = (long) row * blocksPerRow * BLOCK_BYTES;
+        FloatVector acc = FloatVector.zero(F);
+        for (int b = 0; b < blocksPerRow; b++) {
+            long q = base + (long) b * BLOCK_BYTES + 2;
+            int xi = xOffset + b * BLOCK;
+            ByteVector first = ByteVector.fromMemorySegment(B, data, q, ByteOrder.LITTLE_ENDIAN);
+            ByteVector second = ByteVector.fromMemorySegment(B, data, q + 8, ByteOrder.LITTLE_ENDIAN);
+            FloatVector p0 = low(first).mul(FloatVector.fromArray(F, x, xi));
+            FloatVector p1 = low(second).mul(FloatVector.fromArray(F, x, xi + 8));
+            p0 = high(first).fma(FloatVector.fromArray(F, x, xi + 16), p0);
+            p1 = high(second).fma(FloatVector.fromArray(F, x, xi + 24), p1);
+            float d = Float.float16ToFloat(data.get(LE_SHORT, q - 2));
+            acc = p0.add(p1).fma(FloatVector.broadcast(F, d), acc);
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
+    }
+
+    @Override
+    public void readRow(int row, float[] dst, int dstOffset) {
+        long base = (long) row * blocksPerRow * BLOCK_BYTES;
+        for (int b = 0; b < blocksPerRow; b++) {
+            long q = base + (long) b * BLOCK_BYTES + 2;
+            FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(data.get(LE_SHORT, q - 2)));
+            int o = dstOffset + b * BLOCK;
+            for (int i = 0; i < 16; i += 8) {
+                ByteVector packed = ByteVector.fromMemorySegment(B, data, q + i, ByteOrder.LITTLE_ENDIAN);
+                low(packed).mul(d).intoArray(dst, o + i);
+                high(packed).mul(d).intoArray(dst, o + 16 + i);
+            }
+        }
+    }
+
+    @Override
+    public Matrix rowSlice(int first, int n) {
+        long rowBytes = (long) blocksPerRow * BLOCK_BYTES;
+        return new Q4_0Matrix(data.asSlice(first * rowBytes, n * rowBytes), n, cols);
+    }
+}

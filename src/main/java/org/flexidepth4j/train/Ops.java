@@ -1,0 +1,244 @@
+package org.flexidepth4j.train;
+
+import org.flexidepth4j.tensor.Parallel;
+import org.flexidepth4j.tensor.VectorOps;
+
+/**
+ * Forward and backward of every training op, side by side (llm.c style). Activations are row-major [T, n] float
+ * arrays; backward functions ADD into their input-gradient arguments (so branches that meet simply accumulate) and
+ * into the gradient of trainable weights. Frozen weights cost only their input gradient (dX = dY · W).
+ *
+ * <p>Precision: the ops run in float32 for speed; their analytic gradients are checked (OpsGradientTest) against
+ * central finite differences of a float64 transcription of each op's definition, so the check itself carries no
+ * float32 rounding and the float32 forward is checked against the same definition.
+ */
+public final class Ops {
+    /** Below this many multiply-adds per weight-gradient, one thread does it all. */
+    private static final long PARALLEL_MIN_WORK = 1L << 15;
+
+    private Ops() {
+    }
+
+    // ---- linear: out[T, rows] = x[T, cols] · Wᵀ -------------------------------------------------------------
+
+    public static void linear(Param w, float[] x, float[] out, int T) {
+        w.matrix().matmul(x, out, T);
+    }
+
+    /** dx (+)= dy · W when dx is not null; grad(W) += dyᵀ · x when W is trainable. */
+    public static void linearBackward(Param w, float[] x, float[] dy, float[] dx, int T) {
+        if (dx != null) w.matrix().matmulTransposed(dy, dx, T);
+        if (!w.trainable()) return;
+        int rows = w.rows(), cols = w.cols();
+        float[] g = w.grad();
+        int minRows = (int) Math.max(1, PARALLEL_MIN_WORK / Math.max(1L, (long) cols * T));
+        Parallel.pool().forRange(rows, minRows, (start, end) -> {
+            for (int r = start; r < end; r++) {
+                for (int t = 0; t < T; t++) {
+                    float d = dy[t * rows + r];
+                    if (d != 0f) VectorOps.axpy(d, x, t * cols, g, r * cols, cols);
+                }
+            }
+        });
+    }
+
+    /** out[t] += bias for every row. */
+    public static void addBias(float[] bias, float[] out, int T, int n) {
+        for (int t = 0; t < T; t++) VectorOps.add(bias, 0, out, t * n, n);
+    }
+
+    /** grad(bias) += sum over rows of dy. */
+    public static void addBiasBackward(Param bias, float[] dy, int T) {
+        if (!bias.trainable()) return;
+        int n = bias.size();
+        for (int t = 0; t < T; t++) VectorOps.add(dy, t * n, bias.grad(), 0, n);
+    }
+
+    // ---- RMSNorm over groups of n: out = x * rsqrt(mean(x²) + eps) * w --------------------------------------
+
+    /** Normalises each of the {@code groups} consecutive slices of length n (rows, or heads within rows). */
+    public static void rmsNorm(float[] x, float[] w, float eps, float[] out, int groups, int n) {
+        for (int i = 0; i < groups; i++) VectorOps.rmsNorm(x, i * n, w, eps, out, i * n, n);
+    }
+
+    /**
+     * dx += s·w·dout − x·s³/n · Σ_k dout_k w_k x_k and grad(w) += dout·x·s, with s = rsqrt(mean(x²) + eps)
+     * recomputed from x (cheaper than storing it).
+     */
+    public static void rmsNormBackward(float[] x, Param w, float eps, float[] dout, float[] dx, int groups, int n) {
+        float[] wv = w.vector();
+        float[] gw = w.grad();
+        for (int i = 0; i < groups; i++) {
+            int o = i * n;
+            float s = (float) (1.0 / Math.sqrt(VectorOps.sumOfSquares(x, o, n) / n + eps));
+            double dot = 0;
+            for (int j = 0; j < n; j++) dot += dout[o + j] * wv[j] * x[o + j];
+            float c = (float) (dot * s * s * s / n);
+            for (int j = 0; j < n; j++) {
+                dx[o + j] += s * wv[j] * dout[o + j] - c * x[o + j];
+                if (gw != null) gw[j] += dout[o + j] * x[o + j] * s;
+            }
+        }
+    }
+
+    // ---- RoPE: rotate each pair (a, b) of each head by its position's angle ---------------------------------
+
+    /** Cos/sin tables per position and rotated pair; {@code interleaved} pairs (2i, 2i+1), else (i, i + hd/2). */
+    public record Rope(int headDim, boolean interleaved, float[] cos, float[] sin) {
+        public static Rope of(double[] inverseFrequencies, int headDim, boolean interleaved, int positions) {
+            int half = headDim / 2;
+            float[] cos = new float[positions * half], sin = new float[positions * half];
+            for (int p = 0; p < positions; p++) {
+                for (int i = 0; i < half; i++) {
+                    double angle = p * inverseFrequencies[i];
+                    cos[p * half + i] = (float) Math.cos(angle);
+                    sin[p * half + i] = (float) Math.sin(angle);
+                }
+            }
+            return new Rope(headDim, interleaved, cos, sin);
+        }
+
+        /** Rotates x [T, heads * headDim] in place, row t at position t; {@code inverse} rotates back (the backward). */
+        public void apply(float[] x, int T, int heads, boolean inverse) {
+            int half = headDim / 2;
+            for (int t = 0; t < T; t++) {
+                for (int h = 0; h < heads; h++) {
+                    int o = (t * heads + h) * headDim;
+                    for (int i = 0; i < half; i++) {
+                        float c = cos[t * half + i], sn = inverse ? -sin[t * half + i] : sin[t * half + i];
+                        int a = interleaved ? o + 2 * i : o + i;
+                        int b = interleaved ? a + 1 : a + half;
+                        float x0 = x[a], x1 = x[b];
+                        x[a] = x0 * c - x1 * sn;
+                        x[b] = x1 * c + x0 * sn;
+                    }
+                }
+            }
+        }
+    }
+
+    // ---- causal grouped-query attention ------------------------------------------------------------------------
+
+    /**
+     * out[t, h] = Σ_{s≤t} softmax_s(q[t,h]·k[s,g]/√hd) v[s,g] with g = h / (heads/kvHeads); keeps the log-sum-exp
+     * of every (t, h) so the backward recomputes the probabilities instead of storing [heads, T, T].
+     */
+    public static void attention(float[] q, float[] k, float[] v, float[] out, float[] lse, int T, int heads, int kvHeads, int hd) {
+        int qd = heads * hd, kvd = kvHeads * hd, group = heads / kvHeads;
+        float scale = (float) (1.0 / Math.sqrt(hd));
+        Parallel.pool().forRange(T * heads, Math.max(1, 2048 / (T * hd) + 1), (start, end) -> {
+            float[] p = new float[T];
+            for (int item = start; item < end; item++) {
+                int t = item / heads, h = item % heads;
+                int qo = t * qd + h * hd, ko = (h / group) * hd;
+                float max = Float.NEGATIVE_INFINITY;
+                for (int s = 0; s <= t; s++) {
+                    p[s] = VectorOps.dot(q, qo, k, s * kvd + ko, hd) * scale;
+                    max = Math.max(max, p[s]);
+                }
+                double sum = 0;
+                for (int s = 0; s <= t; s++) sum += (p[s] = (float) Math.exp(p[s] - max));
+                float inv = (float) (1 / sum);
+                java.util.Arrays.fill(out, qo, qo + hd, 0f);
+                for (int s = 0; s <= t; s++) VectorOps.axpy(p[s] * inv, v, s * kvd + ko, out, qo, hd);
+                lse[item] = (float) (max + Math.log(sum));
+            }
+        });
+    }
+
+    /**
+     * dq, dk, dv += the attention backward: with p_s recomputed from lse, dp_s = dout·v_s, ds = p_s (dp_s − dout·out),
+     * dq_t += ds k_s/√hd, dk_s += ds q_t/√hd, dv_s += p_s dout. Parallel over KV heads: each owns its dk/dv columns and
+     * the dq columns of its query heads, so no two threads write the same element and the order is fixed.
+     */
+    public static void attentionBackward(float[] q, float[] k, float[] v, float[] out, float[] lse, float[] dout,
+                                         float[] dq, float[] dk, float[] dv, int T, int heads, int kvHeads, int hd) {
+        int qd = heads * hd, kvd = kvHeads * hd, group = heads / kvHeads;
+        float scale = (float) (1.0 / Math.sqrt(hd));
+        Parallel.pool().forRange(kvHeads, 1, (start, end) -> {
+            for (int g = start; g < end; g++) {
+                int ko = g * hd;
+                for (int h = g * group; h < (g + 1) * group; h++) {
+                    for (int t = 0; t < T; t++) {
+                        int qo = t * qd + h * hd;
+                        float l = lse[t * heads + h];
+                        float delta = VectorOps.dot(dout, qo, out, qo, hd);
+                        for (int s = 0; s <= t; s++) {
+                            float p = (float) Math.exp(VectorOps.dot(q, qo, k, s * kvd + ko, hd) * scale - l);
+                            float dp = VectorOps.dot(dout, qo, v, s * kvd + ko, hd);
+                            float ds = p * (dp - delta) * scale;
+                            VectorOps.axpy(ds, k, s * kvd + ko, dq, qo, hd);
+                            VectorOps.axpy(ds, q, qo, dk, s * kvd + ko, hd);
+                            VectorOps.axpy(p, dout, qo, dv, s * kvd + ko, hd);
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    // ---- SwiGLU: act = silu(gate) * up ------------------------------------------------------------------------
+
+    public static void swiglu(float[] gate, float[] up, float[] act, int n) {
+        System.arraycopy(gate, 0, act, 0, n);
+        VectorOps.siluMul(act, 0, up, 0, n);
+    }
+
+    /** dgate += dact·up·σ(g)(1 + g(1 − σ(g))), dup += dact·silu(g). */
+    public static void swigluBackward(float[] gate, float[] up, float[] dact, float[] dgate, float[] dup, int n) {
+        for (int i = 0; i < n; i++) {
+            float g = gate[i];
+            float sig = 1f / (1f + (float) Math.exp(-g));
+            dgate[i] += dact[i] * up[i] * sig * (1f + g * (1f - sig));
+            dup[i] += dact[i] * g * sig;
+        }
+    }
+
+    // ---- cross-entropy of next-token prediction ------------------------------------------------------------------
+
+    /**
+     * Mean cross-entropy of rows 0..T-2 of logits [T, V] predicting ids[1..T-1]. Replaces those rows of logits by
+     * the gradient of {@code scale} × the loss ((softmax − onehot) · scale / (T−1)); row T-1 becomes zero.
+     */
+    public static double crossEntropyAndBackward(float[] logits, int[] ids, int T, int V, float scale) {
+        double[] rowLoss = new double[T - 1];
+        Parallel.pool().forRange(T - 1, 8, (start, end) -> {
+            for (int t = start; t < end; t++) {
+                int o = t * V;
+                float max = Float.NEGATIVE_INFINITY;
+                for (int j = 0; j < V; j++) max = Math.max(max, logits[o + j]);
+                double sum = 0;
+                for (int j = 0; j < V; j++) sum += Math.exp(logits[o + j] - max);
+                int target = ids[t + 1];
+                rowLoss[t] = Math.log(sum) + max - logits[o + target];
+                float c = (float) (scale / (T - 1) / sum);
+                for (int j = 0; j < V; j++) logits[o + j] = (float) Math.exp(logits[o + j] - max) * c;
+                logits[o + target] -= scale / (T - 1);
+            }
+        });
+        java.util.Arrays.fill(logits, (T - 1) * V, T * V, 0f);
+        double loss = 0;
+        for (double l : rowLoss) loss += l;
+        return loss / (T - 1);
+    }
+
+    // ---- element-wise activations of the router ------------------------------------------------------------------
+
+    public static void tanh(float[] x, float[] out, int n) {
+        for (int i = 0; i < n; i++) out[i] = (float) Math.tanh(x[i]);
+    }
+
+    /** dx += dout·(1 − out²) given out = tanh(x). */
+    public static void tanhBackward(float[] out, float[] dout, float[] dx, int n) {
+        for (int i = 0; i < n; i++) dx[i] += dout[i] * (1f - out[i] * out[i]);
+    }
+
+    public static float sigmoid(float x) {
+        return 1f / (1f + (float) Math.exp(-x));
+    }
+
+    /** d(logit) given g = sigmoid(logit) and dg. */
+    public static float sigmoidBackward(float g, float dg) {
+        return dg * g * (1f - g);
+    }
+}

@@ -1,0 +1,153 @@
+package org.flexidepth4j.skip;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.flexidepth4j.ModelLoader;
+import org.flexidepth4j.Shared;
+import org.flexidepth4j.io.FormatException;
+import org.flexidepth4j.io.SafeTensors;
+import org.flexidepth4j.io.SafeTensorsWriter;
+import org.flexidepth4j.io.TensorEntry;
+import org.flexidepth4j.model.InferenceState;
+import org.flexidepth4j.model.Model;
+import org.flexidepth4j.model.ParityAssert;
+import org.flexidepth4j.model.SkipPolicy;
+import org.flexidepth4j.model.Transformer;
+import org.flexidepth4j.tensor.VectorOps;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** FlexiDepth logits, gates, run/skip decisions and greedy ids against the float64 reference. */
+class FlexiDepthParityTest {
+    static final Path DIR = Shared.path("fixtures/flexidepth-llama3");
+    static final SafeTensors REF = SafeTensors.open(DIR.resolve("reference.safetensors"));
+
+    @Test
+    void mergedCheckpointMatchesReference() {
+        Model model = ModelLoader.load(DIR);
+        assertThat(model.defaultPolicy()).isInstanceOf(FlexiDepth.class);
+        FlexiDepth fd = (FlexiDepth) model.defaultPolicy();
+        assertThat(fd.routedLayers()).containsExactly(3, 4, 5);
+        assertThat(fd.routerReductionFactor()).isEqualTo(16);
+        assertMatchesReference(model.transformer(), fd);
+    }
+
+    @Test
+    void baseWithSeparatePluginFileMatchesReference(@TempDir Path tmp) throws Exception {
+        Path base = tmp.resolve("base");
+        Files.createDirectories(base);
+        Files.createSymbolicLink(base.resolve("config.json"), DIR.resolve("config.json"));
+        Files.createSymbolicLink(base.resolve("model.safetensors"), DIR.resolve("model.safetensors"));
+        Model model = ModelLoader.load(base);
+        assertThat(model.defaultPolicy()).isSameAs(SkipPolicy.NONE);
+
+        // the fixture's second shard is exactly a plug-in file
+        FlexiDepth shipped = FlexiDepth.load(DIR.resolve("flexidepth.safetensors"), model.config());
+        assertMatchesReference(model.transformer(), shipped);
+
+        // written by us (F32, metadata) and read back: same tensors, same results
+        Path written = tmp.resolve("adapters.safetensors");
+        shipped.save(written);
+        SafeTensors back = SafeTensors.open(written);
+        assertThat(back.metadata()).containsEntry("routed_layers", "3,4,5").containsEntry("router_reduction_factor", "16")
+                .containsEntry("proj_reduction_factor", "16");
+        Map<String, TensorEntry> original = SafeTensors.open(DIR.resolve("flexidepth.safetensors")).tensors();
+        assertThat(back.tensors().keySet()).containsExactlyInAnyOrderElementsOf(original.keySet());
+        for (TensorEntry e : original.values()) {
+            assertThat(back.get(e.name()).shape()).isEqualTo(e.shape());
+            assertThat(back.get(e.name()).toFloats()).isEqualTo(e.toFloats());
+        }
+        assertMatchesReference(model.transformer(), FlexiDepth.load(written, model.config()));
+    }
+
+    @Test
+    void badPluginFilesGiveOneLineErrors(@TempDir Path tmp) {
+        Model model = ModelLoader.load(DIR);
+        Map<String, TensorEntry> t = SafeTensors.open(DIR.resolve("flexidepth.safetensors")).tensors();
+
+        Path missing = tmp.resolve("missing.safetensors");
+        SafeTensorsWriter w = new SafeTensorsWriter();
+        t.values().stream().filter(e -> !e.name().endsWith("layers.4.router_proj.up_proj.weight"))
+                .forEach(e -> w.addF32(e.name(), e.toFloats(), e.shape()));
+        w.write(missing);
+        assertThatThrownBy(() -> FlexiDepth.load(missing, model.config())).isInstanceOf(FormatException.class)
+                .hasMessage(missing + ": tensor model.layers.4.router_proj.up_proj.weight is missing");
+
+        Path wrongFactor = tmp.resolve("factor.safetensors");
+        SafeTensorsWriter w2 = new SafeTensorsWriter().metadata("router_reduction_factor", "8");
+        t.values().forEach(e -> w2.addF32(e.name(), e.toFloats(), e.shape()));
+        w2.write(wrongFactor);
+        assertThatThrownBy(() -> FlexiDepth.load(wrongFactor, model.config())).isInstanceOf(FormatException.class)
+                .hasMessageContaining("has shape [8], expected [16]").hasMessageNotContaining("\n");
+
+        Path empty = tmp.resolve("empty.safetensors");
+        new SafeTensorsWriter().addF32("x", new float[1], 1).write(empty);
+        assertThatThrownBy(() -> FlexiDepth.load(empty, model.config())).isInstanceOf(FormatException.class)
+                .hasMessageContaining("no FlexiDepth router tensors");
+        assertThatThrownBy(() -> FlexiDepth.load(tmp.resolve("nope.safetensors"), model.config())).isInstanceOf(FormatException.class)
+                .hasMessageContaining("file not found");
+    }
+
+    static void assertMatchesReference(Transformer tf, FlexiDepth fd) {
+        int v = tf.config().vocabSize(), layers = tf.config().numLayers();
+        for (String c : new String[] {"a", "b"}) {
+            int[] ids = REF.get("ids_" + c).toInts();
+            float[] logits = REF.get("logits_" + c).toFloats();
+            float[] gates = REF.get("gates_" + c).toFloats();
+            int n = ids.length;
+
+            InferenceState full = tf.newState(n);
+            tf.forward(full, ids, 0, n, fd, true);
+            ParityAssert.assertClose(full.logits(), logits, 1e-4, c + " full sequence");
+            assertTrace(full, 0, n, gates, n, 0, layers, c + " full sequence");
+
+            InferenceState inc = tf.newState(n);
+            float[] stepped = new float[n * v];
+            for (int t = 0; t < n; t++) {
+                tf.forward(inc, ids, t, 1, fd, false);
+                System.arraycopy(inc.logits(), 0, stepped, t * v, v);
+                assertTrace(inc, 0, 1, gates, n, t, layers, c + " incremental token " + t);
+            }
+            ParityAssert.assertClose(stepped, logits, 1e-4, c + " incremental");
+        }
+
+        int[] prompt = REF.get("ids_a").toInts();
+        int[] want = REF.get("greedy_from_a").toInts();
+        float[] seqGates = REF.get("gates_greedy_seq").toFloats();
+        int total = prompt.length + want.length;
+        InferenceState s = tf.newState(total);
+        tf.forward(s, prompt, 0, prompt.length, fd, false);
+        assertTrace(s, 0, prompt.length, seqGates, total, 0, layers, "greedy prompt");
+        int[] got = new int[want.length];
+        for (int i = 0; i < want.length; i++) {
+            got[i] = VectorOps.argmax(s.logits(), 0, v);
+            tf.forward(s, got, i, 1, fd, false);
+            assertTrace(s, 0, 1, seqGates, total, prompt.length + i, layers, "greedy step " + i);
+        }
+        assertThat(got).isEqualTo(want);
+    }
+
+    /** Rows [from, from + n) of the last call against reference columns starting at refCol of a [layers, refLen] table. */
+    private static void assertTrace(InferenceState s, int from, int n, float[] ref, int refLen, int refCol, int layers, String what) {
+        for (int t = from; t < from + n; t++) {
+            int expectedUsed = 0;
+            for (int l = 0; l < layers; l++) {
+                float want = ref[l * refLen + refCol + t - from];
+                float got = s.gate(l, t);
+                if (want < 0) {
+                    assertThat(got).as(what + " layer " + l + " unrouted").isEqualTo(-1f);
+                    expectedUsed++;
+                } else {
+                    assertThat((double) got).as(what + " gate layer " + l + " token " + t).isCloseTo(want, org.assertj.core.data.Offset.offset(1e-5));
+                    assertThat(got > 0.5f).as(what + " decision layer " + l + " token " + t).isEqualTo(want > 0.5f);
+                    if (want > 0.5f) expectedUsed++;
+                }
+            }
+            assertThat(s.layersUsed(t)).as(what + " layers used, token " + t).isEqualTo(expectedUsed);
+        }
+    }
+}

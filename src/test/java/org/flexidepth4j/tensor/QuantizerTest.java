@@ -1,0 +1,83 @@
+package org.flexidepth4j.tensor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+class QuantizerTest {
+    private static final ValueLayout.OfShort LE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    @Test
+    void q8RoundTripErrorIsAtMostHalfAStep() {
+        roundTrip(DType.Q8_0, 0.5 + 127 * 0x1p-11);
+    }
+
+    @Test
+    void q4RoundTripErrorIsAtMostOneStep() {
+        // The block maximum maps to -8 exactly; the opposite extreme is clamped to +7, one step away.
+        roundTrip(DType.Q4_0, 1.0 + 8 * 0x1p-11);
+    }
+
+    private void roundTrip(DType dtype, double stepsAllowed) {
+        Random random = new Random(7);
+        int rows = 5, cols = 128;
+        float[] values = new float[rows * cols];
+        for (int i = 0; i < values.length; i++) values[i] = (float) (random.nextGaussian() * (1 + i % 7));
+        Matrix q = Quantizer.quantize(F32Matrix.of(values, rows, cols), dtype);
+        assertThat(q.dtype()).isEqualTo(dtype);
+        float[] back = new float[cols];
+        for (int r = 0; r < rows; r++) {
+            q.readRow(r, back, 0);
+            for (int b = 0; b < cols / 32; b++) {
+                double amax = 0;
+                for (int i = 0; i < 32; i++) amax = Math.max(amax, Math.abs(values[r * cols + b * 32 + i]));
+                double step = amax / (dtype == DType.Q8_0 ? 127 : 8);
+                for (int i = 0; i < 32; i++) {
+                    int j = b * 32 + i;
+                    assertThat(Math.abs(back[j] - values[r * cols + j])).as("%s row %d col %d", dtype, r, j).isLessThanOrEqualTo((float) (stepsAllowed * step));
+                }
+            }
+        }
+    }
+
+    @Test
+    void q8MatchesLlamaCppReferenceOnAKnownBlock() {
+        float[] ramp = new float[32];
+        for (int i = 0; i < 32; i++) ramp[i] = i - 16; // amax 16: d = 16/127, q = round(x * 127/16)
+        Matrix q = Quantizer.quantize(F32Matrix.of(ramp, 1, 32), DType.Q8_0);
+        assertThat(q.segment().get(LE_SHORT, 0)).isEqualTo(Float.floatToFloat16(16f / 127f));
+        float id = 1f / (16f / 127f);
+        for (int i = 0; i < 32; i++) {
+            int expected = (int) Math.copySign(Math.floor(Math.abs((i - 16) * id) + 0.5), i - 16);
+            assertThat(q.segment().get(ValueLayout.JAVA_BYTE, 2 + i)).isEqualTo((byte) expected);
+        }
+        // -16 * 127/16 = -127 exactly; 2 * 7.9375 = 15.875 -> 16; 1 -> 7.9375 -> 8
+        assertThat(q.segment().get(ValueLayout.JAVA_BYTE, 2)).isEqualTo((byte) -127);
+        assertThat(q.segment().get(ValueLayout.JAVA_BYTE, 2 + 18)).isEqualTo((byte) 16);
+    }
+
+    @Test
+    void q4MatchesLlamaCppReferenceOnAKnownBlock() {
+        float[] ramp = new float[32];
+        for (int i = 0; i < 32; i++) ramp[i] = i - 16; // signed max -16: d = 2, value = (nibble - 8) * 2
+        Matrix q = Quantizer.quantize(F32Matrix.of(ramp, 1, 32), DType.Q4_0);
+        assertThat(Float.float16ToFloat(q.segment().get(LE_SHORT, 0))).isEqualTo(2f);
+        // element 0 = -16 -> x*id = -8 -> nibble 0; element 16 = 0 -> nibble 8; element 31 = 15 -> 7.5+8.5=16 -> clamp 15
+        assertThat(q.segment().get(ValueLayout.JAVA_BYTE, 2) & 0xFF).isEqualTo(8 << 4);
+        assertThat(q.segment().get(ValueLayout.JAVA_BYTE, 2 + 15) & 0xFF).isEqualTo(8 | (15 << 4));
+        float[] back = new float[32];
+        q.readRow(0, back, 0);
+        assertThat(back[0]).isEqualTo(-16f);
+        assertThat(back[31]).isEqualTo(14f);
+    }
+
+    @Test
+    void rejectsUnsupportedTargetsAndShapes() {
+        assertThatThrownBy(() -> Quantizer.quantize(F32Matrix.of(new float[32], 1, 32), DType.BF16)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> Quantizer.quantize(F32Matrix.of(new float[30], 1, 30), DType.Q8_0)).isInstanceOf(IllegalArgumentException.class);
+    }
+}
