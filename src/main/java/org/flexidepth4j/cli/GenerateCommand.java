@@ -85,6 +85,10 @@ public final class GenerateCommand implements Callable<Integer> {
         int layers = model.config().numLayers();
 
         PrintWriter out = spec.commandLine().getOut();
+        if (!json && input.prompt != null && !chat) {
+            out.print(input.prompt); // the continuation reads on from the prompt
+            out.flush();
+        }
         TextStream stream = new TextStream(tokenizer, stops, json ? null : out, showLayers ? layers : 0);
         Generator.Result r = Generator.generate(model.transformer(), policy, prompt, maxTokens, context, sampler,
                 Prompts.eosIds(model), stream::accept);
@@ -113,6 +117,7 @@ public final class GenerateCommand implements Callable<Integer> {
             out.println(o.toString());
         } else {
             out.println();
+            out.flush();
             PrintWriter err = spec.commandLine().getErr();
             if (showLayers) err.println(LayerColors.legend(layers, r.meanLayersUsed()));
             err.printf("[%d prompt tokens, %d generated, prefill %.1f tok/s, decode %.1f tok/s, mean layers used %.2f of %d]%n",

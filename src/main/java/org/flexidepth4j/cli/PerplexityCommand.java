@@ -46,12 +46,13 @@ public final class PerplexityCommand implements Callable<Integer> {
     public Integer call() {
         Model model = modelOptions.load();
         SkipPolicy policy = modelOptions.policy(model);
+        if (maxTokens < 2) throw new IllegalArgumentException("--max-tokens must be >= 2, got " + maxTokens);
         int context = modelOptions.contextLength(model);
         int window = Math.min(maxTokens, context);
         String text = TextFiles.read(file);
         Scorer scorer = new TransformerScorer(model.transformer(), policy, Math.min(maxTokens + 1, context)); // paragraphs: BOS + maxTokens
         Perplexity.Nll r = splitParagraphs
-                ? Perplexity.paragraphs(scorer, model.requireTokenizer(), EvalData.paragraphs(text), maxTokens, null)
+                ? Perplexity.paragraphs(scorer, model.requireTokenizer(), EvalData.paragraphs(text), maxTokens - 1, null) // BOS + maxTokens - 1 = maxTokens
                 : Perplexity.slidingWindow(scorer, model.requireTokenizer().encodeWithSpecial(text), window,
                         stride != null ? stride : Math.max(1, window / 2), 0, null);
         if (r.tokens() == 0) throw new IllegalArgumentException(file + ": no tokens to score");

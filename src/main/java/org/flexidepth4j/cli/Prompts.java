@@ -4,9 +4,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.stream.IntStream;
 import org.flexidepth4j.io.Json;
 import org.flexidepth4j.model.Model;
+import org.flexidepth4j.tokenizer.ChatTemplate;
 import org.flexidepth4j.tokenizer.Tokenizer;
 
 /** What generation needs beyond the weights: the ids that end it and the chat rendering of a prompt. */
@@ -41,6 +43,8 @@ final class Prompts {
     static String chat(Model model, String prompt) {
         Tokenizer tokenizer = model.requireTokenizer();
         if (tokenizer.chatTemplate() == null) throw new IllegalArgumentException(model.source() + ": the tokenizer has no chat template (drop --chat)");
-        throw new IllegalArgumentException("--chat is not available in this build (no chat template renderer)");
+        String bos = tokenizer.bosId() >= 0 ? tokenizer.tokenText(tokenizer.bosId()) : "";
+        String eos = tokenizer.eosIds().length > 0 ? tokenizer.tokenText(tokenizer.eosIds()[0]) : "";
+        return ChatTemplate.compile(tokenizer.chatTemplate()).render(List.of(new ChatTemplate.Message("user", prompt)), true, bos, eos);
     }
 }

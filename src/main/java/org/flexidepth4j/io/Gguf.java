@@ -6,8 +6,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -328,16 +326,12 @@ public final class Gguf {
 
         String string() {
             long len = i64();
-            if (len < 0 || len > size - pos) throw new FormatException(file, "string length " + Long.toUnsignedString(len) + " at offset " + (pos - 8) + " exceeds the file");
-            byte[] b = seg.asSlice(pos, len).toArray(ValueLayout.JAVA_BYTE);
+            if (len < 0 || len > size - pos || len > Integer.MAX_VALUE - 8) throw new FormatException(file, "string length " + Long.toUnsignedString(len) + " at offset " + (pos - 8) + " exceeds the file");
+            byte[] b = new byte[(int) len];
+            MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, pos, b, 0, b.length);
             pos += len;
-            try {
-                return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-                        .decode(java.nio.ByteBuffer.wrap(b)).toString();
-            } catch (CharacterCodingException e) {
-                // Some vocabularies hold partial UTF-8 sequences: keep them readable rather than refusing the file.
-                return new String(b, StandardCharsets.UTF_8);
-            }
+            // Some vocabularies hold partial UTF-8 sequences: keep them readable rather than refusing the file.
+            return new String(b, StandardCharsets.UTF_8);
         }
 
         Object value(int type, String key, int depth) {
