@@ -37,6 +37,14 @@ public final class ModelLoader {
         throw new FormatException(path, "unrecognised model format (expected an HF directory, a .gguf file or a llama2.c .bin)");
     }
 
+    /** {@link #load(Path)}, with the tokenizer taken from {@code tokenizerOrNull} when one is given. */
+    public static Model load(Path path, Path tokenizerOrNull) {
+        Model model = load(path);
+        if (tokenizerOrNull == null) return model;
+        Tokenizer tokenizer = Tokenizers.load(tokenizerOrNull);
+        return new Model(model.source(), model.format(), model.transformer(), tokenizer, model.defaultPolicy());
+    }
+
     private static Model loadHf(Path dir) {
         ModelConfig config = HfConfig.read(dir.resolve("config.json"));
         Map<String, TensorEntry> tensors = HfCheckpoint.tensors(dir);
