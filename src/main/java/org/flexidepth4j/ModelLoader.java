@@ -8,6 +8,7 @@ import org.flexidepth4j.io.FormatException;
 import org.flexidepth4j.io.Gguf;
 import org.flexidepth4j.io.GgufCheckpoint;
 import org.flexidepth4j.io.HfCheckpoint;
+import org.flexidepth4j.io.Json;
 import org.flexidepth4j.io.Llama2cCheckpoint;
 import org.flexidepth4j.io.TensorEntry;
 import org.flexidepth4j.model.HfConfig;
@@ -17,6 +18,7 @@ import org.flexidepth4j.model.ModelConfig;
 import org.flexidepth4j.model.ModelWeights;
 import org.flexidepth4j.model.SkipPolicy;
 import org.flexidepth4j.model.Transformer;
+import org.flexidepth4j.skip.BinaryRouters;
 import org.flexidepth4j.skip.FlexiDepth;
 import org.flexidepth4j.tensor.DType;
 import org.flexidepth4j.tensor.Matrix;
@@ -50,7 +52,9 @@ public final class ModelLoader {
         Map<String, TensorEntry> tensors = HfCheckpoint.tensors(dir);
         ModelWeights weights = ModelWeights.fromTensors(config, tensors, dir);
         Tokenizer tokenizer = Tokenizers.fromHfDirectory(dir);
-        SkipPolicy policy = FlexiDepth.hasRouters(tensors) ? FlexiDepth.fromHfDirectory(dir, config, tensors) : SkipPolicy.NONE;
+        SkipPolicy policy = FlexiDepth.hasRouters(tensors) ? FlexiDepth.fromHfDirectory(dir, config, tensors)
+                : BinaryRouters.present(Json.read(dir.resolve("config.json")), tensors) ? BinaryRouters.fromHfDirectory(dir, config, tensors)
+                : SkipPolicy.NONE;
         return new Model(dir, "hf", new Transformer(config, weights), tokenizer, policy);
     }
 
