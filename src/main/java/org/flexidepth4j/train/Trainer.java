@@ -43,6 +43,9 @@ public final class Trainer {
     }
 
     public static Result run(TrainConfig cfg) {
+        // fail fast on a mistyped data path, before the model is loaded
+        for (Path f : cfg.data()) if (!Files.isRegularFile(f)) throw new FormatException(f, "data file not found");
+        if (cfg.val() != null && !Files.isRegularFile(cfg.val())) throw new FormatException(cfg.val(), "validation file not found");
         Model model = ModelLoader.load(cfg.model());
         return run(cfg, model, model.requireTokenizer(), Integer.MAX_VALUE);
     }
