@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.SplittableRandom;
 import org.flexidepth4j.io.FormatException;
 import org.flexidepth4j.io.Json;
+import org.flexidepth4j.tokenizer.ChatTemplate;
 import org.flexidepth4j.tokenizer.Tokenizer;
 
 /**
@@ -53,7 +54,7 @@ public final class TextData {
                 continue;
             }
             boolean jsonl = f.getFileName().toString().endsWith(".jsonl");
-            if (jsonl && chat == null) chat = ChatFormat.fromTemplate(tokenizer.chatTemplate());
+            if (jsonl && chat == null) chat = ChatFormat.of(tokenizer);
             List<String> docs = jsonl ? conversations(f, text, chat) : List.of(text.split("\\R\\s*\\R"));
             for (String doc : docs) {
                 String trimmed = jsonl ? doc : doc.strip();
@@ -84,10 +85,10 @@ public final class TextData {
                 throw new FormatException(f, "line " + (i + 1) + ": bad JSON: " + e.getOriginalMessage());
             }
             if (!messages.isArray() || messages.isEmpty()) throw new FormatException(f, "line " + (i + 1) + ": no \"messages\" array");
-            List<ChatFormat.Message> chatMessages = new ArrayList<>();
+            List<ChatTemplate.Message> chatMessages = new ArrayList<>();
             for (JsonNode m : messages) {
                 if (!m.path("role").isTextual() || !m.path("content").isTextual()) throw new FormatException(f, "line " + (i + 1) + ": a message needs string \"role\" and \"content\"");
-                chatMessages.add(new ChatFormat.Message(m.get("role").asText(), m.get("content").asText()));
+                chatMessages.add(new ChatTemplate.Message(m.get("role").asText(), m.get("content").asText()));
             }
             out.add(chat.render(chatMessages));
         }

@@ -142,13 +142,16 @@ public final class TrainableDecoder {
         lowestBackward = lowest;
         rope = Ops.Rope.of(c.rope().inverseFrequencies(c.headDim()), c.headDim(), c.rope().interleaved(), maxT);
 
+        // Layers below the backward keep nothing: they share one set of activation buffers, and their residual
+        // streams alternate between two arrays (the last one written is the input the backward needs).
         saved = new Saved[L];
         residual = new float[L + 1][];
-        for (int l = 0; l < L; l++) {
-            saved[l] = new Saved(c, maxT, router(l));
-            residual[l] = new float[maxT * d];
+        Saved forwardOnly = lowestBackward > 0 ? new Saved(c, maxT, null) : null;
+        float[][] alternate = lowestBackward > 0 ? new float[][] {new float[maxT * d], new float[maxT * d]} : null;
+        for (int l = 0; l <= L; l++) {
+            if (l < L) saved[l] = l < lowestBackward ? forwardOnly : new Saved(c, maxT, router(l));
+            residual[l] = l <= lowestBackward && alternate != null ? alternate[l % 2] : new float[maxT * d];
         }
-        residual[L] = new float[maxT * d];
         finalNormed = new float[maxT * d];
         logits = new float[maxT * c.vocabSize()];
         gateSum = new float[maxT];
@@ -262,6 +265,11 @@ public final class TrainableDecoder {
         return T;
     }
 
+    /** Lowest layer the backward runs through (-1: all of them and the embedding; numLayers: none). */
+    public int lowestBackwardLayer() {
+        return lowestBackward;
+    }
+
     // ---- forward -------------------------------------------------------------------------------------------------
 
     /**
@@ -294,7 +302,7 @@ public final class TrainableDecoder {
         Layer w = layers[l];
         Saved a = saved[l];
         PlugIn.Router r = router(l);
-        int n = T, d = c.hiddenSize(), qd = c.queryDim(), kvd = c.kvDim(), ff = c.intermediateSize(), hd = c.headDim();
+        int n = T, d = c.hiddenSize(), kvd = c.kvDim(), ff = c.intermediateSize(), hd = c.headDim();
         float[] in = residual[l], out = residual[l + 1];
         Ops.rmsNorm(in, w.attnNorm().vector(), eps, a.x, n, d);
         if (r != null) {

@@ -10,17 +10,16 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import org.flexidepth4j.ModelLoader;
+import org.flexidepth4j.io.AtomicFiles;
 import org.flexidepth4j.io.FormatException;
-import org.flexidepth4j.io.HfCheckpoint;
 import org.flexidepth4j.io.Json;
 import org.flexidepth4j.io.SafeTensorsWriter;
-import org.flexidepth4j.io.TensorEntry;
 import org.flexidepth4j.model.Model;
 import org.flexidepth4j.model.ModelConfig;
+import org.flexidepth4j.skip.FlexiDepth;
 import org.flexidepth4j.tensor.Parallel;
 import org.flexidepth4j.tokenizer.Tokenizer;
 
@@ -38,12 +37,15 @@ public final class Trainer {
     }
 
     /** Router/adapter width divisors when a fresh plug-in is made (the released defaults). */
-    private static final int REDUCTION = 16;
+    private static final int REDUCTION = FlexiDepth.DEFAULT_REDUCTION_FACTOR;
 
     private Trainer() {
     }
 
     public static Result run(TrainConfig cfg) {
+        // fail fast on a mistyped data path, before the model is loaded
+        for (Path f : cfg.data()) if (!Files.isRegularFile(f)) throw new FormatException(f, "data file not found");
+        if (cfg.val() != null && !Files.isRegularFile(cfg.val())) throw new FormatException(cfg.val(), "validation file not found");
         Model model = ModelLoader.load(cfg.model());
         return run(cfg, model, model.requireTokenizer(), Integer.MAX_VALUE);
     }
@@ -88,6 +90,7 @@ public final class Trainer {
         try {
             Files.createDirectories(out);
             if (cfg.resume() == null) Files.deleteIfExists(metrics);
+            else if (Files.exists(metrics)) keepMetricsUpTo(metrics, state.step());
         } catch (IOException e) {
             throw new FormatException(out, "cannot create the output directory: " + e.getMessage());
         }
@@ -124,8 +127,9 @@ public final class Trainer {
                         .put("lr", lr).put("tokens_per_s", perStep * cfg.seqLen() / seconds).put("epoch", epoch);
                 boolean last = step + 1 == cfg.steps();
                 if (val != null && ((step + 1) % cfg.evalEvery() == 0 || last)) {
-                    lastVal = evaluate(net, val, cfg.evalSequences());
-                    line.put("val_lm_loss", lastVal);
+                    double[] v = evaluate(net, val, cfg.evalSequences());
+                    lastVal = v[0];
+                    line.put("val_lm_loss", v[0]).put("val_layers_skipped", v[1]);
                 }
                 log.write(line.toString());
                 log.write('\n');
@@ -160,21 +164,35 @@ public final class Trainer {
     private static PlugIn plugIn(TrainConfig cfg, Model model) {
         ModelConfig mc = model.config();
         if (cfg.routedLayers() != null) return PlugIn.init(mc, TrainConfig.parseLayers(cfg.routedLayers()), REDUCTION, REDUCTION, cfg.seed());
-        if (!Files.isDirectory(model.source())) throw new IllegalArgumentException(model.source() + ": give the layers to route (e.g. --routed-layers 6-11)");
-        Map<String, TensorEntry> tensors = HfCheckpoint.tensors(model.source());
-        return PlugIn.fromTensors(mc, tensors, model.source());
+        if (model.defaultPolicy() instanceof FlexiDepth fd) return PlugIn.from(fd);
+        throw new IllegalArgumentException(model.source() + " has no FlexiDepth plug-in to continue: give the layers to route (e.g. --routed-layers 6-11)");
     }
 
-    /** Mean next-token loss of the base+plug-in over the first {@code max} held-out sequences. */
-    static double evaluate(TrainableDecoder net, TextData val, int max) {
+    /** Drops the lines a killed run logged after its last checkpoint, so the resumed run does not log them twice. */
+    private static void keepMetricsUpTo(Path metrics, int step) throws IOException {
+        List<String> keep = new ArrayList<>();
+        for (String line : Files.readAllLines(metrics, StandardCharsets.UTF_8)) {
+            if (line.isBlank()) continue;
+            try {
+                if (Json.MAPPER.readTree(line).path("step").asInt(Integer.MAX_VALUE) <= step) keep.add(line);
+            } catch (IOException e) {
+                // a line cut short by the kill: drop it
+            }
+        }
+        AtomicFiles.writeString(metrics, keep.isEmpty() ? "" : String.join("\n", keep) + "\n");
+    }
+
+    /** Mean next-token loss and mean routed layers skipped per token over the first {@code max} held-out sequences. */
+    static double[] evaluate(TrainableDecoder net, TextData val, int max) {
         int n = Math.min(max, val.sequences());
         int[] seq = new int[val.seqLen()];
-        double sum = 0;
+        double loss = 0, skipped = 0;
         for (int i = 0; i < n; i++) {
             val.sequence(i, seq);
             net.forward(seq, seq.length);
-            sum += net.lmLoss();
+            loss += net.lmLoss();
+            skipped += (double) net.skippedLayers() / seq.length;
         }
-        return sum / n;
+        return new double[] {loss / n, skipped / n};
     }
 }

@@ -4,7 +4,7 @@ import java.nio.charset.StandardCharsets;
 import org.flexidepth4j.tokenizer.Tokenizer;
 
 /** One id per UTF-8 byte (id = byte + 3), EOS = 2: enough to test packing and training without a real vocabulary. */
-final class FakeTokenizer implements Tokenizer {
+class FakeTokenizer implements Tokenizer {
     static final int EOS = 2;
 
     @Override

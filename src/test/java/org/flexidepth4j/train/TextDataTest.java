@@ -61,21 +61,27 @@ class TextDataTest {
     }
 
     @Test
-    void jsonlChatsAreRenderedOneDocumentEach() throws Exception {
+    void jsonlChatsAreRenderedWithTheTokenizersTemplateOneDocumentEach() throws Exception {
         Path chats = file("chats.jsonl", "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"},{\"role\":\"assistant\",\"content\":\"yo\"}]}\n\n"
                 + "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}\n");
-        ChatFormat chatMl = ChatFormat.fromTemplate("{% for m in messages %}<|im_start|>{{ m.role }}...{% endfor %}");
+        String chatMl = "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}{% endfor %}";
+        FakeTokenizer tokenizer = new FakeTokenizer() {
+            @Override
+            public String chatTemplate() {
+                return chatMl;
+            }
+        };
         String first = "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\nyo<|im_end|>\n";
         String second = "<|im_start|>user\nx<|im_end|>\n";
         int total = 2 + first.length() + second.length();
-        TextData data = TextData.load(List.of(chats), new FakeTokenizer(), total, 259, chatMl);
+        TextData data = TextData.load(List.of(chats), tokenizer, total, 259);
         int[] seq = new int[total];
         data.sequence(0, seq);
         int[] want = new int[total];
         want[0] = FakeTokenizer.EOS;
-        System.arraycopy(new FakeTokenizer().encode(first), 0, want, 1, first.length());
+        System.arraycopy(tokenizer.encode(first), 0, want, 1, first.length());
         want[1 + first.length()] = FakeTokenizer.EOS;
-        System.arraycopy(new FakeTokenizer().encode(second), 0, want, 2 + first.length(), second.length());
+        System.arraycopy(tokenizer.encode(second), 0, want, 2 + first.length(), second.length());
         assertThat(seq).isEqualTo(want);
     }
 

@@ -35,6 +35,25 @@ public final class TrainBench {
         double fwd = 0;
         for (int rep = 0; rep < 5; rep++) fwd += forwardSeconds(tf, ids) / 5;
         System.out.printf("inference forward (dense, all logits): %.1f tokens/s%n", seqLen / fwd);
+        // training forward and backward of one sequence, interleaved with the inference forward (ratios survive a busy machine)
+        PlugIn plugIn = PlugIn.init(model.config(), TrainConfig.parseLayers("6-11"), 16, 16, 1);
+        TrainableDecoder net = new TrainableDecoder(model.config(), tf.weights(), name -> false, plugIn, 1e-3f, 0.5f, seqLen);
+        double tf1 = 0, tb = 0, inf = 0;
+        for (int rep = 0; rep < 8; rep++) {
+            long t0 = System.nanoTime();
+            net.forward(ids, seqLen);
+            long t1 = System.nanoTime();
+            net.backward(1f);
+            long t2 = System.nanoTime();
+            double f = forwardSeconds(tf, ids);
+            if (rep >= 3) {
+                tf1 += (t1 - t0) / 1e9;
+                tb += (t2 - t1) / 1e9;
+                inf += f;
+            }
+        }
+        System.out.printf("per sequence of %d: inference forward %.3f s, training forward %.3f s (%.2fx), backward %.3f s (%.2fx), step %.2fx the inference forward%n",
+                seqLen, inf / 5, tf1 / 5, tf1 / inf, tb / 5, tb / inf, (tf1 + tb) / inf);
         for (float alpha : alphas) {
             TrainConfig cfg = TrainConfig.builder(modelDir, data, out.resolve("alpha-" + alpha)).routedLayers("6-11")
                     .alpha(alpha).steps(steps).seqLen(seqLen).lr(1e-3f).warmup(Math.max(1, steps / 20)).threads(threads)

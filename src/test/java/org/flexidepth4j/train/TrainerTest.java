@@ -44,6 +44,8 @@ class TrainerTest {
 
         TrainConfig interrupted = config(data, dir.resolve("resumed")).steps(2 * k).checkpointEvery(k).build();
         Trainer.Result first = Trainer.run(interrupted, MODEL, new FakeTokenizer(), k);
+        // the killed run had logged a step past its checkpoint, and its last line was cut short
+        Files.writeString(dir.resolve("resumed/metrics.jsonl"), "{\"step\":" + (k + 1) + ",\"loss\":1}\n{\"step\":", java.nio.file.StandardOpenOption.APPEND);
         TrainConfig resumed = config(data, dir.resolve("resumed")).steps(2 * k).checkpointEvery(k).resume(dir.resolve("resumed")).build();
         Trainer.Result second = Trainer.run(resumed, MODEL, new FakeTokenizer(), Integer.MAX_VALUE);
 
@@ -61,7 +63,18 @@ class TrainerTest {
         SafeTensors plugIn = SafeTensors.open(r.output());
         assertThat(plugIn.tensors()).hasSize(21).containsKeys("model.layers.3.router.router_enc.weight", "model.layers.5.router_proj.up_proj.weight");
         assertThat(plugIn.get("model.layers.4.router.router_norm.weight").shape()).containsExactly(8);
-        assertThat(Files.readAllLines(dir.resolve("out/metrics.jsonl")).getLast()).contains("\"layers_skipped\"", "\"val_lm_loss\"", "\"tokens_per_s\"");
+        assertThat(Files.readAllLines(dir.resolve("out/metrics.jsonl")).getLast()).contains("\"layers_skipped\"", "\"val_lm_loss\"", "\"val_layers_skipped\"", "\"tokens_per_s\"");
+    }
+
+    @Test
+    void continuesTheModelsOwnPlugIn() throws Exception {
+        Path fixture = Shared.path("fixtures/flexidepth-llama3");
+        TrainConfig cfg = TrainConfig.builder(fixture, List.of(corpus()), dir.resolve("cont"))
+                .seqLen(16).steps(2).lr(1e-3f).warmup(1).threads(2).progress(false).build();
+        Trainer.Result r = Trainer.run(cfg, ModelLoader.load(fixture), new FakeTokenizer(), Integer.MAX_VALUE);
+        assertThat(SafeTensors.open(r.output()).metadata()).containsEntry("routed_layers", "3,4,5");
+        assertThatThrownBy(() -> Trainer.run(config(corpus(), dir.resolve("none")).routedLayers(null).build(), MODEL, new FakeTokenizer(), 1))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("--routed-layers");
     }
 
     @Test
