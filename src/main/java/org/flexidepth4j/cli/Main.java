@@ -29,7 +29,8 @@ public final class Main implements Runnable {
             TokenizeCommand.class,
             PerplexityCommand.class,
             InfoCommand.class,
-            TrainCommand.class);
+            TrainCommand.class,
+            PretrainCommand.class);
 
     public static final int EXIT_BAD_INPUT = 1;
     public static final int EXIT_USAGE = 2;

@@ -1,0 +1,38 @@
+package org.flexidepth4j.cli;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.flexidepth4j.train.PretrainConfig;
+import org.flexidepth4j.train.Pretrainer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+
+@Command(name = "pretrain", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        description = "Pretrain a model from scratch with Learning-to-Skip binary routers (or dense), from a JSON config (docs/notes/l2s.md).")
+public final class PretrainCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--config", required = true, paramLabel = "CFG", description = "pretraining config (JSON): model shape, router, optimizer, data, tokenizer")
+    Path config;
+
+    @Option(names = "--data", arity = "1..*", paramLabel = "FILE", description = "text files replacing the config's data.files")
+    List<Path> data;
+
+    @Option(names = "--steps", defaultValue = "0", description = "optimizer steps (default: the config's)")
+    int steps;
+
+    @Option(names = "--out", paramLabel = "DIR", description = "output HF directory (default: the config's)")
+    Path out;
+
+    @Override
+    public Integer call() {
+        Pretrainer.Result r = Pretrainer.run(PretrainConfig.read(config).with(data, steps, out));
+        spec.commandLine().getOut().printf("pretrained %d steps, last loss %.4f, held-out NLL %.4f with %.1f%% of routed layers executed; wrote %s%n",
+                r.losses().size(), r.losses().getLast(), r.valLoss(), 100 * r.valExecuted(), r.out());
+        return 0;
+    }
+}
