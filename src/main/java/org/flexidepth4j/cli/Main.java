@@ -28,6 +28,8 @@ public final class Main implements Runnable {
             LogitsCommand.class,
             TokenizeCommand.class,
             PerplexityCommand.class,
+            EvalCommand.class,
+            TraceCommand.class,
             InfoCommand.class);
 
     public static final int EXIT_BAD_INPUT = 1;
