@@ -28,6 +28,8 @@ public final class Main implements Runnable {
             LogitsCommand.class,
             TokenizeCommand.class,
             PerplexityCommand.class,
+            EvalCommand.class,
+            TraceCommand.class,
             InfoCommand.class,
             TrainCommand.class);
 
