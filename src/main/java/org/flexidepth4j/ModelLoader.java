@@ -8,6 +8,7 @@ import org.flexidepth4j.io.FormatException;
 import org.flexidepth4j.io.Gguf;
 import org.flexidepth4j.io.GgufCheckpoint;
 import org.flexidepth4j.io.HfCheckpoint;
+import org.flexidepth4j.io.Json;
 import org.flexidepth4j.io.Llama2cCheckpoint;
 import org.flexidepth4j.io.TensorEntry;
 import org.flexidepth4j.model.HfConfig;
@@ -17,6 +18,7 @@ import org.flexidepth4j.model.ModelConfig;
 import org.flexidepth4j.model.ModelWeights;
 import org.flexidepth4j.model.SkipPolicy;
 import org.flexidepth4j.model.Transformer;
+import org.flexidepth4j.skip.BinaryRouters;
 import org.flexidepth4j.skip.FlexiDepth;
 import org.flexidepth4j.tensor.DType;
 import org.flexidepth4j.tensor.Matrix;
@@ -37,12 +39,22 @@ public final class ModelLoader {
         throw new FormatException(path, "unrecognised model format (expected an HF directory, a .gguf file or a llama2.c .bin)");
     }
 
+    /** {@link #load(Path)}, with the tokenizer taken from {@code tokenizerOrNull} when one is given. */
+    public static Model load(Path path, Path tokenizerOrNull) {
+        Model model = load(path);
+        if (tokenizerOrNull == null) return model;
+        Tokenizer tokenizer = Tokenizers.load(tokenizerOrNull);
+        return new Model(model.source(), model.format(), model.transformer(), tokenizer, model.defaultPolicy());
+    }
+
     private static Model loadHf(Path dir) {
         ModelConfig config = HfConfig.read(dir.resolve("config.json"));
         Map<String, TensorEntry> tensors = HfCheckpoint.tensors(dir);
         ModelWeights weights = ModelWeights.fromTensors(config, tensors, dir);
         Tokenizer tokenizer = Tokenizers.fromHfDirectory(dir);
-        SkipPolicy policy = FlexiDepth.hasRouters(tensors) ? FlexiDepth.fromHfDirectory(dir, config, tensors) : SkipPolicy.NONE;
+        SkipPolicy policy = FlexiDepth.hasRouters(tensors) ? FlexiDepth.fromHfDirectory(dir, config, tensors)
+                : BinaryRouters.present(Json.read(dir.resolve("config.json")), tensors) ? BinaryRouters.fromHfDirectory(dir, config, tensors)
+                : SkipPolicy.NONE;
         return new Model(dir, "hf", new Transformer(config, weights), tokenizer, policy);
     }
 
@@ -50,7 +62,7 @@ public final class ModelLoader {
         Gguf gguf = Gguf.open(file);
         GgufCheckpoint checkpoint = GgufCheckpoint.of(gguf);
         ModelWeights weights = ModelWeights.fromTensors(checkpoint.config(), checkpoint.tensors(), file);
-        return new Model(file, "gguf", new Transformer(checkpoint.config(), weights), null, SkipPolicy.NONE);
+        return new Model(file, "gguf", new Transformer(checkpoint.config(), weights), Tokenizers.fromGguf(gguf), SkipPolicy.NONE);
     }
 
     /**

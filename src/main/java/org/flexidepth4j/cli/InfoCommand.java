@@ -1,0 +1,90 @@
+package org.flexidepth4j.cli;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.PrintWriter;
+import java.util.IdentityHashMap;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.Callable;
+import org.flexidepth4j.io.Json;
+import org.flexidepth4j.model.LayerWeights;
+import org.flexidepth4j.model.Model;
+import org.flexidepth4j.model.ModelConfig;
+import org.flexidepth4j.model.ModelWeights;
+import org.flexidepth4j.model.SkipPolicy;
+import org.flexidepth4j.tensor.Matrix;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+@Command(name = "info", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        description = "Describe a model: format, architecture, shapes, parameters, weight dtypes, tokenizer, routed layers.")
+public final class InfoCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    ModelOptions modelOptions;
+
+    @Option(names = "--json", description = "print one JSON object")
+    boolean json;
+
+    @Override
+    public Integer call() {
+        Model model = modelOptions.load();
+        ModelConfig c = model.config();
+        SkipPolicy policy = modelOptions.policy(model);
+
+        // Weight matrices by dtype (a tied lm_head is the embedding: counted once).
+        Map<Matrix, Boolean> matrices = new IdentityHashMap<>();
+        ModelWeights w = model.transformer().weights();
+        matrices.put(w.embedding(), true);
+        matrices.put(w.lmHead(), true);
+        for (LayerWeights l : w.layers()) {
+            for (Matrix m : new Matrix[] {l.wq(), l.wk(), l.wv(), l.wo(), l.wGate(), l.wUp(), l.wDown()}) matrices.put(m, true);
+        }
+        Map<String, Integer> dtypes = new TreeMap<>();
+        long bytes = 0;
+        for (Matrix m : matrices.keySet()) {
+            dtypes.merge(m.dtype().name(), 1, Integer::sum);
+            bytes += m.byteSize();
+        }
+        ObjectNode o = Json.MAPPER.createObjectNode();
+        o.put("source", model.source().toString());
+        o.put("format", model.format());
+        o.put("architecture", c.architecture());
+        o.put("layers", c.numLayers());
+        o.put("hidden", c.hiddenSize());
+        o.put("heads", c.numHeads());
+        o.put("kv_heads", c.numKvHeads());
+        o.put("head_dim", c.headDim());
+        o.put("ffn", c.intermediateSize());
+        o.put("vocab", c.vocabSize());
+        o.put("context", c.maxPositions());
+        ObjectNode rope = o.putObject("rope");
+        rope.put("theta", c.rope().theta());
+        rope.put("type", c.rope().type());
+        rope.put("interleaved", c.rope().interleaved());
+        o.put("tied_embeddings", c.tiedEmbeddings());
+        o.put("attention_bias", c.attentionBias());
+        o.put("qk_norm", c.qkNorm());
+        o.put("parameters", c.parameterCount());
+        ObjectNode dt = o.putObject("weight_dtypes");
+        dtypes.forEach(dt::put);
+        o.put("weight_bytes", bytes);
+        o.put("tokenizer", model.tokenizer() == null ? null : model.tokenizer().getClass().getSimpleName());
+        ArrayNode routed = o.putArray("routed_layers");
+        for (int l = 0; l < c.numLayers(); l++) if (policy.isRouted(l)) routed.add(l);
+
+        PrintWriter out = spec.commandLine().getOut();
+        if (json) {
+            out.println(o.toString());
+        } else {
+            o.properties().forEach(e -> out.printf("%-16s %s%n", e.getKey(), e.getValue().isTextual() ? e.getValue().asText() : e.getValue().toString()));
+        }
+        return 0;
+    }
+}

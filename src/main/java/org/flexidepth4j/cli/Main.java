@@ -1,0 +1,103 @@
+package org.flexidepth4j.cli;
+
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.OutputStreamWriter;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import org.flexidepth4j.io.FormatException;
+import org.flexidepth4j.tensor.Parallel;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ScopeType;
+
+/**
+ * The {@code flexidepth} command. Errors in the input (bad files, bad values) print one line
+ * {@code flexidepth: <message>} to stderr and exit 1; usage errors exit 2; stack traces only with --verbose.
+ */
+@Command(name = "flexidepth", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        description = "Adaptive-depth (FlexiDepth) LLM inference and training in pure Java.")
+public final class Main implements Runnable {
+    /** The subcommands, in the order --help lists them: adding a command is one line here. */
+    static final List<Class<?>> COMMANDS = List.of(
+            GenerateCommand.class,
+            LogitsCommand.class,
+            TokenizeCommand.class,
+            PerplexityCommand.class,
+            InfoCommand.class);
+
+    public static final int EXIT_BAD_INPUT = 1;
+    public static final int EXIT_USAGE = 2;
+
+    private boolean verbose;
+
+    @Option(names = "--verbose", scope = ScopeType.INHERIT, description = "print stack traces of errors")
+    void verbose(boolean on) {
+        verbose = on;
+    }
+
+    @Option(names = "--threads", paramLabel = "N", scope = ScopeType.INHERIT, description = "worker threads (default: all processors)")
+    void threads(int n) {
+        Parallel.setThreads(n);
+    }
+
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getErr());
+    }
+
+    public static void main(String[] args) {
+        PrintWriter out = new PrintWriter(new OutputStreamWriter(new FileOutputStream(FileDescriptor.out), StandardCharsets.UTF_8));
+        PrintWriter err = new PrintWriter(new OutputStreamWriter(new FileOutputStream(FileDescriptor.err), StandardCharsets.UTF_8), true);
+        int code = execute(out, err, args);
+        out.flush();
+        err.flush();
+        System.exit(code);
+    }
+
+    /** Runs one command line with the given streams and returns its exit code (used in-process by tests). */
+    public static int execute(PrintWriter out, PrintWriter err, String... args) {
+        Main main = new Main();
+        CommandLine cl = new CommandLine(main);
+        for (Class<?> c : COMMANDS) cl.addSubcommand(c);
+        cl.setOut(out).setErr(err);
+        cl.setParameterExceptionHandler((ex, a) -> {
+            CommandLine sub = ex.getCommandLine();
+            err.println("flexidepth: " + oneLine(ex.getMessage()).replaceFirst("^Error: ", "") + " (see '" + sub.getCommandSpec().qualifiedName() + " --help')");
+            if (main.verbose) ex.printStackTrace(err);
+            return EXIT_USAGE;
+        });
+        cl.setExecutionExceptionHandler((ex, sub, parsed) -> {
+            boolean badInput = ex instanceof FormatException || ex instanceof IllegalArgumentException
+                    || ex instanceof UncheckedIOException || ex instanceof IOException || ex instanceof IllegalStateException;
+            String message = ex.getMessage() == null ? ex.getClass().getName() : ex.getMessage();
+            String hint = badInput || main.verbose ? "" : " (run with --verbose for the stack trace)";
+            err.println("flexidepth: " + (badInput ? "" : "internal error: " + ex.getClass().getSimpleName() + ": ") + oneLine(message) + hint);
+            if (main.verbose) ex.printStackTrace(err);
+            return EXIT_BAD_INPUT;
+        });
+        int code = cl.execute(args);
+        out.flush();
+        err.flush();
+        return code;
+    }
+
+    private static String oneLine(String s) {
+        return s == null ? "" : s.strip().replaceAll("\\s*\\R\\s*", " ");
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = Main.class.getPackage().getImplementationVersion();
+            return new String[] {"flexidepth4j " + (v != null ? v : "0.1.0-SNAPSHOT"), "Java " + Runtime.version()};
+        }
+    }
+}
