@@ -28,7 +28,8 @@ public final class Main implements Runnable {
             LogitsCommand.class,
             TokenizeCommand.class,
             PerplexityCommand.class,
-            InfoCommand.class);
+            InfoCommand.class,
+            BenchCommand.class);
 
     public static final int EXIT_BAD_INPUT = 1;
     public static final int EXIT_USAGE = 2;
