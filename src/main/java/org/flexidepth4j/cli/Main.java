@@ -31,7 +31,8 @@ public final class Main implements Runnable {
             EvalCommand.class,
             TraceCommand.class,
             InfoCommand.class,
-            TrainCommand.class);
+            TrainCommand.class,
+            BenchCommand.class);
 
     public static final int EXIT_BAD_INPUT = 1;
     public static final int EXIT_USAGE = 2;
