@@ -3,19 +3,26 @@ package org.flexidepth4j;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 import org.flexidepth4j.io.FormatException;
 import org.flexidepth4j.io.Gguf;
 import org.flexidepth4j.io.GgufCheckpoint;
 import org.flexidepth4j.io.HfCheckpoint;
+import org.flexidepth4j.io.Json;
 import org.flexidepth4j.io.Llama2cCheckpoint;
 import org.flexidepth4j.io.TensorEntry;
 import org.flexidepth4j.model.HfConfig;
+import org.flexidepth4j.model.LayerWeights;
 import org.flexidepth4j.model.Model;
 import org.flexidepth4j.model.ModelConfig;
 import org.flexidepth4j.model.ModelWeights;
 import org.flexidepth4j.model.SkipPolicy;
 import org.flexidepth4j.model.Transformer;
+import org.flexidepth4j.skip.BinaryRouters;
 import org.flexidepth4j.skip.FlexiDepth;
+import org.flexidepth4j.tensor.DType;
+import org.flexidepth4j.tensor.Matrix;
+import org.flexidepth4j.tensor.Quantizer;
 import org.flexidepth4j.tokenizer.Tokenizer;
 import org.flexidepth4j.tokenizer.Tokenizers;
 
@@ -45,7 +52,9 @@ public final class ModelLoader {
         Map<String, TensorEntry> tensors = HfCheckpoint.tensors(dir);
         ModelWeights weights = ModelWeights.fromTensors(config, tensors, dir);
         Tokenizer tokenizer = Tokenizers.fromHfDirectory(dir);
-        SkipPolicy policy = FlexiDepth.hasRouters(tensors) ? FlexiDepth.fromHfDirectory(dir, config, tensors) : SkipPolicy.NONE;
+        SkipPolicy policy = FlexiDepth.hasRouters(tensors) ? FlexiDepth.fromHfDirectory(dir, config, tensors)
+                : BinaryRouters.present(Json.read(dir.resolve("config.json")), tensors) ? BinaryRouters.fromHfDirectory(dir, config, tensors)
+                : SkipPolicy.NONE;
         return new Model(dir, "hf", new Transformer(config, weights), tokenizer, policy);
     }
 
@@ -53,7 +62,31 @@ public final class ModelLoader {
         Gguf gguf = Gguf.open(file);
         GgufCheckpoint checkpoint = GgufCheckpoint.of(gguf);
         ModelWeights weights = ModelWeights.fromTensors(checkpoint.config(), checkpoint.tensors(), file);
-        return new Model(file, "gguf", new Transformer(checkpoint.config(), weights), null, SkipPolicy.NONE);
+        return new Model(file, "gguf", new Transformer(checkpoint.config(), weights), Tokenizers.fromGguf(gguf), SkipPolicy.NONE);
+    }
+
+    /**
+     * The same model with every weight matrix quantized to {@code target} (Q8_0 or Q4_0, round-to-nearest as
+     * llama.cpp's reference quantizer) for {@code --quantize}; a matrix whose rows are not whole blocks stays as
+     * it is. Tied embeddings stay tied.
+     */
+    public static Model quantize(Model model, DType target) {
+        return withMatrices(model, m -> m.dtype() == target || m.cols() % target.blockSize != 0 ? m : Quantizer.quantize(m, target));
+    }
+
+    /** The same model with every weight matrix replaced by {@code f(matrix)}; tied embeddings stay tied. */
+    public static Model withMatrices(Model model, UnaryOperator<Matrix> f) {
+        ModelWeights w = model.transformer().weights();
+        LayerWeights[] layers = new LayerWeights[w.layers().length];
+        for (int i = 0; i < layers.length; i++) {
+            LayerWeights l = w.layers()[i];
+            layers[i] = new LayerWeights(l.attnNorm(), f.apply(l.wq()), f.apply(l.wk()), f.apply(l.wv()), f.apply(l.wo()), l.bq(), l.bk(), l.bv(),
+                    l.qNorm(), l.kNorm(), l.ffnNorm(), f.apply(l.wGate()), f.apply(l.wUp()), f.apply(l.wDown()));
+        }
+        Matrix embedding = f.apply(w.embedding());
+        Matrix head = w.lmHead() == w.embedding() ? embedding : f.apply(w.lmHead());
+        ModelWeights mapped = new ModelWeights(embedding, layers, w.finalNorm(), head);
+        return new Model(model.source(), model.format(), new Transformer(model.config(), mapped), model.tokenizer(), model.defaultPolicy());
     }
 
     /** A llama2.c checkpoint carries no tokenizer: the model's tokenizer is null until one is given. */

@@ -28,7 +28,7 @@ public final class Evaluator {
         if (c.out() != null) {
             Map<String, Object> meta = new LinkedHashMap<>();
             meta.put("model", String.valueOf(c.model().source()));
-            meta.put("policy", c.policy() == org.flexidepth4j.model.SkipPolicy.NONE ? "dense" : c.policy().toString());
+            meta.put("policy", c.policy() == org.flexidepth4j.model.SkipPolicy.NONE ? "dense" : c.policy().getClass().getSimpleName());
             meta.put("limit", c.limit());
             meta.put("shots", c.shots());
             meta.put("context_length", scorer.contextLength());
@@ -79,9 +79,8 @@ public final class Evaluator {
     private static List<TaskResult> mmlu(TaskSpec spec, Scorer scorer, Tokenizer tok, Settings s) {
         Path dir = spec.path();
         List<String> subjects;
-        String base = spec.label().contains(".") ? spec.label().substring(0, spec.label().indexOf('.')) : spec.label();
-        if (base.startsWith("mmlu_")) {
-            subjects = List.of(base.substring(5));
+        if (spec.mmluSubject() != null) {
+            subjects = List.of(spec.mmluSubject());
         } else {
             try (Stream<Path> files = Files.list(dir.resolve("test"))) {
                 subjects = files.map(p -> p.getFileName().toString()).filter(f -> f.endsWith("_test.csv"))

@@ -53,8 +53,8 @@ public final class Perplexity {
     }
 
     /**
-     * Paragraph protocol: each paragraph alone as BOS + at most {@code maxTokens} tokens; the NLL is averaged over
-     * all predicted tokens of all paragraphs.
+     * Paragraph protocol: each paragraph alone as BOS + at most {@code maxTokens} tokens (the scorer needs a context
+     * of maxTokens + 1); the NLL is averaged over all predicted tokens of all paragraphs.
      */
     public static Nll paragraphs(Scorer scorer, Tokenizer tok, List<String> paragraphs, int maxTokens, Progress bar) {
         double nll = 0;

@@ -41,10 +41,27 @@ public record TaskSpec(String label, Format format, Path path) {
         KNOWN.put("ppl", new Known(Format.PERPLEXITY, null, "", 0));
     }
 
-    /** The format family: the label up to its first dot, or mmlu for mmlu_SUBJECT. */
+    /** The format family of a label: up to its first dot; mmlu for mmlu_SUBJECT; lambada for lambada_openai. */
+    static String family(String label) {
+        String base = base(label);
+        if (base.startsWith("mmlu_")) return "mmlu";
+        return base.equals("lambada_openai") ? "lambada" : base;
+    }
+
+    /** The label without its split suffix. */
+    static String base(String label) {
+        int dot = label.indexOf('.');
+        return dot < 0 ? label : label.substring(0, dot);
+    }
+
     String family() {
-        String base = label.contains(".") ? label.substring(0, label.indexOf('.')) : label;
-        return base.startsWith("mmlu_") ? "mmlu" : base;
+        return family(label);
+    }
+
+    /** The one MMLU subject of an mmlu_SUBJECT label, or null for all of them. */
+    String mmluSubject() {
+        String base = base(label);
+        return base.startsWith("mmlu_") ? base.substring(5) : null;
     }
 
     String querySuffix() {
@@ -67,18 +84,20 @@ public record TaskSpec(String label, Format format, Path path) {
                 label = item.substring(0, eq).strip();
                 path = item.substring(eq + 1).strip();
             }
-            String base = label.contains(".") ? label.substring(0, label.indexOf('.')) : label;
-            String family = base.startsWith("mmlu_") ? "mmlu" : base;
-            if (family.equals("lambada_openai")) family = "lambada";
+            String family = family(label);
             Known k = KNOWN.get(family);
-            if (k == null) throw new IllegalArgumentException("unknown task '" + base + "' (known: " + String.join(", ", KNOWN.keySet()) + ", mmlu_SUBJECT)");
+            if (k == null) throw new IllegalArgumentException("unknown task '" + base(label) + "' (known: " + String.join(", ", KNOWN.keySet()) + ", mmlu_SUBJECT)");
             if (family.equals("lambada")) label = label.replaceFirst("^lambada_openai", "lambada");
             Path p;
             if (path != null) p = Path.of(path);
             else if (k.file() == null) throw new IllegalArgumentException("task '" + label + "' needs a file: " + label + "=PATH");
             else p = dataDir.resolve(k.file()).normalize();
             if (!Files.exists(p)) throw new IllegalArgumentException("task '" + label + "': " + p + " not found (set --data-dir or give " + label + "=PATH)");
-            out.add(new TaskSpec(label, k.format(), p));
+            TaskSpec spec = new TaskSpec(label, k.format(), p);
+            if (spec.mmluSubject() != null && !Files.exists(p.resolve("test").resolve(spec.mmluSubject() + "_test.csv"))) {
+                throw new IllegalArgumentException("task '" + label + "': no MMLU subject '" + spec.mmluSubject() + "' under " + p.resolve("test"));
+            }
+            out.add(spec);
         }
         if (out.isEmpty()) throw new IllegalArgumentException("no tasks given");
         return out;

@@ -66,15 +66,18 @@ public final class TransformerScorer implements Scorer {
             if (argmax(logits, row * vocab) != continuation[i]) greedy = false;
             layers += state.layersUsed(row);
         }
+        if (Double.isNaN(sum)) throw new IllegalArgumentException("the model produced NaN logits");
         return new Score(sum, greedy, continuation.length, layers);
     }
 
     @Override
     public Generation generate(int[] prompt, int maxTokens, IntPredicate stopAfter) {
         if (prompt.length == 0) throw new IllegalArgumentException("empty prompt: prepend BOS");
-        int room = contextLength() - prompt.length;
-        if (room <= 0) throw new IllegalArgumentException("prompt of " + prompt.length + " tokens leaves no room in the context length " + contextLength());
-        int max = Math.min(maxTokens, room);
+        if (prompt.length >= contextLength()) {
+            // keep the end of an over-long prompt (the question), leaving a quarter of the context to generate in
+            prompt = Arrays.copyOfRange(prompt, prompt.length - (contextLength() - Math.max(1, Math.min(maxTokens, contextLength() / 4))), prompt.length);
+        }
+        int max = Math.min(maxTokens, contextLength() - prompt.length);
         int keep = Math.min(commonPrefix(prompt), prompt.length - 1);
         state.truncate(keep);
         transformer.forward(state, prompt, keep, prompt.length - keep, policy, false);

@@ -13,6 +13,8 @@ import jdk.incubator.vector.VectorSpecies;
 public final class BF16Matrix extends Matrix {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
+    /** A constant species: the Vector API intrinsics need one (a species computed per call falls back to slow Java). */
+    private static final VectorSpecies<Integer> I = F.withLanes(int.class);
     private static final ValueLayout.OfShort LE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private final MemorySegment data;
@@ -34,7 +36,7 @@ public final class BF16Matrix extends Matrix {
 
     static FloatVector load(MemorySegment data, long byteOffset) {
         return ShortVector.fromMemorySegment(S, data, byteOffset, ByteOrder.LITTLE_ENDIAN)
-                .convertShape(VectorOperators.S2I, FloatVector.SPECIES_PREFERRED.withLanes(int.class), 0)
+                .convertShape(VectorOperators.S2I, I, 0)
                 .lanewise(VectorOperators.LSHL, 16)
                 .reinterpretAsFloats();
     }

@@ -10,7 +10,7 @@ public final class Matrices {
     /** Whether weights of this dtype can be multiplied directly. */
     public static boolean supports(DType dtype) {
         return switch (dtype) {
-            case F32, BF16, F16, Q8_0, Q4_0 -> true;
+            case F32, BF16, F16, Q8_0, Q4_0, Q4_K, Q6_K -> true;
             default -> false;
         };
     }
@@ -23,6 +23,8 @@ public final class Matrices {
             case F16 -> new F16Matrix(data, rows, cols);
             case Q8_0 -> new Q8_0Matrix(data, rows, cols);
             case Q4_0 -> new Q4_0Matrix(data, rows, cols);
+            case Q4_K -> new Q4_KMatrix(data, rows, cols);
+            case Q6_K -> new Q6_KMatrix(data, rows, cols);
             default -> throw new IllegalArgumentException("no matrix kernel for dtype " + dtype);
         };
     }

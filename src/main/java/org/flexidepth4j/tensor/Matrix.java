@@ -84,22 +84,30 @@ public abstract class Matrix {
             return;
         }
         float[] tile = new float[TILE_ROWS * cols];
-        for (int r = rowStart; r < rowEnd; r += TILE_ROWS) {
-            int n = Math.min(TILE_ROWS, rowEnd - r);
-            for (int i = 0; i < n; i++) readRow(r + i, tile, i * cols);
-            int t = 0;
-            if (n == TILE_ROWS) {
-                for (; t + 1 < tokens; t += 2) {
-                    int x0 = xOffset + t * xStride;
-                    tile4x2(tile, cols, x, x0, x0 + xStride, out, outOffset + t * outStride + r, outStride);
+        // Tokens go in chunks whose activations stay in L2 while every row block of the range passes over them;
+        // the weights are re-read once per chunk, which costs far less than streaming all activations per row block.
+        int chunk = Math.max(2, Math.min(tokens, X_CHUNK_FLOATS / cols)) & ~1;
+        for (int t0 = 0; t0 < tokens; t0 += chunk) {
+            int t1 = Math.min(tokens, t0 + chunk);
+            for (int r = rowStart; r < rowEnd; r += TILE_ROWS) {
+                int n = Math.min(TILE_ROWS, rowEnd - r);
+                for (int i = 0; i < n; i++) readRow(r + i, tile, i * cols);
+                int t = t0;
+                if (n == TILE_ROWS) {
+                    for (; t + 1 < t1; t += 2) {
+                        int x0 = xOffset + t * xStride;
+                        tile4x2(tile, cols, x, x0, x0 + xStride, out, outOffset + t * outStride + r, outStride);
+                    }
                 }
-            }
-            for (; t < tokens; t++) {
-                for (int i = 0; i < n; i++) out[outOffset + t * outStride + r + i] = VectorOps.dot(tile, i * cols, x, xOffset + t * xStride, cols);
+                for (; t < t1; t++) {
+                    for (int i = 0; i < n; i++) out[outOffset + t * outStride + r + i] = VectorOps.dot(tile, i * cols, x, xOffset + t * xStride, cols);
+                }
             }
         }
     }
 
+    /** Activation floats per token chunk of the multi-token kernel: 256 KiB, half of a typical L2. */
+    private static final int X_CHUNK_FLOATS = 64 * 1024;
     static final int TILE_ROWS = 4;
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
 

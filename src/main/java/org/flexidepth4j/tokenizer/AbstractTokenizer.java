@@ -22,13 +22,11 @@ abstract class AbstractTokenizer implements Tokenizer {
         this.eosIds = eosIds;
     }
 
-    /** The bytes of token {@code id} when it follows {@code prevId} (-1 at the start of a whole-sequence decode). */
+    /**
+     * The bytes of token {@code id} when it follows {@code prevId}: -1 at the start of a whole-sequence decode (where
+     * SentencePiece decoders drop the leading space), -2 at the start of a stream (which may begin mid-text).
+     */
     abstract byte[] pieceBytes(int prevId, int id);
-
-    /** Bytes of token {@code id} in a stream whose first token is {@code prevId} = -2 (no start-of-text rules). */
-    byte[] streamPieceBytes(int prevId, int id) {
-        return pieceBytes(prevId, id);
-    }
 
     @Override
     public int vocabSize() {
@@ -100,7 +98,7 @@ abstract class AbstractTokenizer implements Tokenizer {
             @Override
             public String next(int id) {
                 checkId(id);
-                byte[] piece = streamPieceBytes(prev, id);
+                byte[] piece = pieceBytes(prev, id);
                 prev = id;
                 byte[] all = Arrays.copyOf(pending, pending.length + piece.length);
                 System.arraycopy(piece, 0, all, pending.length, piece.length);

@@ -57,6 +57,13 @@ public final class ChatTemplate {
         return render(vars);
     }
 
+    /** Renders with the tokenizer's BOS and first EOS token texts as bos_token and eos_token. */
+    public String render(List<Message> messages, boolean addGenerationPrompt, Tokenizer tokenizer) {
+        String bos = tokenizer.bosId() >= 0 ? tokenizer.tokenText(tokenizer.bosId()) : "";
+        int[] eos = tokenizer.eosIds();
+        return render(messages, addGenerationPrompt, bos, eos.length > 0 ? tokenizer.tokenText(eos[0]) : "");
+    }
+
     /** Renders with arbitrary variables (messages as lists of maps, tools, ...). */
     public String render(Map<String, Object> variables) {
         StringBuilder out = new StringBuilder();
@@ -402,6 +409,7 @@ public final class ChatTemplate {
             return value;
         }
 
+        /** An expression without a trailing "if ... else ...": a for loop's iterable, where "if" starts the loop filter. */
         Expr ternaryFree() {
             return or();
         }

@@ -52,17 +52,10 @@ final class GgufVocab {
                     pairs.add(new String[] {m.substring(0, sp), m.substring(sp + 1)});
                 }
                 String pre = g.getString("tokenizer.ggml.pre", "default");
-                boolean llama3 = pre.equals("llama3") || pre.equals("llama-bpe") || pre.equals("llama-v3");
-                PreTokenizer split = switch (pre) {
-                    case "gpt-2", "default", "gpt2" -> PreTokenizer.regex(PreTokenizer.GPT2, PreTokenizer.Behavior.ISOLATED, false);
-                    case "llama3", "llama-bpe", "llama-v3" -> PreTokenizer.regex(PreTokenizer.LLAMA3, PreTokenizer.Behavior.ISOLATED, false);
-                    case "qwen2", "deepseek-r1-qwen" -> PreTokenizer.regex(PreTokenizer.QWEN2, PreTokenizer.Behavior.ISOLATED, false);
-                    case "smollm" -> PreTokenizer.sequence(List.of(PreTokenizer.regex("\\p{N}", PreTokenizer.Behavior.ISOLATED, false),
-                            PreTokenizer.regex(PreTokenizer.GPT2, PreTokenizer.Behavior.ISOLATED, false)));
-                    default -> throw new FormatException(g.file(), "tokenizer.ggml.pre '" + pre + "' is not supported (gpt-2, llama-bpe, qwen2, smollm)");
-                };
+                boolean ignoreMerges = List.of("llama3", "llama-v3", "llama-bpe", "falcon3", "pixtral").contains(pre);
+                PreTokenizer split = llamaCppPreTokenizer(g, pre);
                 PreTokenizer pipeline = PreTokenizer.sequence(List.of(split, PreTokenizer.byteLevel(false, false)));
-                Bpe bpe = new Bpe(vocab, Bpe.mergeTable(vocab, pairs), -1, false, false, llama3);
+                Bpe bpe = new Bpe(vocab, Bpe.mergeTable(vocab, pairs), -1, false, false, ignoreMerges);
                 int[] prefix = g.getBoolean("tokenizer.ggml.add_bos_token", false) && bos >= 0 ? new int[] {bos} : new int[0];
                 int[] suffix = g.getBoolean("tokenizer.ggml.add_eos_token", false) && eos.size() > 0 ? new int[] {eos.toArray()[0]} : new int[0];
                 yield new BpeTokenizer(tokens, special, bos, eos.toArray(), bpe, null, pipeline, new AddedTokens(specials),
@@ -72,6 +65,23 @@ final class GgufVocab {
         };
         tok.setChatTemplate(g.getString("tokenizer.chat_template", null));
         return tok;
+    }
+
+    /** The regex splits llama.cpp (llama-vocab.cpp) uses for a tokenizer.ggml.pre value, applied in sequence. */
+    private static PreTokenizer llamaCppPreTokenizer(Gguf g, String pre) {
+        String gpt2 = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)";
+        List<String> regexes = switch (pre) {
+            case "default" -> List.of("[\\p{P}\\$\\+<=>\\^~\\|]+", gpt2, "\\p{N}+", "[0-9][0-9][0-9]");
+            case "gpt-2", "gpt2", "mpt", "olmo", "jais", "trillion", "phi-2", "jina-es", "jina-de", "jina-v1-en", "jina-v2-es",
+                 "jina-v2-de", "jina-v2-code", "roberta-bpe" -> List.of(gpt2);
+            case "starcoder", "refact", "command-r", "smollm", "codeshell", "exaone", "minerva-7b" -> List.of("\\p{N}", gpt2);
+            case "llama3", "llama-v3", "llama-bpe", "falcon3", "pixtral", "dbrx", "smaug-bpe" -> List.of(PreTokenizer.LLAMA3);
+            case "qwen2", "stablelm2", "deepseek-r1-qwen", "hunyuan", "megrez" -> List.of(PreTokenizer.QWEN2);
+            default -> throw new FormatException(g.file(), "tokenizer.ggml.pre '" + pre + "' is not supported (gpt-2, llama-bpe, qwen2, smollm, ...)");
+        };
+        List<PreTokenizer> steps = new ArrayList<>();
+        for (String r : regexes) steps.add(PreTokenizer.regex(r, PreTokenizer.Behavior.ISOLATED, false));
+        return PreTokenizer.sequence(steps);
     }
 
     private static int tokenId(Gguf g, String key, int n) {

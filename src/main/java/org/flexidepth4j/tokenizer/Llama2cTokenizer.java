@@ -1,12 +1,15 @@
 package org.flexidepth4j.tokenizer;
 
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import org.flexidepth4j.io.FormatException;
 
@@ -23,16 +26,15 @@ final class Llama2cTokenizer {
             bytes = Files.readAllBytes(file);
         } catch (NoSuchFileException e) {
             throw new FormatException(file, "file not found");
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             throw new FormatException(file, "cannot read: " + e.getMessage());
         }
         ByteBuffer buf = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
         if (bytes.length < 4) throw new FormatException(file, "truncated: too short for a llama2.c tokenizer");
         int maxLen = buf.getInt();
         if (maxLen <= 0 || maxLen > 1 << 16) throw new FormatException(file, "max_token_length " + maxLen + " is not plausible (not a llama2.c tokenizer.bin?)");
-        // each token takes at least 8 bytes: count them first so the arrays are exact
-        java.util.List<String> tokens = new java.util.ArrayList<>();
-        java.util.List<Float> scores = new java.util.ArrayList<>();
+        List<String> tokens = new ArrayList<>();
+        List<Float> scores = new ArrayList<>();
         while (buf.hasRemaining()) {
             if (buf.remaining() < 8) throw new FormatException(file, "truncated: token " + tokens.size() + " header is cut off");
             float score = buf.getFloat();

@@ -88,9 +88,9 @@ public final class Tokenizers {
         return null;
     }
 
-    /** The tokenizer stored in a GGUF file's tokenizer.ggml.* metadata. */
+    /** The tokenizer stored in a GGUF file's tokenizer.ggml.* metadata, or null when the file has none. */
     public static Tokenizer fromGguf(Gguf gguf) {
-        return GgufVocab.tokenizer(gguf);
+        return gguf.has("tokenizer.ggml.model") ? GgufVocab.tokenizer(gguf) : null;
     }
 
     /** A tokenizer from an HF-style directory, a tokenizer.json, a llama2.c tokenizer.bin, or a .gguf file. */
@@ -103,7 +103,11 @@ public final class Tokenizers {
             throw new FormatException(path, "no tokenizer.json, vocab.json + merges.txt or tokenizer.bin in this directory");
         }
         String name = path.getFileName().toString();
-        if (name.endsWith(".gguf")) return fromGguf(Gguf.open(path));
+        if (name.endsWith(".gguf")) {
+            Tokenizer t = fromGguf(Gguf.open(path));
+            if (t == null) throw new FormatException(path, "no tokenizer.ggml.model metadata in this GGUF file");
+            return t;
+        }
         if (name.endsWith(".json")) {
             Tokenizer t = fromHfDirectory(path.toAbsolutePath().getParent());
             if (t == null || !name.equals("tokenizer.json")) throw new FormatException(path, "expected a file named tokenizer.json");

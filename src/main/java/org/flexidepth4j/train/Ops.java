@@ -148,33 +148,40 @@ public final class Ops {
 
     /**
      * dq, dk, dv += the attention backward: with p_s recomputed from lse, dp_s = dout·v_s, ds = p_s (dp_s − dout·out),
-     * dq_t += ds k_s/√hd, dk_s += ds q_t/√hd, dv_s += p_s dout. Parallel over KV heads: each owns its dk/dv columns and
-     * the dq columns of its query heads, so no two threads write the same element and the order is fixed.
+     * dq_t += ds k_s/√hd, dk_s += ds q_t/√hd, dv_s += p_s dout. Parallel over query heads: each head owns its dq
+     * columns and accumulates its share of dk/dv in a private [T, hd] buffer; the buffers of a KV group are then added
+     * in head order, so the result does not depend on the thread count.
      */
     public static void attentionBackward(float[] q, float[] k, float[] v, float[] out, float[] lse, float[] dout,
                                          float[] dq, float[] dk, float[] dv, int T, int heads, int kvHeads, int hd) {
         int qd = heads * hd, kvd = kvHeads * hd, group = heads / kvHeads;
         float scale = (float) (1.0 / Math.sqrt(hd));
-        Parallel.pool().forRange(kvHeads, 1, (start, end) -> {
-            for (int g = start; g < end; g++) {
-                int ko = g * hd;
-                for (int h = g * group; h < (g + 1) * group; h++) {
-                    for (int t = 0; t < T; t++) {
-                        int qo = t * qd + h * hd;
-                        float l = lse[t * heads + h];
-                        float delta = VectorOps.dot(dout, qo, out, qo, hd);
-                        for (int s = 0; s <= t; s++) {
-                            float p = (float) Math.exp(VectorOps.dot(q, qo, k, s * kvd + ko, hd) * scale - l);
-                            float dp = VectorOps.dot(dout, qo, v, s * kvd + ko, hd);
-                            float ds = p * (dp - delta) * scale;
-                            VectorOps.axpy(ds, k, s * kvd + ko, dq, qo, hd);
-                            VectorOps.axpy(ds, q, qo, dk, s * kvd + ko, hd);
-                            VectorOps.axpy(p, dout, qo, dv, s * kvd + ko, hd);
-                        }
+        float[] dkHead = new float[heads * T * hd], dvHead = new float[heads * T * hd];
+        Parallel.pool().forRange(heads, 1, (start, end) -> {
+            for (int h = start; h < end; h++) {
+                int ko = (h / group) * hd, po = h * T * hd;
+                for (int t = 0; t < T; t++) {
+                    int qo = t * qd + h * hd;
+                    float l = lse[t * heads + h];
+                    float delta = VectorOps.dot(dout, qo, out, qo, hd);
+                    for (int s = 0; s <= t; s++) {
+                        float p = (float) Math.exp(VectorOps.dot(q, qo, k, s * kvd + ko, hd) * scale - l);
+                        float dp = VectorOps.dot(dout, qo, v, s * kvd + ko, hd);
+                        float ds = p * (dp - delta) * scale;
+                        VectorOps.axpy(ds, k, s * kvd + ko, dq, qo, hd);
+                        VectorOps.axpy(ds, q, qo, dkHead, po + s * hd, hd);
+                        VectorOps.axpy(p, dout, qo, dvHead, po + s * hd, hd);
                     }
                 }
             }
         });
+        for (int h = 0; h < heads; h++) {
+            int ko = (h / group) * hd, po = h * T * hd;
+            for (int s = 0; s < T; s++) {
+                VectorOps.add(dkHead, po + s * hd, dk, s * kvd + ko, hd);
+                VectorOps.add(dvHead, po + s * hd, dv, s * kvd + ko, hd);
+            }
+        }
     }
 
     // ---- SwiGLU: act = silu(gate) * up ------------------------------------------------------------------------

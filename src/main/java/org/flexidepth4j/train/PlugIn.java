@@ -3,12 +3,11 @@ package org.flexidepth4j.train;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.SplittableRandom;
-import org.flexidepth4j.io.FormatException;
-import org.flexidepth4j.io.SafeTensorsWriter;
-import org.flexidepth4j.io.TensorEntry;
 import org.flexidepth4j.model.ModelConfig;
+import org.flexidepth4j.skip.FlexiDepth;
+import org.flexidepth4j.skip.FlexiDepthAdapter;
+import org.flexidepth4j.skip.FlexiDepthRouter;
 
 /**
  * The trainable FlexiDepth plug-in: a router and an adapter per routed layer (METHODS.md section 1), named as in
@@ -83,53 +82,43 @@ public final class PlugIn {
         return v;
     }
 
-    /** The plug-in tensors found in a checkpoint (routed layers = those with a router_enc), as trainable copies. */
-    public static PlugIn fromTensors(ModelConfig c, Map<String, TensorEntry> tensors, Path source) {
+    /** Trainable float32 copies of a loaded plug-in (e.g. {@code model.defaultPolicy()} of a FlexiDepth checkpoint). */
+    public static PlugIn from(FlexiDepth fd) {
+        ModelConfig c = fd.config();
         Router[] routers = new Router[c.numLayers()];
-        int d = c.hiddenSize();
-        boolean any = false;
-        for (int l = 0; l < c.numLayers(); l++) {
+        for (int l : fd.routedLayers()) {
             String p = "model.layers." + l + ".";
-            if (!tensors.containsKey(p + "router.router_enc.weight")) continue;
-            TensorEntry enc = tensors.get(p + "router.router_enc.weight");
-            TensorEntry gate = need(tensors, p + "router_proj.gate_proj.weight", source);
-            if (enc.shape().length != 2 || gate.shape().length != 2) throw new FormatException(source, "router tensors of layer " + l + " must be 2-D");
-            int r = (int) enc.shape()[0], a = (int) gate.shape()[0];
+            FlexiDepthRouter r = fd.router(l);
+            FlexiDepthAdapter a = fd.adapter(l);
             routers[l] = new Router(
-                    load(tensors, p + "router.router_enc.weight", r, d, true, source),
-                    load(tensors, p + "router.router_norm.weight", 1, r, false, source),
-                    load(tensors, p + "router.router_dec.weight", d, r, true, source),
-                    load(tensors, p + "router.router_head.weight", 1, d, true, source),
-                    load(tensors, p + "router_proj.gate_proj.weight", a, d, true, source),
-                    load(tensors, p + "router_proj.down_proj.weight", a, d, true, source),
-                    load(tensors, p + "router_proj.up_proj.weight", d, a, true, source));
-            any = true;
+                    Param.trainableCopy(p + "router.router_enc.weight", r.enc(), true),
+                    Param.trainable(p + "router.router_norm.weight", r.norm().clone(), 1, r.norm().length, false),
+                    Param.trainableCopy(p + "router.router_dec.weight", r.dec(), true),
+                    Param.trainableCopy(p + "router.router_head.weight", r.head(), true),
+                    Param.trainableCopy(p + "router_proj.gate_proj.weight", a.gateProj(), true),
+                    Param.trainableCopy(p + "router_proj.down_proj.weight", a.downProj(), true),
+                    Param.trainableCopy(p + "router_proj.up_proj.weight", a.upProj(), true));
         }
-        if (!any) throw new FormatException(source, "no FlexiDepth router tensors (model.layers.N.router.router_enc.weight)");
         return new PlugIn(routers);
     }
 
-    private static TensorEntry need(Map<String, TensorEntry> tensors, String name, Path source) {
-        TensorEntry e = tensors.get(name);
-        if (e == null) throw new FormatException(source, "tensor " + name + " is missing");
-        return e;
-    }
-
-    private static Param load(Map<String, TensorEntry> tensors, String name, int rows, int cols, boolean decay, Path source) {
-        TensorEntry e = need(tensors, name, source);
-        if (e.elementCount() != (long) rows * cols) throw new FormatException(source, "tensor " + name + " has " + e.elementCount() + " values, expected " + rows + "x" + cols);
-        float[] v = e.toFloats();
-        for (float f : v) if (!Float.isFinite(f)) throw new FormatException(source, "tensor " + name + " contains NaN or infinity");
-        return Param.trainable(name, v, rows, cols, decay);
-    }
-
-    /** Writes the plug-in in the released naming (float32), atomically. */
-    public void save(Path file) {
-        SafeTensorsWriter w = new SafeTensorsWriter();
-        for (Param p : params()) {
-            if (p.rows() == 1 && p.name().endsWith("norm.weight")) w.addF32(p.name(), p.value(), p.cols());
-            else w.addF32(p.name(), p.value(), p.rows(), p.cols());
+    /** The inference policy over these tensors (live views: it sees every optimizer update). */
+    public FlexiDepth toPolicy(ModelConfig c) {
+        FlexiDepthRouter[] routers = new FlexiDepthRouter[c.numLayers()];
+        FlexiDepthAdapter[] adapters = new FlexiDepthAdapter[c.numLayers()];
+        int routerFactor = 0, projFactor = 0;
+        for (int l : routedLayers()) {
+            Router r = this.routers[l];
+            routers[l] = new FlexiDepthRouter(r.enc().matrix(), r.norm().vector(), r.dec().matrix(), r.head().matrix());
+            adapters[l] = new FlexiDepthAdapter(r.gate().matrix(), r.down().matrix(), r.up().matrix());
+            routerFactor = c.hiddenSize() / r.enc().rows();
+            projFactor = c.intermediateSize() / r.gate().rows();
         }
-        w.metadata("format", "pt").write(file);
+        return new FlexiDepth(c, routers, adapters, routerFactor, projFactor);
+    }
+
+    /** Writes the plug-in as the skip package does: float32, released naming, factors and routed layers in the metadata. */
+    public void save(Path file, ModelConfig c) {
+        toPolicy(c).save(file);
     }
 }

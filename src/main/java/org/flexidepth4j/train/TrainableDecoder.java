@@ -70,6 +70,8 @@ public final class TrainableDecoder {
     private final Param embedding, finalNorm, lmHead;
     private final Layer[] layers;
     private final PlugIn plugIn;
+    /** Learning-to-Skip binary routers (METHODS.md section 2), or null. */
+    private final TrainableSkipRouters skipRouters;
     private final Ops.Rope rope;
     private final int maxT;
     private final float eps;
@@ -89,6 +91,7 @@ public final class TrainableDecoder {
     // backward scratch, allocated once
     private final float[] dRes, dX, dY, dAtt, dAttOut, dQ, dK, dV, dQRaw, dKRaw, dFfGate, dFfUp, dFfAct, dMlp;
     private final float[] dZAct, dZNorm, dZPre, dU, dLogit, dAdGate, dAdDown, dAdAct, dAdOut;
+    private final float[] dH1, dGate;
 
     /**
      * @param trainBase which base tensors (by HF name) are trainable; the rest stay frozen in their stored dtype
@@ -97,6 +100,13 @@ public final class TrainableDecoder {
      * @param threshold run decision g > threshold (0.5)
      */
     public TrainableDecoder(ModelConfig c, ModelWeights w, Predicate<String> trainBase, PlugIn plugIn, float alpha, float threshold, int maxT) {
+        this(c, w, trainBase, plugIn, alpha, threshold, maxT, null);
+    }
+
+    /** With Learning-to-Skip routers: a routed layer's output is h + gate * (Block(h) - h). */
+    public TrainableDecoder(ModelConfig c, ModelWeights w, Predicate<String> trainBase, PlugIn plugIn, float alpha, float threshold, int maxT,
+                            TrainableSkipRouters skipRouters) {
+        this.skipRouters = skipRouters;
         if (maxT < 2 || maxT > c.maxPositions()) throw new IllegalArgumentException("sequence length " + maxT + " must be in 2.." + c.maxPositions());
         this.c = c;
         this.plugIn = plugIn;
@@ -125,19 +135,22 @@ public final class TrainableDecoder {
         int lowest = L;
         if (embedding.trainable()) lowest = -1;
         for (int l = L - 1; l >= 0 && lowest >= 0; l--) {
-            boolean any = layers[l].params().stream().anyMatch(Param::trainable) || plugIn != null && plugIn.router(l) != null;
+            boolean any = layers[l].params().stream().anyMatch(Param::trainable) || plugIn != null && plugIn.router(l) != null || binary(l);
             if (any) lowest = l;
         }
         lowestBackward = lowest;
         rope = Ops.Rope.of(c.rope().inverseFrequencies(c.headDim()), c.headDim(), c.rope().interleaved(), maxT);
 
+        // Layers below the backward keep nothing: they share one set of activation buffers, and their residual
+        // streams alternate between two arrays (the last one written is the input the backward needs).
         saved = new Saved[L];
         residual = new float[L + 1][];
-        for (int l = 0; l < L; l++) {
-            saved[l] = new Saved(c, maxT, router(l));
-            residual[l] = new float[maxT * d];
+        Saved forwardOnly = lowestBackward > 0 ? new Saved(c, maxT, null) : null;
+        float[][] alternate = lowestBackward > 0 ? new float[][] {new float[maxT * d], new float[maxT * d]} : null;
+        for (int l = 0; l <= L; l++) {
+            if (l < L) saved[l] = l < lowestBackward ? forwardOnly : new Saved(c, maxT, router(l));
+            residual[l] = l <= lowestBackward && alternate != null ? alternate[l % 2] : new float[maxT * d];
         }
-        residual[L] = new float[maxT * d];
         finalNormed = new float[maxT * d];
         logits = new float[maxT * c.vocabSize()];
         gateSum = new float[maxT];
@@ -173,6 +186,12 @@ public final class TrainableDecoder {
         dAdDown = new float[maxT * ad];
         dAdAct = new float[maxT * ad];
         dAdOut = new float[maxT * d];
+        dH1 = new float[skipRouters == null ? 0 : maxT * d];
+        dGate = new float[skipRouters == null ? 0 : maxT];
+    }
+
+    private boolean binary(int l) {
+        return skipRouters != null && skipRouters.routes(l);
     }
 
     private static Param matrix(String name, Matrix m, Predicate<String> trainable) {
@@ -212,6 +231,7 @@ public final class TrainableDecoder {
         out.add(finalNorm);
         if (lmHead != embedding) out.add(lmHead);
         if (plugIn != null) out.addAll(plugIn.params());
+        if (skipRouters != null) out.addAll(skipRouters.params());
         return out;
     }
 
@@ -224,7 +244,7 @@ public final class TrainableDecoder {
     }
 
     public double loss() {
-        return lmLoss + alpha * skipLoss;
+        return lmLoss + alpha * skipLoss + (skipRouters == null ? 0 : skipRouters.regularizer());
     }
 
     /** Gate of token t at a routed layer in the last forward. */
@@ -242,6 +262,11 @@ public final class TrainableDecoder {
 
     public int length() {
         return T;
+    }
+
+    /** Lowest layer the backward runs through (-1: all of them and the embedding; numLayers: none). */
+    public int lowestBackwardLayer() {
+        return lowestBackward;
     }
 
     // ---- forward -------------------------------------------------------------------------------------------------
@@ -276,7 +301,7 @@ public final class TrainableDecoder {
         Layer w = layers[l];
         Saved a = saved[l];
         PlugIn.Router r = router(l);
-        int n = T, d = c.hiddenSize(), qd = c.queryDim(), kvd = c.kvDim(), ff = c.intermediateSize(), hd = c.headDim();
+        int n = T, d = c.hiddenSize(), kvd = c.kvDim(), ff = c.intermediateSize(), hd = c.headDim();
         float[] in = residual[l], out = residual[l + 1];
         Ops.rmsNorm(in, w.attnNorm().vector(), eps, a.x, n, d);
         if (r != null) {
@@ -291,6 +316,8 @@ public final class TrainableDecoder {
                 a.run[t] = g > threshold;
                 gateSum[t] += g;
             }
+        } else if (binary(l)) {
+            skipRouters.forward(l, a.x, n, a.gate, a.run);
         } else {
             Arrays.fill(a.gate, 0, n, 1f);
             Arrays.fill(a.run, 0, n, true);
@@ -303,7 +330,7 @@ public final class TrainableDecoder {
         Ops.linear(w.wo(), a.att, a.attOut, n);
         for (int t = 0; t < n; t++) {
             System.arraycopy(in, t * d, a.h1, t * d, d);
-            if (a.run[t]) VectorOps.add(a.attOut, t * d, a.h1, t * d, d);
+            if (a.run[t] || binary(l)) VectorOps.add(a.attOut, t * d, a.h1, t * d, d);
         }
         Ops.rmsNorm(a.h1, w.ffnNorm().vector(), eps, a.y, n, d);
         Ops.linear(w.wGate(), a.y, a.ffGate, n);
@@ -315,6 +342,10 @@ public final class TrainableDecoder {
             Ops.linear(r.down(), a.y, a.adDown, n);
             Ops.swiglu(a.adGate, a.adDown, a.adAct, n * r.gate().rows());
             Ops.linear(r.up(), a.adAct, a.adOut, n);
+        }
+        if (binary(l)) {
+            SkipRouterOps.gatedResidual(in, a.attOut, a.mlp, a.gate, out, n, d);
+            return;
         }
         System.arraycopy(a.h1, 0, out, 0, n * d);
         for (int t = 0; t < n; t++) {
@@ -360,7 +391,12 @@ public final class TrainableDecoder {
 
         // out = h1 + run·g·mlp + (1−run)·(1−g)·adapter
         Arrays.fill(dMlp, 0, n * d, 0f);
-        for (int t = 0; t < n; t++) {
+        if (binary(l)) { // out = in + gate * (attention + mlp): dRes stays d/d(in) through the identity
+            Arrays.fill(dAttOut, 0, n * d, 0f);
+            Arrays.fill(dGate, 0, n, 0f);
+            SkipRouterOps.gatedResidualBackward(a.attOut, a.mlp, a.gate, dRes, dAttOut, dMlp, dGate, n, d);
+        }
+        for (int t = 0; t < n && !binary(l); t++) {
             if (a.run[t]) VectorOps.axpy(a.gate[t], dRes, t * d, dMlp, t * d, d);
         }
         if (r != null) {
@@ -390,10 +426,17 @@ public final class TrainableDecoder {
             Ops.linearBackward(r.gate(), a.y, dAdGate, dY, n);
             Ops.linearBackward(r.down(), a.y, dAdDown, dY, n);
         }
-        Ops.rmsNormBackward(a.h1, w.ffnNorm(), eps, dY, dRes, n, d); // dRes is now d/d(h1)
+        if (binary(l)) { // h1 = in + attention feeds the FFN of every token
+            Arrays.fill(dH1, 0, n * d, 0f);
+            Ops.rmsNormBackward(a.h1, w.ffnNorm(), eps, dY, dH1, n, d);
+            VectorOps.add(dH1, 0, dRes, 0, n * d);
+            VectorOps.add(dH1, 0, dAttOut, 0, n * d);
+        } else {
+            Ops.rmsNormBackward(a.h1, w.ffnNorm(), eps, dY, dRes, n, d); // dRes is now d/d(h1)
+        }
 
         // h1 = in + run·attention
-        for (int t = 0; t < n; t++) {
+        for (int t = 0; t < n && !binary(l); t++) {
             if (a.run[t]) System.arraycopy(dRes, t * d, dAttOut, t * d, d);
             else Arrays.fill(dAttOut, t * d, (t + 1) * d, 0f);
         }
@@ -410,6 +453,7 @@ public final class TrainableDecoder {
         if (w.bv() != null) Ops.addBiasBackward(w.bv(), dV, n);
         Ops.linearBackward(w.wv(), a.x, dV, dx, n);
         if (r != null) routerBackward(r, a, dx);
+        if (binary(l)) skipRouters.backward(l, a.x, dGate, dx, n, scale);
         if (dx != null) Ops.rmsNormBackward(residual[l], w.attnNorm(), eps, dX, dRes, n, d);
     }
 

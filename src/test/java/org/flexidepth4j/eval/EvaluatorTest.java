@@ -29,6 +29,7 @@ class EvaluatorTest {
         assertThat(mine.label()).isEqualTo("arc_easy.mine");
         assertThat(mine.querySuffix()).isEqualTo("\nAnswer:");
         assertThatThrownBy(() -> TaskSpec.parse("nosuch", DATA)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("unknown task 'nosuch'");
+        assertThatThrownBy(() -> TaskSpec.parse("mmlu_astrology", DATA)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("no MMLU subject 'astrology'");
         assertThatThrownBy(() -> TaskSpec.parse("piqa", dir)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("not found");
     }
 

@@ -1,6 +1,7 @@
 package org.flexidepth4j.eval;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 import java.util.Arrays;
@@ -60,6 +61,18 @@ class TransformerScorerTest {
     }
 
     @Test
+    void overLongContextIsCutFromTheLeft() {
+        int[] ctx = randomTokens(30, 8), cont = randomTokens(3, 9);
+        TransformerScorer small = new TransformerScorer(tf, SkipPolicy.NONE, 16);
+        // 30 + 3 - 1 = 32 input rows; the last 16 fit: context tokens 16..29 then the continuation
+        int[] kept = concat(Arrays.copyOfRange(ctx, 16, 30), cont);
+        double want = 0;
+        for (int i = 0; i < 3; i++) want += direct(kept, 0, 14 + i);
+        assertThat(small.loglikelihood(ctx, cont).logprob()).isCloseTo(want, within(1e-4 * Math.abs(want)));
+        assertThatThrownBy(() -> small.loglikelihood(ctx, randomTokens(20, 10))).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("does not fit");
+    }
+
+    @Test
     void greedyFlagMatchesArgmaxContinuation() {
         int[] ctx = randomTokens(10, 4);
         TransformerScorer sc = new TransformerScorer(tf, SkipPolicy.NONE, 128);
@@ -82,6 +95,10 @@ class TransformerScorerTest {
         wrong[3] = wrong[3] == 5 ? 6 : 5;
         assertThat(sc.loglikelihood(ctx, wrong).greedy()).isFalse();
         assertThat(sc.generate(ctx, 6, id -> id == seq[11]).ids()).containsExactly(seq[10], seq[11]);
+        // a prompt longer than the context keeps its end and leaves a quarter of the context to generate in
+        TransformerScorer small = new TransformerScorer(tf, SkipPolicy.NONE, 8);
+        int[] cut = Arrays.copyOfRange(ctx, 4, 10);
+        assertThat(small.generate(ctx, 6, id -> false).ids()).containsExactly(sc.generate(cut, 2, id -> false).ids());
     }
 
     @Test

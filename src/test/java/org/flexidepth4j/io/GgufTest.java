@@ -68,6 +68,10 @@ class GgufTest {
 
     /** A tiny valid GGUF: two metadata keys and one 2x32 F32 tensor at data offset {@code tensorOffset}. */
     private static byte[] tinyGguf(int magic, long stringLen, long tensorOffset) {
+        return tinyGguf(magic, stringLen, tensorOffset, 0);
+    }
+
+    private static byte[] tinyGguf(int magic, long stringLen, long tensorOffset, int ggmlType) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteBuffer b = ByteBuffer.allocate(4096).order(ByteOrder.LITTLE_ENDIAN);
         b.putInt(magic).putInt(3).putLong(1).putLong(2);
@@ -77,7 +81,7 @@ class GgufTest {
         putString(b, "llama.block_count", -1);
         b.putInt(4).putInt(7);
         putString(b, "w", -1);
-        b.putInt(2).putLong(32).putLong(2).putInt(0).putLong(tensorOffset);
+        b.putInt(2).putLong(32).putLong(2).putInt(ggmlType).putLong(tensorOffset);
         while (b.position() % 32 != 0) b.put((byte) 0);
         for (int i = 0; i < 64; i++) b.putFloat(i);
         out.write(b.array(), 0, b.position());
@@ -119,6 +123,11 @@ class GgufTest {
                 .isInstanceOf(FormatException.class).hasMessageContaining("aligned");
         assertThatThrownBy(() -> Gguf.open(write("string.gguf", tinyGguf(0x46554747, 1L << 40, 0))))
                 .isInstanceOf(FormatException.class).hasMessageContaining("string length");
+        Gguf q41 = Gguf.open(write("q4_1.gguf", tinyGguf(0x46554747, -1, 0, 3)));
+        assertThat(q41.unsupportedTensors()).containsEntry("w", "Q4_1");
+        assertThatThrownBy(() -> q41.tensor("w")).isInstanceOf(FormatException.class).hasMessageContaining("Q4_1");
+        assertThatThrownBy(() -> Gguf.open(write("type.gguf", tinyGguf(0x46554747, -1, 0, 99))))
+                .isInstanceOf(FormatException.class).hasMessageContaining("unknown ggml type 99");
         assertThatThrownBy(() -> Gguf.open(tmp.resolve("missing.gguf")))
                 .isInstanceOf(FormatException.class).hasMessageContaining("not found");
         assertThatThrownBy(() -> Gguf.open(write("ok2.gguf", ok)).getString("llama.block_count"))

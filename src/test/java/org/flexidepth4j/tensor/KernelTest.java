@@ -65,21 +65,64 @@ class KernelTest {
                     }
                 }
             }
+            case Q4_K, Q6_K -> {
+                random.nextBytes(bytes);
+                int bpr = cols / 256;
+                for (int r = 0; r < rows; r++) for (int b = 0; b < bpr; b++) {
+                    int o = (r * bpr + b) * dtype.blockBytes;
+                    for (int half : dtype == DType.Q4_K ? new int[] {0, 2} : new int[] {208}) {
+                        seg.set(LE_SHORT, o + half, Float.floatToFloat16((float) (0.001 + 0.01 * random.nextDouble())));
+                    }
+                    for (int e = 0; e < 256; e++) v[r][b * 256 + e] = dtype == DType.Q4_K ? q4kValue(bytes, o, e) : q6kValue(bytes, o, e);
+                }
+            }
             default -> throw new IllegalArgumentException(dtype.toString());
         }
         return new Case(Matrices.of(dtype, seg, rows, cols), v);
     }
 
+    /** Value e of a Q4_K super-block at o, element by element from the block definition. */
+    private static double q4kValue(byte[] blk, int o, int e) {
+        int chunk = e / 64, within = e % 64, sub = 2 * chunk + within / 32, l = within % 32;
+        int packed = blk[o + 16 + 32 * chunk + l] & 0xFF;
+        int q = within < 32 ? packed & 0xF : packed >> 4;
+        int[] s = new int[12];
+        for (int i = 0; i < 12; i++) s[i] = blk[o + 4 + i] & 0xFF;
+        int scale = sub < 4 ? s[sub] & 63 : (s[sub + 4] & 0xF) | ((s[sub - 4] >> 6) << 4);
+        int min = sub < 4 ? s[sub + 4] & 63 : (s[sub + 4] >> 4) | ((s[sub] >> 6) << 4);
+        double d = Float.float16ToFloat((short) ((blk[o] & 0xFF) | (blk[o + 1] << 8)));
+        double dmin = Float.float16ToFloat((short) ((blk[o + 2] & 0xFF) | (blk[o + 3] << 8)));
+        return (float) (d * scale) * q - (float) (dmin * min);
+    }
+
+    /** Value e of a Q6_K super-block at o. */
+    private static double q6kValue(byte[] blk, int o, int e) {
+        int half = e / 128, quarter = (e % 128) / 32, l = e % 32;
+        int ql = blk[o + 64 * half + l + (quarter % 2) * 32] & 0xFF;
+        int nibble = quarter < 2 ? ql & 0xF : ql >> 4;
+        int high = ((blk[o + 128 + 32 * half + l] & 0xFF) >> (2 * quarter)) & 3;
+        int scale = blk[o + 192 + 8 * half + l / 16 + 2 * quarter];
+        double d = Float.float16ToFloat((short) ((blk[o + 208] & 0xFF) | (blk[o + 209] << 8)));
+        return (float) (d * scale) * ((nibble | (high << 4)) - 32);
+    }
+
     static void check(Case c, Random random) {
+        check(c, random, 1, 2, 3, 8);
+    }
+
+    static void check(Case c, Random random, int... tokenCounts) {
         Matrix m = c.matrix();
         int rows = m.rows(), cols = m.cols();
-        // readRow is exact: the stored values are representable in float.
+        // readRow is exact up to the float rounding of the scale products (K-quants): within one ulp.
         float[] row = new float[cols + 3];
         for (int r = 0; r < rows; r++) {
             m.readRow(r, row, 3);
-            for (int j = 0; j < cols; j++) assertThat((double) row[3 + j]).as("%s readRow(%d)[%d]", m.dtype(), r, j).isEqualTo(c.values()[r][j]);
+            for (int j = 0; j < cols; j++) {
+                double want = c.values()[r][j];
+                assertThat((double) row[3 + j]).as("%s readRow(%d)[%d]", m.dtype(), r, j).isCloseTo(want, org.assertj.core.data.Offset.offset((double) Math.ulp((float) want)));
+            }
         }
-        for (int tokens : new int[] {1, 2, 3, 8}) {
+        for (int tokens : tokenCounts) {
             int xStride = cols + 5, outStride = rows + 2;
             float[] x = new float[2 + tokens * xStride];
             for (int i = 0; i < x.length; i++) x[i] = (float) random.nextGaussian();
@@ -128,9 +171,25 @@ class KernelTest {
     }
 
     @Test
+    void kQuantKernelsMatchDoubleReference() {
+        for (DType dtype : new DType[] {DType.Q4_K, DType.Q6_K}) {
+            for (int[] shape : new int[][] {{1, 256}, {5, 512}, {9, 768}}) {
+                check(randomMatrix(dtype, shape[0], shape[1]), random);
+            }
+        }
+    }
+
+    @Test
     void parallelMatmulMatchesReference() {
         // Large enough to be split across the pool; rows not a multiple of the tile height.
         check(randomMatrix(DType.Q4_0, 131, 512), random);
         check(randomMatrix(DType.BF16, 257, 200), random);
+    }
+
+    @Test
+    void manyTokensSpanSeveralActivationChunks() {
+        // 2048 columns: 32 tokens per L2 chunk, so 37 tokens take two chunks, the second with an odd count.
+        check(randomMatrix(DType.Q8_0, 9, 2048), random, 37);
+        check(randomMatrix(DType.F32, 6, 4100), random, 35);
     }
 }

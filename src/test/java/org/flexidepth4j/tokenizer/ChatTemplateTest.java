@@ -18,7 +18,7 @@ class ChatTemplateTest {
         ChatTemplate t = ChatTemplate.compile(tok.chatTemplate());
         assertThat(t.render(TWO, false, "<|endoftext|>", "<|endoftext|>"))
                 .isEqualTo("<|im_start|>user\nHello!<|im_end|>\n<|im_start|>assistant\nHi, how can I help?<|im_end|>\n");
-        assertThat(t.render(TWO.subList(0, 1), true, "<|endoftext|>", "<|endoftext|>"))
+        assertThat(t.render(TWO.subList(0, 1), true, tok))
                 .isEqualTo("<|im_start|>user\nHello!<|im_end|>\n<|im_start|>assistant\n");
         // the rendered prompt tokenizes with the ChatML markers as single special tokens
         int[] ids = tok.encode(t.render(TWO.subList(0, 1), true, "", ""));
@@ -87,8 +87,10 @@ class ChatTemplateTest {
         String t = "{% set ns = namespace(n=0) %}{% for m in messages if m.role != 'system' %}{% set ns.n = ns.n + 1 %}{% endfor %}"
                 + "{{ ns.n }}|{{ messages | length }}|{{ messages[-1].content[:5] | upper }}|{{ 'yes' if x is defined else 'no' }}"
                 + "|{{ messages[0] | tojson }}|{{ [1, 2, 3] | join('-') }}|{{ 7 // 2 }}{{ 7 % 4 }}|{{ 'a' ~ 1 }}|{{ 'b' in 'abc' }}";
-        String out = ChatTemplate.compile(t).render(Map.of("messages", List.of(Map.of("role", "system", "content", "s"),
-                Map.of("role", "user", "content", "hello, world"))));
+        Map<String, Object> system = new java.util.LinkedHashMap<>();
+        system.put("role", "system");
+        system.put("content", "s");
+        String out = ChatTemplate.compile(t).render(Map.of("messages", List.of(system, Map.of("role", "user", "content", "hello, world"))));
         assertThat(out).isEqualTo("1|2|HELLO|no|{\"role\": \"system\", \"content\": \"s\"}|1-2-3|33|a1|True");
     }
 

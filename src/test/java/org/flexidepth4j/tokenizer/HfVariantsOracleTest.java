@@ -29,12 +29,17 @@ class HfVariantsOracleTest {
     Path tmp;
 
     private void check(String base, String variant, Consumer<ObjectNode> edit) throws Exception {
+        check(base, variant, edit, null);
+    }
+
+    /** With {@code ggufPre}, the tokenizer under test is a GGUF vocabulary written from the edited tokenizer.json. */
+    private void check(String base, String variant, Consumer<ObjectNode> edit, String ggufPre) throws Exception {
         ObjectNode root = (ObjectNode) Json.read(Shared.path("models/" + base + "/tokenizer.json"));
         edit.accept(root);
         Path dir = Files.createDirectories(tmp.resolve(variant));
         Files.writeString(dir.resolve("tokenizer.json"), Json.MAPPER.writeValueAsString(root));
-        Tokenizer ours = Tokenizers.fromHfDirectory(dir);
-        List<String> texts = HfOracleTest.strings(variant.hashCode(), 80);
+        Tokenizer ours = ggufPre == null ? Tokenizers.fromHfDirectory(dir) : Tokenizers.load(writeGguf(root, ggufPre, dir.resolve("vocab.gguf")));
+        List<String> texts = HfOracleTest.strings(variant.hashCode(), 60);
         texts.addAll(List.of("I'LL DON'T We'Re", "x <tool>  y", "a<tool>b", "say hello world", "hello", "shello hello_", "12345678 9",
                 "line\r\n\r\nnext", "e\u0301t\u00e9"));
         try (HuggingFaceTokenizer hf = HuggingFaceTokenizer.newInstance(dir.resolve("tokenizer.json"), Map.of())) {
@@ -46,6 +51,53 @@ class HfVariantsOracleTest {
                 assertThat(ours.decode(expected)).as("%s decode [%s]", variant, text).isEqualTo(hf.decode(e.getIds(), false));
             }
         }
+    }
+
+    /** A vocab-only GGUF (tokenizer.ggml.model gpt2) with the vocabulary and merges of a byte-level tokenizer.json. */
+    private static Path writeGguf(ObjectNode root, String pre, Path file) throws Exception {
+        String[] tokens = new String[root.path("model").path("vocab").size()];
+        root.path("model").path("vocab").fields().forEachRemaining(e -> tokens[e.getValue().asInt()] = e.getKey());
+        int[] types = new int[tokens.length];
+        java.util.Arrays.fill(types, 1);
+        for (var a : root.path("added_tokens")) if (a.path("special").asBoolean()) types[a.path("id").asInt()] = 3;
+        List<String> merges = new java.util.ArrayList<>();
+        for (var m : root.path("model").path("merges")) merges.add(m.isArray() ? m.get(0).asText() + " " + m.get(1).asText() : m.asText());
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(8).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        java.util.function.LongConsumer u64 = v -> out.writeBytes(b.clear().putLong(v).array());
+        java.util.function.IntConsumer u32 = v -> out.write(java.nio.ByteBuffer.allocate(4).order(java.nio.ByteOrder.LITTLE_ENDIAN).putInt(v).array(), 0, 4);
+        Consumer<String> str = v -> {
+            byte[] bytes = v.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            u64.accept(bytes.length);
+            out.writeBytes(bytes);
+        };
+        u32.accept(0x46554747);
+        u32.accept(3);
+        u64.accept(0);
+        u64.accept(5);
+        str.accept("tokenizer.ggml.model");
+        u32.accept(8);
+        str.accept("gpt2");
+        str.accept("tokenizer.ggml.pre");
+        u32.accept(8);
+        str.accept(pre);
+        str.accept("tokenizer.ggml.tokens");
+        u32.accept(9);
+        u32.accept(8);
+        u64.accept(tokens.length);
+        for (String t : tokens) str.accept(t);
+        str.accept("tokenizer.ggml.token_type");
+        u32.accept(9);
+        u32.accept(5);
+        u64.accept(types.length);
+        for (int t : types) u32.accept(t);
+        str.accept("tokenizer.ggml.merges");
+        u32.accept(9);
+        u32.accept(8);
+        u64.accept(merges.size());
+        for (String m : merges) str.accept(m);
+        Files.write(file, out.toByteArray());
+        return file;
     }
 
     private static ObjectNode split(ObjectNode root, String regex) {
@@ -65,6 +117,15 @@ class HfVariantsOracleTest {
             seq.putArray("pretokenizers").add(split(root, LLAMA3)).add(byteLevel(root, false, false));
             ((ObjectNode) root.get("model")).put("ignore_merges", true);
         });
+    }
+
+    @Test
+    void llama3GgufVocabulary() throws Exception {
+        check("tinylm-12l", "llama3-gguf", root -> {
+            ObjectNode seq = root.putObject("pre_tokenizer").put("type", "Sequence");
+            seq.putArray("pretokenizers").add(split(root, LLAMA3)).add(byteLevel(root, false, false));
+            ((ObjectNode) root.get("model")).put("ignore_merges", true);
+        }, "llama-bpe");
     }
 
     @Test

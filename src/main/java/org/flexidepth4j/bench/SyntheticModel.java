@@ -1,0 +1,95 @@
+package org.flexidepth4j.bench;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.nio.file.Path;
+import java.util.Arrays;
+import org.flexidepth4j.model.LayerWeights;
+import org.flexidepth4j.model.Model;
+import org.flexidepth4j.model.ModelConfig;
+import org.flexidepth4j.model.ModelWeights;
+import org.flexidepth4j.model.RopeConfig;
+import org.flexidepth4j.model.SkipPolicy;
+import org.flexidepth4j.model.Transformer;
+import org.flexidepth4j.tensor.DType;
+import org.flexidepth4j.tensor.Matrices;
+import org.flexidepth4j.tensor.Matrix;
+import org.flexidepth4j.tensor.Parallel;
+import org.flexidepth4j.tensor.Quantizer;
+
+/**
+ * A random-weight model of a real model's shapes, built in memory (never written to disk) so speed can be measured
+ * without the weights: the arithmetic and memory traffic of a forward pass do not depend on the values.
+ */
+public final class SyntheticModel {
+    private static final ValueLayout.OfShort LE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    private SyntheticModel() {
+    }
+
+    /** Llama-3.2-1B shapes: hidden 2048, FFN 8192, 16 layers, 32/8 heads of 64, vocab 128256, tied embeddings. */
+    public static ModelConfig llama1b() {
+        return new ModelConfig("llama", 2048, 8192, 16, 32, 8, 64, 128256, 4096, 1e-5f,
+                RopeConfig.plain(500000, false), true, false, false);
+    }
+
+    /** The config of a named synthetic shape ({@code llama-1b}). */
+    public static ModelConfig named(String name) {
+        return switch (name) {
+            case "llama-1b" -> llama1b();
+            default -> throw new IllegalArgumentException("unknown synthetic model '" + name + "' (known: llama-1b)");
+        };
+    }
+
+    /** Random weights of {@code config} in {@code dtype} (BF16, F32, Q8_0 or Q4_0), allocated in {@code arena}. */
+    public static Model build(ModelConfig c, DType dtype, Arena arena, long seed) {
+        if (!(dtype == DType.BF16 || dtype == DType.F32 || dtype == DType.Q8_0 || dtype == DType.Q4_0)) {
+            throw new IllegalArgumentException("synthetic weights are BF16, F32, Q8_0 or Q4_0, not " + dtype);
+        }
+        int d = c.hiddenSize(), qd = c.queryDim(), kvd = c.kvDim(), ff = c.intermediateSize();
+        Matrix embedding = random(dtype, c.vocabSize(), d, arena, seed);
+        LayerWeights[] layers = new LayerWeights[c.numLayers()];
+        for (int i = 0; i < layers.length; i++) {
+            long s = seed + 16L * (i + 1);
+            layers[i] = new LayerWeights(ones(d), random(dtype, qd, d, arena, s), random(dtype, kvd, d, arena, s + 1),
+                    random(dtype, kvd, d, arena, s + 2), random(dtype, d, qd, arena, s + 3), null, null, null, null, null, ones(d),
+                    random(dtype, ff, d, arena, s + 4), random(dtype, ff, d, arena, s + 5), random(dtype, d, ff, arena, s + 6));
+        }
+        ModelWeights weights = new ModelWeights(embedding, layers, ones(d), embedding);
+        return new Model(Path.of("synthetic"), "synthetic", new Transformer(c, weights), null, SkipPolicy.NONE);
+    }
+
+    private static float[] ones(int n) {
+        float[] v = new float[n];
+        Arrays.fill(v, 1f);
+        return v;
+    }
+
+    /** Uniform values in +-1/sqrt(cols), so activations stay finite through many layers. */
+    private static Matrix random(DType dtype, int rows, int cols, Arena arena, long seed) {
+        long rowBytes = dtype.byteSize(cols);
+        MemorySegment data = arena.allocate(rowBytes * rows, 64);
+        float amplitude = (float) (1 / Math.sqrt(cols));
+        Parallel.pool().forRange(rows, 64, (start, end) -> {
+            float[] row = new float[cols];
+            for (int r = start; r < end; r++) {
+                long state = (seed * 0x9E3779B97F4A7C15L) ^ (r * 0xBF58476D1CE4E5B9L) | 1;
+                for (int j = 0; j < cols; j++) {
+                    state ^= state << 13;
+                    state ^= state >>> 7;
+                    state ^= state << 17;
+                    row[j] = amplitude * ((state >>> 40) * 0x1p-23f - 1f);
+                }
+                long o = r * rowBytes;
+                switch (dtype) {
+                    case F32 -> MemorySegment.copy(row, 0, data, ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), o, cols);
+                    case BF16 -> { for (int j = 0; j < cols; j++) data.set(LE_SHORT, o + 2L * j, (short) (Float.floatToRawIntBits(row[j]) >>> 16)); }
+                    default -> Quantizer.quantizeRow(dtype, row, 0, cols, data, o);
+                }
+            }
+        });
+        return Matrices.of(dtype, data, rows, cols);
+    }
+}

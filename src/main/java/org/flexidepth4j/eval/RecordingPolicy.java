@@ -1,0 +1,58 @@
+package org.flexidepth4j.eval;
+
+import org.flexidepth4j.model.SkipPolicy;
+import org.flexidepth4j.model.WorkCounter;
+
+/** Wraps a policy and remembers, for the last forward call, which rows ran each layer. */
+final class RecordingPolicy implements SkipPolicy {
+    private final SkipPolicy inner;
+    private final boolean[][] ran;
+    private int rows;
+
+    RecordingPolicy(SkipPolicy inner, int layers, int maxRows) {
+        this.inner = inner;
+        this.ran = new boolean[layers][maxRows];
+    }
+
+    /** Call before each forward with its row count. */
+    void expect(int rows) {
+        this.rows = rows;
+    }
+
+    boolean ran(int layer, int row) {
+        return ran[layer][row];
+    }
+
+    @Override
+    public Plan plan(int layer) {
+        Plan p = inner.plan(layer);
+        java.util.Arrays.fill(ran[layer], 0, rows, p != Plan.REMOVED);
+        return p;
+    }
+
+    @Override
+    public void route(int layer, float[] normed, int tokens, int[] positions, boolean[] run, float[] gate, WorkCounter work) {
+        inner.route(layer, normed, tokens, positions, run, gate, work);
+        System.arraycopy(run, 0, ran[layer], 0, tokens);
+    }
+
+    @Override
+    public boolean hasSkipPath(int layer) {
+        return inner.hasSkipPath(layer);
+    }
+
+    @Override
+    public void addSkipPath(int layer, float[] y, int n, float[] gates, int[] rowIndex, float[] residual, WorkCounter work) {
+        inner.addSkipPath(layer, y, n, gates, rowIndex, residual, work);
+    }
+
+    @Override
+    public void observeResidual(int layer, float[] residual, int tokens) {
+        inner.observeResidual(layer, residual, tokens);
+    }
+
+    @Override
+    public boolean isRouted(int layer) {
+        return inner.isRouted(layer);
+    }
+}

@@ -1,0 +1,128 @@
+package org.flexidepth4j.skip;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.nio.file.Path;
+import java.util.Arrays;
+import org.flexidepth4j.io.FormatException;
+import org.flexidepth4j.io.Json;
+
+/**
+ * The {@code "skip_router"} object of a Learning-to-Skip model's config.json (METHODS.md section 2). Inference reads
+ * only {@code type}, {@code granularity} and {@code layers}; the rest are the training settings, kept with the
+ * weights so a checkpoint says how it was made, and read by the pretrainer.
+ *
+ * <pre>
+ * "skip_router": {"type": "binary", "granularity": "layer", "layers": [1, 2, 3],
+ *                 "target_density": 0.5, "beta": 0.1, "gumbel_temperature": 1.0, "noise_scale": 1.0,
+ *                 "noise_anneal_fraction": 0.5, "router_lr_multiplier": 1.0, "straight_through": true}
+ * </pre>
+ *
+ * @param layers              routed layers, ascending; the others always run
+ * @param targetDensity       P: wanted fraction of tokens executing each routed layer
+ * @param beta                weight of the density regulariser beta * sum_l (r_l - P)^2
+ * @param temperature         Gumbel-softmax temperature tau
+ * @param noiseScale          Gumbel noise multiplier at the start of training
+ * @param noiseAnnealFraction fraction of the steps over which the noise scale falls linearly to zero (0: constant)
+ * @param routerLrMultiplier  router learning rate = lr * this
+ * @param straightThrough     hard 0/1 gates forward, soft gradient backward; false: soft gates in both passes
+ */
+public record BinaryRouterConfig(String granularity, int[] layers, double targetDensity, double beta, double temperature,
+                                 double noiseScale, double noiseAnnealFraction, double routerLrMultiplier, boolean straightThrough) {
+    public static final String KEY = "skip_router";
+    public static final String TYPE = "binary";
+
+    public BinaryRouterConfig {
+        if (!granularity.equals("layer")) throw new IllegalArgumentException("skip_router granularity '" + granularity + "' is not supported (only 'layer')");
+        layers = layers.clone();
+        for (int i = 0; i < layers.length; i++) {
+            if (layers[i] < 0 || i > 0 && layers[i] <= layers[i - 1]) throw new IllegalArgumentException("skip_router layers must be distinct, ascending and >= 0: " + Arrays.toString(layers));
+        }
+        if (!(targetDensity >= 0 && targetDensity <= 1)) throw new IllegalArgumentException("target_density " + targetDensity + " is outside [0, 1]");
+        if (!(beta >= 0)) throw new IllegalArgumentException("beta " + beta + " must be >= 0");
+        if (!(temperature > 0)) throw new IllegalArgumentException("gumbel_temperature " + temperature + " must be > 0");
+        if (!(noiseScale >= 0)) throw new IllegalArgumentException("noise_scale " + noiseScale + " must be >= 0");
+        if (!(noiseAnnealFraction >= 0 && noiseAnnealFraction <= 1)) throw new IllegalArgumentException("noise_anneal_fraction " + noiseAnnealFraction + " is outside [0, 1]");
+        if (!(routerLrMultiplier > 0)) throw new IllegalArgumentException("router_lr_multiplier " + routerLrMultiplier + " must be > 0");
+    }
+
+    /** Defaults of every training setting, routing {@code layers}. */
+    public static BinaryRouterConfig of(int... layers) {
+        return new BinaryRouterConfig("layer", layers, 0.5, 0.1, 1.0, 1.0, 0.5, 1.0, true);
+    }
+
+    @Override
+    public int[] layers() {
+        return layers.clone();
+    }
+
+    public boolean routes(int layer) {
+        return Arrays.binarySearch(layers, layer) >= 0;
+    }
+
+    /** Noise multiplier at {@code step} of {@code steps}: linear from noiseScale to 0 over the anneal fraction. */
+    public double noiseAt(int step, int steps) {
+        if (noiseAnnealFraction <= 0) return noiseScale;
+        double progress = (double) step / (noiseAnnealFraction * steps);
+        return noiseScale * Math.max(0, 1 - progress);
+    }
+
+    /** Reads the object (defaults for absent training keys); {@code file} names errors. */
+    public static BinaryRouterConfig parse(Path file, JsonNode n) {
+        if (!n.isObject()) throw new FormatException(file, KEY + " must be a JSON object");
+        String type = n.path("type").asText(TYPE);
+        if (!type.equals(TYPE)) throw new FormatException(file, KEY + " type '" + type + "' is not supported (only '" + TYPE + "')");
+        JsonNode list = n.get("layers");
+        if (list == null || !list.isArray()) throw new FormatException(file, KEY + ".layers must be an array of layer indices");
+        int[] layers = new int[list.size()];
+        for (int i = 0; i < layers.length; i++) {
+            if (!list.get(i).canConvertToInt()) throw new FormatException(file, KEY + ".layers holds a non-integer: " + list.get(i));
+            layers[i] = list.get(i).asInt();
+        }
+        BinaryRouterConfig d = of();
+        try {
+            return new BinaryRouterConfig(n.path("granularity").asText("layer"), layers,
+                    number(file, n, "target_density", d.targetDensity), number(file, n, "beta", d.beta),
+                    number(file, n, "gumbel_temperature", d.temperature), number(file, n, "noise_scale", d.noiseScale),
+                    number(file, n, "noise_anneal_fraction", d.noiseAnnealFraction),
+                    number(file, n, "router_lr_multiplier", d.routerLrMultiplier),
+                    n.path("straight_through").asBoolean(true));
+        } catch (IllegalArgumentException e) {
+            throw new FormatException(file, e.getMessage());
+        }
+    }
+
+    private static double number(Path file, JsonNode n, String key, double fallback) {
+        JsonNode v = n.get(key);
+        if (v == null || v.isNull()) return fallback;
+        if (!v.isNumber()) throw new FormatException(file, KEY + "." + key + " must be a number, got " + v);
+        return v.asDouble();
+    }
+
+    public ObjectNode toJson() {
+        ObjectNode n = Json.MAPPER.createObjectNode();
+        n.put("type", TYPE).put("granularity", granularity);
+        ArrayNode a = n.putArray("layers");
+        for (int l : layers) a.add(l);
+        n.put("target_density", targetDensity).put("beta", beta).put("gumbel_temperature", temperature)
+                .put("noise_scale", noiseScale).put("noise_anneal_fraction", noiseAnnealFraction)
+                .put("router_lr_multiplier", routerLrMultiplier).put("straight_through", straightThrough);
+        return n;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof BinaryRouterConfig c && toJson().equals(c.toJson());
+    }
+
+    @Override
+    public int hashCode() {
+        return toJson().hashCode();
+    }
+
+    @Override
+    public String toString() {
+        return toJson().toString();
+    }
+}

@@ -1,0 +1,105 @@
+package org.flexidepth4j.tensor;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * GGML Q6_K super-blocks of 256 values (210 bytes): 128 bytes ql (low 4 bits), 64 bytes qh (high 2 bits), 16
+ * int8 sub-block scales (one per 16 values), fp16 d. Each 128-value half uses 64 ql, 32 qh and 8 scales; for
+ * l in [0, 32) it packs values l, l+32, l+64, l+96 as in llama.cpp's dequantize_row_q6_K; value = d * scale * (q - 32).
+ */
+public final class Q6_KMatrix extends Matrix {
+    static final int BLOCK = 256;
+    static final int BLOCK_BYTES = 210;
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
+    private static final VectorSpecies<Byte> B = ByteVector.SPECIES_64;
+    private static final ValueLayout.OfShort LE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    private final MemorySegment data;
+    private final int blocksPerRow;
+
+    public Q6_KMatrix(MemorySegment data, int rows, int cols) {
+        super(rows, cols);
+        if (cols % BLOCK != 0) throw new IllegalArgumentException("Q6_K row length " + cols + " is not a multiple of " + BLOCK);
+        this.data = data;
+        this.blocksPerRow = cols / BLOCK;
+    }
+
+    @Override
+    public DType dtype() {
+        return DType.Q6_K;
+    }
+
+    @Override
+    public MemorySegment segment() {
+        return data;
+    }
+
+    /** The 6-bit quant (minus 32) from a nibble vector and the 2 high bits at bit {@code shift} of qh. */
+    private static FloatVector quant(ByteVector nibbles, ByteVector qh, int shift) {
+        ByteVector high = qh.lanewise(VectorOperators.LSHR, shift).and((byte) 3).lanewise(VectorOperators.LSHL, 4);
+        return (FloatVector) nibbles.or(high).sub((byte) 32).convertShape(VectorOperators.B2F, F, 0);
+    }
+
+    @Override
+    public float dot(int row, float[] x, int xOffset) {
+        long base = (long) row * blocksPerRow * BLOCK_BYTES;
+        FloatVector acc = FloatVector.zero(F);
+        for (int b = 0; b < blocksPerRow; b++) {
+            long blk = base + (long) b * BLOCK_BYTES;
+            float d = Float.float16ToFloat(data.get(LE_SHORT, blk + 208));
+            for (int n = 0; n < 2; n++) {
+                long ql = blk + 64L * n, qh = blk + 128 + 32L * n, sc = blk + 192 + 8L * n;
+                int xi = xOffset + b * BLOCK + 128 * n;
+                for (int l = 0; l < 32; l += 8) {
+                    ByteVector a = ByteVector.fromMemorySegment(B, data, ql + l, ByteOrder.LITTLE_ENDIAN);
+                    ByteVector c = ByteVector.fromMemorySegment(B, data, ql + 32 + l, ByteOrder.LITTLE_ENDIAN);
+                    ByteVector h = ByteVector.fromMemorySegment(B, data, qh + l, ByteOrder.LITTLE_ENDIAN);
+                    int is = l / 16;
+                    FloatVector p1 = quant(a.and((byte) 0xF), h, 0).mul(FloatVector.fromArray(F, x, xi + l));
+                    FloatVector p2 = quant(c.and((byte) 0xF), h, 2).mul(FloatVector.fromArray(F, x, xi + 32 + l));
+                    FloatVector p3 = quant(a.lanewise(VectorOperators.LSHR, 4).and((byte) 0xF), h, 4).mul(FloatVector.fromArray(F, x, xi + 64 + l));
+                    FloatVector p4 = quant(c.lanewise(VectorOperators.LSHR, 4).and((byte) 0xF), h, 6).mul(FloatVector.fromArray(F, x, xi + 96 + l));
+                    acc = p1.fma(FloatVector.broadcast(F, d * data.get(ValueLayout.JAVA_BYTE, sc + is)), acc);
+                    acc = p2.fma(FloatVector.broadcast(F, d * data.get(ValueLayout.JAVA_BYTE, sc + is + 2)), acc);
+                    acc = p3.fma(FloatVector.broadcast(F, d * data.get(ValueLayout.JAVA_BYTE, sc + is + 4)), acc);
+                    acc = p4.fma(FloatVector.broadcast(F, d * data.get(ValueLayout.JAVA_BYTE, sc + is + 6)), acc);
+                }
+            }
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
+    }
+
+    @Override
+    public void readRow(int row, float[] dst, int dstOffset) {
+        long base = (long) row * blocksPerRow * BLOCK_BYTES;
+        for (int b = 0; b < blocksPerRow; b++) {
+            long blk = base + (long) b * BLOCK_BYTES;
+            float d = Float.float16ToFloat(data.get(LE_SHORT, blk + 208));
+            for (int n = 0; n < 2; n++) {
+                long ql = blk + 64L * n, qh = blk + 128 + 32L * n, sc = blk + 192 + 8L * n;
+                int o = dstOffset + b * BLOCK + 128 * n;
+                for (int l = 0; l < 32; l++) {
+                    int is = l / 16;
+                    int a = data.get(ValueLayout.JAVA_BYTE, ql + l) & 0xFF, c = data.get(ValueLayout.JAVA_BYTE, ql + 32 + l) & 0xFF;
+                    int h = data.get(ValueLayout.JAVA_BYTE, qh + l) & 0xFF;
+                    dst[o + l] = d * data.get(ValueLayout.JAVA_BYTE, sc + is) * (((a & 0xF) | ((h & 3) << 4)) - 32);
+                    dst[o + 32 + l] = d * data.get(ValueLayout.JAVA_BYTE, sc + is + 2) * (((c & 0xF) | (((h >> 2) & 3) << 4)) - 32);
+                    dst[o + 64 + l] = d * data.get(ValueLayout.JAVA_BYTE, sc + is + 4) * (((a >> 4) | (((h >> 4) & 3) << 4)) - 32);
+                    dst[o + 96 + l] = d * data.get(ValueLayout.JAVA_BYTE, sc + is + 6) * (((c >> 4) | (((h >> 6) & 3) << 4)) - 32);
+                }
+            }
+        }
+    }
+
+    @Override
+    public Matrix rowSlice(int first, int n) {
+        long rowBytes = (long) blocksPerRow * BLOCK_BYTES;
+        return new Q6_KMatrix(data.asSlice(first * rowBytes, n * rowBytes), n, cols);
+    }
+}

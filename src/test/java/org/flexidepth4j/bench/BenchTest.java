@@ -1,0 +1,48 @@
+package org.flexidepth4j.bench;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.lang.foreign.Arena;
+import java.util.List;
+import org.flexidepth4j.io.Json;
+import org.flexidepth4j.model.LayerWeights;
+import org.flexidepth4j.model.Model;
+import org.flexidepth4j.model.ModelConfig;
+import org.flexidepth4j.model.RopeConfig;
+import org.flexidepth4j.tensor.DType;
+import org.junit.jupiter.api.Test;
+
+/** The benchmark's bookkeeping (never its speed): shapes, bytes per token, ceilings, JSON form. */
+class BenchTest {
+
+    @Test
+    void llama1bHasTheRealModelsParameterCount() {
+        // Llama-3.2-1B: 1,235,814,400 parameters with tied embeddings.
+        assertThat(SyntheticModel.llama1b().parameterCount()).isEqualTo(1_235_814_400L);
+        assertThatThrownBy(() -> SyntheticModel.named("gpt-5")).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void resultCeilingsFollowFromTheRooflineAndTheWeights() throws Exception {
+        ModelConfig c = new ModelConfig("llama", 64, 128, 2, 4, 2, 16, 256, 64, 1e-5f, RopeConfig.plain(10000, false), true, false, false);
+        try (Arena arena = Arena.ofShared()) {
+            Model model = SyntheticModel.build(c, DType.Q8_0, arena, 3);
+            LayerWeights l = model.transformer().weights().layers()[0];
+            assertThat(l.wq().dtype()).isEqualTo(DType.Q8_0);
+            long perLayer = 34L * (64 * 64 + 2 * 32 * 64 + 64 * 64 + 3 * 64 * 128) / 32;
+            assertThat(model.transformer().weights().bytesPerToken()).isEqualTo(2 * perLayer + 34L * 256 * 64 / 32);
+
+            Bench.Result r = Bench.run(model, List.of(1), 2, 8, 1 << 22);
+            assertThat(r.dtype()).isEqualTo("Q8_0");
+            Bench.Run run = r.runs().get(0);
+            assertThat(run.decodeCeiling()).isCloseTo(run.roofline().readGBps() * 1e9 / r.weightBytesPerToken(), org.assertj.core.data.Percentage.withPercentage(1e-9));
+            assertThat(run.decodeFraction()).isCloseTo(run.decodeTokensPerSecond() / run.decodeCeiling(), org.assertj.core.data.Percentage.withPercentage(1e-9));
+            // prefill FLOPs of 8 tokens: 2 x (layer matmuls + one LM-head row + causal attention)
+            double flops = 2.0 * (8 * 2 * (64 * 64 + 2 * 32 * 64 + 64 * 64 + 3 * 64 * 128) + 256 * 64 + 2 * 2 * 64 * (1 + 2 + 3 + 4 + 5 + 6 + 7 + 8));
+            assertThat(run.prefillCeiling()).isCloseTo(run.roofline().fmaGflops() * 1e9 / (flops / 8), org.assertj.core.data.Percentage.withPercentage(1e-6));
+            String json = Json.MAPPER.writeValueAsString(r);
+            assertThat(json).contains("\"decodeFraction\"", "\"prefillFraction\"", "\"readGBps\"");
+        }
+    }
+}

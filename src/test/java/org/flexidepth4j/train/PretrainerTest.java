@@ -1,0 +1,133 @@
+package org.flexidepth4j.train;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.flexidepth4j.ModelLoader;
+import org.flexidepth4j.Shared;
+import org.flexidepth4j.io.FormatException;
+import org.flexidepth4j.io.Json;
+import org.flexidepth4j.model.InferenceState;
+import org.flexidepth4j.model.Model;
+import org.flexidepth4j.model.Transformer;
+import org.flexidepth4j.skip.BinaryRouters;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** A tiny Learning-to-Skip model pretrained end to end on a few KB of TinyStories with a byte tokenizer. */
+class PretrainerTest {
+    @TempDir
+    Path tmp;
+
+    String config(String router, int steps) throws IOException {
+        Path data = tmp.resolve("stories.txt");
+        String text = Files.readString(Shared.path("data/text/tinystories/tinystories_train_head_cased_part1.txt"), StandardCharsets.UTF_8);
+        Files.writeString(data, text.substring(0, 6000));
+        return """
+                {"model": {"hidden_size": 32, "num_hidden_layers": 3, "num_attention_heads": 4, "num_key_value_heads": 2,
+                           "intermediate_size": 64, "max_position_embeddings": 64},
+                 "router": %s,
+                 "optimizer": {"lr": 0.003, "warmup_steps": 2, "weight_decay": 0.1},
+                 "data": {"files": ["%s"], "seq_len": 32, "batch": 4, "val_sequences": 6},
+                 "steps": %d, "seed": 3, "eval_every": 10, "threads": 2, "out": "%s"}
+                """.formatted(router, data, steps, tmp.resolve("out"));
+    }
+
+    PretrainConfig parse(String json) {
+        return PretrainConfig.parse(tmp.resolve("cfg.json"), Json.read(write(json)));
+    }
+
+    Path write(String json) {
+        try {
+            return Files.writeString(tmp.resolve("cfg.json"), json);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    @Test
+    void pretrainsWithSkipRoutersAndTheOutputLoadsAndRunsWithRealSkipping() throws IOException {
+        PretrainConfig cfg = parse(config("""
+                {"dense_first_layers": 1, "target_density": 0.5, "beta": 0.1, "gumbel_temperature": 1.0,
+                 "noise_anneal_fraction": 0.5, "router_lr_multiplier": 2.0}""", 20));
+        assertThat(cfg.router().layers()).containsExactly(1, 2);
+        Pretrainer.Result r = Pretrainer.run(cfg, new FakeTokenizer());
+
+        List<Double> l = r.losses();
+        assertThat(l).hasSize(20);
+        double first = (l.get(0) + l.get(1) + l.get(2)) / 3, last = (l.get(17) + l.get(18) + l.get(19)) / 3;
+        assertThat(first).isCloseTo(Math.log(259), org.assertj.core.data.Offset.offset(0.3)); // uniform at init
+        assertThat(last).isLessThan(first - 1.0);
+
+        List<String> metrics = Files.readAllLines(r.out().resolve("metrics.jsonl"));
+        assertThat(metrics).hasSize(20);
+        JsonNode step1 = Json.MAPPER.readTree(metrics.get(0)), step15 = Json.MAPPER.readTree(metrics.get(14));
+        assertThat(step1.get("noise").asDouble()).isEqualTo(1.0);
+        assertThat(step15.get("noise").asDouble()).isEqualTo(0.0);
+        assertThat(step1.get("executed").asDouble()).isStrictlyBetween(0.2, 0.8); // zero routers + noise: a coin flip
+
+        Model m = ModelLoader.load(r.out());
+        assertThat(m.defaultPolicy()).isInstanceOf(BinaryRouters.class);
+        assertThat(((BinaryRouters) m.defaultPolicy()).settings()).isEqualTo(cfg.router());
+        try (var files = Files.list(r.out().getParent())) {
+            assertThat(files.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder("out", "stories.txt", "cfg.json");
+        }
+
+        // the held-out NLL the trainer reports is the loaded model's, routed at inference
+        TextData val = TextData.load(cfg.data(), new FakeTokenizer(), cfg.seqLen(), 259).split(cfg.valSequences())[1];
+        Transformer tf = m.transformer();
+        double nll = 0;
+        long used = 0;
+        int[] seq = new int[cfg.seqLen()];
+        for (int i = 0; i < val.sequences(); i++) {
+            val.sequence(i, seq);
+            InferenceState s = tf.newState(seq.length);
+            tf.forward(s, seq, 0, seq.length, m.defaultPolicy(), true);
+            for (int t = 0; t + 1 < seq.length; t++) {
+                float[] row = s.logitsRow(t);
+                double max = Double.NEGATIVE_INFINITY, sum = 0;
+                for (float x : row) max = Math.max(max, x);
+                for (float x : row) sum += Math.exp(x - max);
+                nll += (Math.log(sum) + max - row[seq[t + 1]]) / (seq.length - 1);
+            }
+            for (int t = 0; t < seq.length; t++) used += s.layersUsed(t) - 1;
+        }
+        assertThat(nll / val.sequences()).isCloseTo(r.valLoss(), org.assertj.core.data.Offset.offset(1e-4));
+        assertThat((double) used / (2.0 * val.sequences() * cfg.seqLen())).isCloseTo(r.valExecuted(), org.assertj.core.data.Offset.offset(1e-9));
+
+        // greedy generation with real skipping
+        int[] ids = new FakeTokenizer().encode("Once upon a time");
+        InferenceState s = tf.newState(40);
+        tf.forward(s, ids, 0, ids.length, m.defaultPolicy(), false);
+        StringBuilder out = new StringBuilder();
+        for (int i = 0; i < 16; i++) {
+            int next = org.flexidepth4j.tensor.VectorOps.argmax(s.logits(), 0, 259);
+            out.append((char) (next - 3));
+            tf.forward(s, new int[] {next}, 0, 1, m.defaultPolicy(), false);
+            assertThat(s.gate(1, 0)).isIn(0f, 1f);
+        }
+        assertThat(out).hasSize(16);
+    }
+
+    @Test
+    void denseBaselineHasNoRouters() throws IOException {
+        Pretrainer.Result r = Pretrainer.run(parse(config("null", 2)), new FakeTokenizer());
+        assertThat(Json.read(r.out().resolve("config.json")).has("skip_router")).isFalse();
+        assertThat(ModelLoader.load(r.out()).defaultPolicy()).isSameAs(org.flexidepth4j.model.SkipPolicy.NONE);
+    }
+
+    @Test
+    void badConfigsFailWithOneLineErrors() throws IOException {
+        String ok = config("{}", 5);
+        assertThatThrownBy(() -> parse(ok.replace("\"steps\"", "\"stepz\""))).isInstanceOf(FormatException.class).hasMessageContaining("unknown key 'stepz'");
+        assertThatThrownBy(() -> parse(ok.replace("\"seq_len\": 32", "\"seq_len\": 100"))).isInstanceOf(FormatException.class).hasMessageContaining("seq_len 100");
+        assertThatThrownBy(() -> parse(ok.replace("\"router\": {}", "\"router\": {\"target_density\": \"half\"}"))).isInstanceOf(FormatException.class).hasMessageContaining("target_density");
+        assertThatThrownBy(() -> parse(ok.replace("\"hidden_size\": 32, ", ""))).isInstanceOf(FormatException.class).hasMessageContaining("hidden_size");
+    }
+}
