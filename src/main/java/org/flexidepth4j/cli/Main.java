@@ -28,8 +28,11 @@ public final class Main implements Runnable {
             LogitsCommand.class,
             TokenizeCommand.class,
             PerplexityCommand.class,
+            EvalCommand.class,
+            TraceCommand.class,
             InfoCommand.class,
             TrainCommand.class,
+            BenchCommand.class,
             PretrainCommand.class);
 
     public static final int EXIT_BAD_INPUT = 1;

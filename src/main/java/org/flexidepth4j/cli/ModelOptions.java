@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import org.flexidepth4j.ModelLoader;
 import org.flexidepth4j.model.Model;
 import org.flexidepth4j.model.SkipPolicy;
+import org.flexidepth4j.tensor.DType;
 import picocli.CommandLine.Option;
 
 /** Model selection shared by every command (a picocli mixin): which model, tokenizer, plug-in, skip mode, context. */
@@ -28,6 +29,9 @@ public final class ModelOptions {
     @Option(names = "--calibration", paramLabel = "TEXT_FILE", description = "calibration text for --skip static:K")
     Path calibration;
 
+    @Option(names = "--quantize", paramLabel = "TYPE", description = "quantize the weights on load: q8_0 or q4_0")
+    String quantize;
+
     @Option(names = "--context", paramLabel = "N", description = "context length in tokens (default: the model's maximum)")
     Integer context;
 
@@ -35,6 +39,14 @@ public final class ModelOptions {
     public Model load() {
         Path path = model != null ? model : EmbeddedModel.directory();
         Model m = ModelLoader.load(path, tokenizer);
+        if (quantize != null) {
+            DType target = switch (quantize.toLowerCase(java.util.Locale.ROOT)) {
+                case "q8_0" -> DType.Q8_0;
+                case "q4_0" -> DType.Q4_0;
+                default -> throw new IllegalArgumentException("--quantize " + quantize + ": expected q8_0 or q4_0");
+            };
+            m = ModelLoader.quantize(m, target);
+        }
         if (adapters != null) m = SkipModes.withAdapters(m, adapters);
         return m;
     }

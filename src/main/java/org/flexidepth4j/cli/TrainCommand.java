@@ -23,7 +23,7 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--data", required = true, arity = "1..*", paramLabel = "FILE", description = "UTF-8 text files (documents split at blank lines)")
     List<Path> data;
 
-    @Option(names = "--val", paramLabel = "FILE", description = "held-out text (default: the last 5% of the training sequences)")
+    @Option(names = "--val", paramLabel = "FILE", description = "held-out text (default: the last 5%% of the training sequences)")
     Path val;
 
     @Option(names = "--routed-layers", paramLabel = "LAYERS", description = "layers to route with a fresh plug-in, e.g. 6-11 (default: continue the model's own plug-in)")
@@ -56,7 +56,7 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--min-lr-ratio", defaultValue = "0", description = "final learning rate as a fraction of the peak (default: ${DEFAULT-VALUE})")
     float minLrRatio;
 
-    @Option(names = "--warmup", defaultValue = "-1", description = "warmup steps (default: 3% of the steps)")
+    @Option(names = "--warmup", defaultValue = "-1", description = "warmup steps (default: 3%% of the steps)")
     int warmup;
 
     @Option(names = "--clip", defaultValue = "1.0", description = "max gradient norm, 0 = off (default: ${DEFAULT-VALUE})")

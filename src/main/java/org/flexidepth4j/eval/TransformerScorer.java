@@ -52,7 +52,9 @@ public final class TransformerScorer implements Scorer {
         }
         int keep = Math.min(commonPrefix(input), firstScoring);
         state.truncate(keep);
-        transformer.forward(state, input, keep, input.length - keep, policy, true);
+        // context rows that predict nothing run without the LM head; then the scoring rows with logits for each
+        if (keep < firstScoring) transformer.forward(state, input, keep, firstScoring - keep, policy, false);
+        transformer.forward(state, input, firstScoring, input.length - firstScoring, policy, true);
         processed += input.length - keep;
         cached = input;
 
@@ -60,11 +62,10 @@ public final class TransformerScorer implements Scorer {
         double sum = 0;
         boolean greedy = true;
         long layers = 0;
-        for (int i = 0; i < continuation.length; i++) {
-            int row = firstScoring - keep + i;
-            sum += logSoftmax(logits, row * vocab, continuation[i]);
-            if (argmax(logits, row * vocab) != continuation[i]) greedy = false;
-            layers += state.layersUsed(row);
+        for (int i = 0; i < continuation.length; i++) { // row i of the last call predicts continuation[i]
+            sum += logSoftmax(logits, i * vocab, continuation[i]);
+            if (argmax(logits, i * vocab) != continuation[i]) greedy = false;
+            layers += state.layersUsed(i);
         }
         if (Double.isNaN(sum)) throw new IllegalArgumentException("the model produced NaN logits");
         return new Score(sum, greedy, continuation.length, layers);

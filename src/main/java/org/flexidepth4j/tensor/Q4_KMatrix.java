@@ -5,6 +5,7 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -19,6 +20,7 @@ public final class Q4_KMatrix extends Matrix {
     static final int BLOCK_BYTES = 144;
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
     private static final VectorSpecies<Byte> B = ByteVector.SPECIES_64;
+    private static final VectorSpecies<Integer> I = IntVector.SPECIES_256;
     private static final ValueLayout.OfShort LE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private final MemorySegment data;
@@ -62,10 +64,11 @@ public final class Q4_KMatrix extends Matrix {
                 int xi = xOffset + b * BLOCK + 64 * j;
                 FloatVector lo = FloatVector.zero(F), hi = FloatVector.zero(F), xLo = FloatVector.zero(F), xHi = FloatVector.zero(F);
                 for (int l = 0; l < 32; l += 8) {
-                    ByteVector packed = ByteVector.fromMemorySegment(B, data, q + l, ByteOrder.LITTLE_ENDIAN);
+                    // widened to int lanes first: AVX2 shifts ints natively, not bytes
+                    IntVector packed = (IntVector) ByteVector.fromMemorySegment(B, data, q + l, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2I, I, 0);
                     FloatVector x0 = FloatVector.fromArray(F, x, xi + l), x1 = FloatVector.fromArray(F, x, xi + 32 + l);
-                    lo = ((FloatVector) packed.and((byte) 0xF).convertShape(VectorOperators.B2F, F, 0)).fma(x0, lo);
-                    hi = ((FloatVector) packed.lanewise(VectorOperators.LSHR, 4).and((byte) 0xF).convertShape(VectorOperators.B2F, F, 0)).fma(x1, hi);
+                    lo = ((FloatVector) packed.and(0xF).convertShape(VectorOperators.I2F, F, 0)).fma(x0, lo);
+                    hi = ((FloatVector) packed.lanewise(VectorOperators.LSHR, 4).and(0xF).convertShape(VectorOperators.I2F, F, 0)).fma(x1, hi);
                     xLo = xLo.add(x0);
                     xHi = xHi.add(x1);
                 }

@@ -100,6 +100,19 @@ class CliTest {
     }
 
     @Test
+    void quantizedGgufAndQuantizeOptionLoad() {
+        Cli gguf = Cli.run("info", "--model", Shared.path("models/tinylm-12l-gguf/tinylm-12l-q8_0.gguf").toString(), "--json");
+        assertThat(gguf.code()).as(gguf.err()).isZero();
+        JsonNode g = parse(gguf.out());
+        assertThat(g.get("format").asText()).isEqualTo("gguf");
+        assertThat(g.get("weight_dtypes").has("Q8_0")).isTrue();
+        assertThat(g.get("tokenizer").isNull()).isFalse();
+        Cli q = Cli.run("info", "--model", LLAMA.toString(), "--quantize", "q4_0", "--json");
+        assertThat(q.code()).as(q.err()).isZero();
+        assertThat(parse(q.out()).get("weight_dtypes").get("Q4_0").asInt()).isEqualTo(6 * 7 + 2);
+    }
+
+    @Test
     void helpAndVersionWorkEverywhere() {
         for (String[] args : new String[][] {{"--help"}, {"--version"}, {"generate", "--help"}, {"logits", "--help"}, {"info", "--help"}}) {
             Cli r = Cli.run(args);

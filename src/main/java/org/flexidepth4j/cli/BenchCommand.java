@@ -1,0 +1,98 @@
+package org.flexidepth4j.cli;
+
+import java.io.PrintWriter;
+import java.lang.foreign.Arena;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.flexidepth4j.ModelLoader;
+import org.flexidepth4j.bench.Bench;
+import org.flexidepth4j.bench.SyntheticModel;
+import org.flexidepth4j.io.Json;
+import org.flexidepth4j.tensor.DType;
+import org.flexidepth4j.tensor.Parallel;
+import org.flexidepth4j.tensor.Roofline;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+@Command(name = "bench", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        description = "Measure the machine's ceilings (--roofline) or a model's decode and prefill speed against them.")
+public final class BenchCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--roofline", description = "only measure read bandwidth and FMA peak")
+    boolean roofline;
+
+    @Option(names = "--synthetic", paramLabel = "NAME", description = "random-weight model of a real shape, built in memory: llama-1b")
+    String synthetic;
+
+    @Option(names = "--model", paramLabel = "PATH", description = "a model file or directory to measure instead of --synthetic")
+    Path model;
+
+    @Option(names = "--dtype", paramLabel = "LIST", split = ",", defaultValue = "bf16",
+            description = "weight dtypes of --synthetic, or the --quantize target of --model (bf16, f32, q8_0, q4_0; default: ${DEFAULT-VALUE})")
+    List<String> dtypes;
+
+    @Option(names = "--thread-counts", paramLabel = "LIST", split = ",",
+            description = "thread counts to measure, e.g. 1,2 (default: the --threads pool size)")
+    List<Integer> threadCounts;
+
+    @Option(names = "--decode-tokens", paramLabel = "N", defaultValue = "16", description = "decode steps timed (default: ${DEFAULT-VALUE})")
+    int decodeTokens;
+
+    @Option(names = "--prefill-tokens", paramLabel = "N", defaultValue = "512", description = "prompt length timed (default: ${DEFAULT-VALUE})")
+    int prefillTokens;
+
+    @Option(names = "--buffer-mib", paramLabel = "N", defaultValue = "1024", description = "size of the bandwidth buffer (default: ${DEFAULT-VALUE})")
+    long bufferMib;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter out = spec.commandLine().getOut();
+        List<Integer> counts = threadCounts != null ? threadCounts : List.of(Parallel.pool().threads());
+        long buffer = bufferMib << 20;
+        List<Object> results = new ArrayList<>();
+        int poolSize = Parallel.pool().threads();
+        try {
+            measure(counts, buffer, results);
+        } finally {
+            Parallel.setThreads(poolSize);
+        }
+        out.println(Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(results.size() == 1 ? results.get(0) : results));
+        out.flush();
+        return 0;
+    }
+
+    private void measure(List<Integer> counts, long buffer, List<Object> results) {
+        if (roofline) {
+            for (int threads : counts) {
+                Parallel.setThreads(threads);
+                results.add(Roofline.measure(buffer, 5));
+            }
+        } else if (synthetic != null || model != null) {
+            if (decodeTokens < 1 || prefillTokens < 2) throw new IllegalArgumentException("--decode-tokens must be >= 1 and --prefill-tokens >= 2");
+            for (String name : dtypes) {
+                DType dtype = parseDtype(name);
+                try (Arena arena = Arena.ofShared()) {
+                    var m = synthetic != null ? SyntheticModel.build(SyntheticModel.named(synthetic), dtype, arena, 1) : ModelLoader.load(model);
+                    if (synthetic == null && (dtype == DType.Q8_0 || dtype == DType.Q4_0)) m = ModelLoader.quantize(m, dtype);
+                    results.add(Bench.run(m, counts, decodeTokens, prefillTokens, buffer));
+                }
+            }
+        } else {
+            throw new IllegalArgumentException("give --roofline, --synthetic NAME or --model PATH");
+        }
+    }
+
+    private static DType parseDtype(String name) {
+        try {
+            return DType.valueOf(name.toUpperCase());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("unknown dtype '" + name + "' (expected bf16, f32, q8_0 or q4_0)");
+        }
+    }
+}
