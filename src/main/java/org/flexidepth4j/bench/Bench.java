@@ -27,12 +27,16 @@ public final class Bench {
 
     /** One thread count's measurements. Rates are tokens per second; fractions are measured / ceiling. */
     public record Run(int threads, Roofline roofline, double decodeTokensPerSecond, double decodeCeiling, double decodeFraction,
-                      int prefillTokens, double prefillTokensPerSecond, double prefillCeiling, double prefillFraction,
+                      double decodeFlopsPerToken, double decodeLayersUsed, int prefillTokens, double prefillTokensPerSecond, double prefillCeiling, double prefillFraction,
                       double prefillGflops) {
     }
 
-    /** @param weightBytesPerToken bytes of weights read per decoded token (all layer matrices and the LM head) */
-    public record Result(String model, String dtype, long parameters, long weightBytesPerToken, List<Run> runs) {
+    /**
+     * @param skip                skip mode the runs used ({@code none} = dense)
+     * @param weightBytesPerToken bytes of weights read per decoded token by a dense step (all layer matrices and the
+     *                            LM head); the decode ceiling uses it, so a skipping run can exceed fraction 1
+     */
+    public record Result(String model, String dtype, String skip, long parameters, long weightBytesPerToken, List<Run> runs) {
     }
 
     /**
@@ -41,28 +45,35 @@ public final class Bench {
      * last thread count.
      */
     public static Result run(Model model, List<Integer> threadCounts, int decodeTokens, int prefillTokens, long rooflineBufferBytes) {
+        return run(model, "none", SkipPolicy.NONE, threadCounts, decodeTokens, prefillTokens, rooflineBufferBytes);
+    }
+
+    /** As {@link #run(Model, List, int, int, long)} with every forward pass under {@code policy}. */
+    public static Result run(Model model, String skipMode, SkipPolicy policy, List<Integer> threadCounts, int decodeTokens,
+                             int prefillTokens, long rooflineBufferBytes) {
         Transformer tf = model.transformer();
         ModelWeights w = tf.weights();
         List<Run> runs = new ArrayList<>();
         for (int threads : threadCounts) {
             Parallel.setThreads(threads);
             Roofline roof = Roofline.measure(rooflineBufferBytes, 3);
-            double decode = decodeRate(tf, decodeTokens);
+            Decode decode = decodeRate(tf, policy, decodeTokens);
             double decodeCeiling = roof.readGBps() * 1e9 / w.bytesPerToken();
             int[] ids = randomIds(prefillTokens, tf.config().vocabSize());
-            prefill(tf, randomIds(Math.max(2, prefillTokens / 8), tf.config().vocabSize())); // JIT warm-up
+            prefill(tf, policy, randomIds(Math.max(2, prefillTokens / 8), tf.config().vocabSize())); // JIT warm-up
             InferenceState s = tf.newState(prefillTokens);
             long start = System.nanoTime();
-            tf.forward(s, ids, 0, prefillTokens, SkipPolicy.NONE, false);
+            tf.forward(s, ids, 0, prefillTokens, policy, false);
             double seconds = (System.nanoTime() - start) / 1e9;
             double flops = 2.0 * s.work.total();
             double prefill = prefillTokens / seconds;
             double prefillCeiling = roof.fmaGflops() * 1e9 / (flops / prefillTokens);
-            runs.add(new Run(threads, roof, decode, decodeCeiling, decode / decodeCeiling, prefillTokens, prefill, prefillCeiling,
+            runs.add(new Run(threads, roof, decode.tokensPerSecond, decodeCeiling, decode.tokensPerSecond / decodeCeiling,
+                    decode.flopsPerToken, decode.layersUsed, prefillTokens, prefill, prefillCeiling,
                     prefill / prefillCeiling, flops / seconds / 1e9));
         }
         String dtype = w.layers()[0].wq().dtype().name();
-        return new Result(model.source().toString(), dtype, tf.config().parameterCount(), w.bytesPerToken(), runs);
+        return new Result(model.source().toString(), dtype, skipMode, tf.config().parameterCount(), w.bytesPerToken(), runs);
     }
 
     /**
@@ -84,19 +95,29 @@ public final class Bench {
         }
     }
 
-    private static double decodeRate(Transformer tf, int tokens) {
+    /** Decode rate with the multiply-adds and layers actually executed per timed step (measured, not modelled). */
+    private record Decode(double tokensPerSecond, double flopsPerToken, double layersUsed) {
+    }
+
+    private static Decode decodeRate(Transformer tf, SkipPolicy policy, int tokens) {
         int prompt = 4, warmup = 3;
         int[] ids = randomIds(prompt + warmup + tokens, tf.config().vocabSize());
         InferenceState s = tf.newState(ids.length);
-        tf.forward(s, ids, 0, prompt, SkipPolicy.NONE, false);
-        for (int t = prompt; t < prompt + warmup; t++) tf.forward(s, ids, t, 1, SkipPolicy.NONE, false);
+        tf.forward(s, ids, 0, prompt, policy, false);
+        for (int t = prompt; t < prompt + warmup; t++) tf.forward(s, ids, t, 1, policy, false);
+        s.work.reset();
+        long layers = 0;
         long start = System.nanoTime();
-        for (int t = prompt + warmup; t < ids.length; t++) tf.forward(s, ids, t, 1, SkipPolicy.NONE, false);
-        return tokens / ((System.nanoTime() - start) / 1e9);
+        for (int t = prompt + warmup; t < ids.length; t++) {
+            tf.forward(s, ids, t, 1, policy, false);
+            layers += s.layersUsed(0);
+        }
+        double seconds = (System.nanoTime() - start) / 1e9;
+        return new Decode(tokens / seconds, 2.0 * s.work.total() / tokens, (double) layers / tokens);
     }
 
-    private static void prefill(Transformer tf, int[] ids) {
-        tf.forward(tf.newState(ids.length), ids, 0, ids.length, SkipPolicy.NONE, false);
+    private static void prefill(Transformer tf, SkipPolicy policy, int[] ids) {
+        tf.forward(tf.newState(ids.length), ids, 0, ids.length, policy, false);
     }
 
     private static int[] randomIds(int n, int vocab) {

@@ -10,6 +10,8 @@ import org.flexidepth4j.ModelLoader;
 import org.flexidepth4j.bench.Bench;
 import org.flexidepth4j.bench.SyntheticModel;
 import org.flexidepth4j.io.Json;
+import org.flexidepth4j.model.SkipPolicy;
+import org.flexidepth4j.skip.SkipModes;
 import org.flexidepth4j.tensor.DType;
 import org.flexidepth4j.tensor.Parallel;
 import org.flexidepth4j.tensor.Roofline;
@@ -47,6 +49,14 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--prefill-tokens", paramLabel = "N", defaultValue = "512", description = "prompt length timed (default: ${DEFAULT-VALUE})")
     int prefillTokens;
 
+    @Option(names = "--skip", paramLabel = "LIST", split = ",", defaultValue = "none",
+            description = "skip modes to compare, e.g. none,forced:0.5 (forced:P skips each routed layer with probability P"
+                    + " while still running router and adapter; default: ${DEFAULT-VALUE})")
+    List<String> skipModes;
+
+    @Option(names = "--skip-seed", paramLabel = "S", defaultValue = "1", description = "seed of random and forced skipping (default: ${DEFAULT-VALUE})")
+    long skipSeed;
+
     @Option(names = "--buffer-mib", paramLabel = "N", defaultValue = "1024", description = "size of the bandwidth buffer (default: ${DEFAULT-VALUE})")
     long bufferMib;
 
@@ -80,7 +90,10 @@ public final class BenchCommand implements Callable<Integer> {
                 try (Arena arena = Arena.ofShared()) {
                     var m = synthetic != null ? SyntheticModel.build(SyntheticModel.named(synthetic), dtype, arena, 1) : ModelLoader.load(model);
                     if (synthetic == null && (dtype == DType.Q8_0 || dtype == DType.Q4_0)) m = ModelLoader.quantize(m, dtype);
-                    results.add(Bench.run(m, counts, decodeTokens, prefillTokens, buffer));
+                    for (String mode : skipModes) {
+                        SkipPolicy policy = SkipModes.parse(mode, m, null, skipSeed);
+                        results.add(Bench.run(m, mode, policy, counts, decodeTokens, prefillTokens, buffer));
+                    }
                 }
             }
         } else {

@@ -31,6 +31,23 @@ class BenchCommandTest {
     }
 
     @Test
+    void skipModesReportTheWorkActuallyExecuted() throws Exception {
+        Cli r = Cli.run("bench", "--model", Shared.path("models/stories260K/stories260K.bin").toString(), "--skip", "none,exit:2",
+                "--thread-counts", "1", "--decode-tokens", "2", "--prefill-tokens", "8", "--buffer-mib", "8");
+        assertThat(r.code()).as(r.err()).isZero();
+        JsonNode results = Json.MAPPER.readTree(r.out());
+        JsonNode dense = results.get(0).get("runs").get(0), exit = results.get(1).get("runs").get(0);
+        assertThat(results.get(1).get("skip").asText()).isEqualTo("exit:2");
+        assertThat(dense.get("decodeLayersUsed").asDouble()).isEqualTo(5.0);
+        assertThat(exit.get("decodeLayersUsed").asDouble()).isEqualTo(2.0);
+        // stories260K: d=64, kv 32, hidden 172, vocab 512; a decode step at position p runs 2*(64*64*2 + 2*64*32
+        // + 3*64*172) per layer plus attention, and the LM head 2*64*512: the exit run drops 3 layers' worth.
+        double perLayer = 2.0 * (64 * 64 * 2 + 2 * 64 * 32 + 3 * 64 * 172);
+        assertThat(dense.get("decodeFlopsPerToken").asDouble() - exit.get("decodeFlopsPerToken").asDouble())
+                .isGreaterThanOrEqualTo(3 * perLayer).isLessThan(3 * perLayer * 1.2);
+    }
+
+    @Test
     void badArgumentsAreOneLineErrors() {
         Cli none = Cli.run("bench");
         assertThat(none.code()).isEqualTo(Main.EXIT_BAD_INPUT);
