@@ -14,7 +14,7 @@ import jdk.incubator.vector.VectorSpecies;
  * low nibble and element i + 16 in its high nibble, value = (nibble - 8) * d. Bytes are widened to int lanes
  * for the nibble arithmetic (25% faster here than shifting byte lanes), then to float.
  */
-public final class Q4_0Matrix extends Matrix {
+public final class Q4_0Matrix extends BlockMatrix {
     static final int BLOCK = 32;
     static final int BLOCK_BYTES = 18;
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
@@ -22,24 +22,8 @@ public final class Q4_0Matrix extends Matrix {
     private static final VectorSpecies<Integer> I = IntVector.SPECIES_256;
     private static final ValueLayout.OfShort LE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
-    private final MemorySegment data;
-    private final int blocksPerRow;
-
     public Q4_0Matrix(MemorySegment data, int rows, int cols) {
-        super(rows, cols);
-        if (cols % BLOCK != 0) throw new IllegalArgumentException("Q4_0 row length " + cols + " is not a multiple of " + BLOCK);
-        this.data = data;
-        this.blocksPerRow = cols / BLOCK;
-    }
-
-    @Override
-    public DType dtype() {
-        return DType.Q4_0;
-    }
-
-    @Override
-    public MemorySegment segment() {
-        return data;
+        super(DType.Q4_0, data, rows, cols);
     }
 
     /** 8 packed bytes widened to int lanes: nibble arithmetic on ints is native AVX2, byte shifts are not. */
@@ -87,11 +71,5 @@ public final class Q4_0Matrix extends Matrix {
                 high(packed).mul(d).intoArray(dst, o + 16 + i);
             }
         }
-    }
-
-    @Override
-    public Matrix rowSlice(int first, int n) {
-        long rowBytes = (long) blocksPerRow * BLOCK_BYTES;
-        return new Q4_0Matrix(data.asSlice(first * rowBytes, n * rowBytes), n, cols);
     }
 }

@@ -15,7 +15,7 @@ import jdk.incubator.vector.VectorSpecies;
  * 64j..64j+31 (sub-block 2j), high nibbles 64j+32..64j+63 (sub-block 2j+1); value = d * scale * q - dmin * min,
  * as in llama.cpp's dequantize_row_q4_K.
  */
-public final class Q4_KMatrix extends Matrix {
+public final class Q4_KMatrix extends BlockMatrix {
     static final int BLOCK = 256;
     static final int BLOCK_BYTES = 144;
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
@@ -23,24 +23,8 @@ public final class Q4_KMatrix extends Matrix {
     private static final VectorSpecies<Integer> I = IntVector.SPECIES_256;
     private static final ValueLayout.OfShort LE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
-    private final MemorySegment data;
-    private final int blocksPerRow;
-
     public Q4_KMatrix(MemorySegment data, int rows, int cols) {
-        super(rows, cols);
-        if (cols % BLOCK != 0) throw new IllegalArgumentException("Q4_K row length " + cols + " is not a multiple of " + BLOCK);
-        this.data = data;
-        this.blocksPerRow = cols / BLOCK;
-    }
-
-    @Override
-    public DType dtype() {
-        return DType.Q4_K;
-    }
-
-    @Override
-    public MemorySegment segment() {
-        return data;
+        super(DType.Q4_K, data, rows, cols);
     }
 
     /** get_scale_min_k4: the 6-bit scale (which = 0) or min (which = 1) of sub-block j from the 12 packed bytes at s. */
@@ -100,11 +84,5 @@ public final class Q4_KMatrix extends Matrix {
                 }
             }
         }
-    }
-
-    @Override
-    public Matrix rowSlice(int first, int n) {
-        long rowBytes = (long) blocksPerRow * BLOCK_BYTES;
-        return new Q4_KMatrix(data.asSlice(first * rowBytes, n * rowBytes), n, cols);
     }
 }

@@ -13,31 +13,15 @@ import jdk.incubator.vector.VectorSpecies;
  * int8 sub-block scales (one per 16 values), fp16 d. Each 128-value half uses 64 ql, 32 qh and 8 scales; for
  * l in [0, 32) it packs values l, l+32, l+64, l+96 as in llama.cpp's dequantize_row_q6_K; value = d * scale * (q - 32).
  */
-public final class Q6_KMatrix extends Matrix {
+public final class Q6_KMatrix extends BlockMatrix {
     static final int BLOCK = 256;
     static final int BLOCK_BYTES = 210;
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
     private static final VectorSpecies<Byte> B = ByteVector.SPECIES_64;
     private static final ValueLayout.OfShort LE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
-    private final MemorySegment data;
-    private final int blocksPerRow;
-
     public Q6_KMatrix(MemorySegment data, int rows, int cols) {
-        super(rows, cols);
-        if (cols % BLOCK != 0) throw new IllegalArgumentException("Q6_K row length " + cols + " is not a multiple of " + BLOCK);
-        this.data = data;
-        this.blocksPerRow = cols / BLOCK;
-    }
-
-    @Override
-    public DType dtype() {
-        return DType.Q6_K;
-    }
-
-    @Override
-    public MemorySegment segment() {
-        return data;
+        super(DType.Q6_K, data, rows, cols);
     }
 
     /** The 6-bit quant (minus 32) from a nibble vector and the 2 high bits at bit {@code shift} of qh. */
@@ -95,11 +79,5 @@ public final class Q6_KMatrix extends Matrix {
                 }
             }
         }
-    }
-
-    @Override
-    public Matrix rowSlice(int first, int n) {
-        long rowBytes = (long) blocksPerRow * BLOCK_BYTES;
-        return new Q6_KMatrix(data.asSlice(first * rowBytes, n * rowBytes), n, cols);
     }
 }

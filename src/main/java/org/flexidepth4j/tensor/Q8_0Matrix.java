@@ -13,31 +13,15 @@ import jdk.incubator.vector.VectorSpecies;
  * widens 8 quants at a time to float and FMAs them with x (measured faster here than quantizing x to int8: the
  * Vector API has no int8 multiply-add instruction, so the integer path needs more widening steps).
  */
-public final class Q8_0Matrix extends Matrix {
+public final class Q8_0Matrix extends BlockMatrix {
     static final int BLOCK = 32;
     static final int BLOCK_BYTES = 34;
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
     private static final VectorSpecies<Byte> B = ByteVector.SPECIES_64;
     private static final ValueLayout.OfShort LE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
-    private final MemorySegment data;
-    private final int blocksPerRow;
-
     public Q8_0Matrix(MemorySegment data, int rows, int cols) {
-        super(rows, cols);
-        if (cols % BLOCK != 0) throw new IllegalArgumentException("Q8_0 row length " + cols + " is not a multiple of " + BLOCK);
-        this.data = data;
-        this.blocksPerRow = cols / BLOCK;
-    }
-
-    @Override
-    public DType dtype() {
-        return DType.Q8_0;
-    }
-
-    @Override
-    public MemorySegment segment() {
-        return data;
+        super(DType.Q8_0, data, rows, cols);
     }
 
     private static FloatVector quants(MemorySegment data, long offset) {
@@ -71,11 +55,5 @@ public final class Q8_0Matrix extends Matrix {
             int o = dstOffset + b * BLOCK;
             for (int i = 0; i < BLOCK; i += 8) quants(data, q + i).mul(d).intoArray(dst, o + i);
         }
-    }
-
-    @Override
-    public Matrix rowSlice(int first, int n) {
-        long rowBytes = (long) blocksPerRow * BLOCK_BYTES;
-        return new Q8_0Matrix(data.asSlice(first * rowBytes, n * rowBytes), n, cols);
     }
 }
