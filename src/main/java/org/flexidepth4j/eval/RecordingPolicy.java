@@ -1,16 +1,16 @@
 package org.flexidepth4j.eval;
 
+import org.flexidepth4j.model.ForwardingSkipPolicy;
 import org.flexidepth4j.model.SkipPolicy;
 import org.flexidepth4j.model.WorkCounter;
 
 /** Wraps a policy and remembers, for the last forward call, which rows ran each layer. */
-final class RecordingPolicy implements SkipPolicy {
-    private final SkipPolicy inner;
+final class RecordingPolicy extends ForwardingSkipPolicy {
     private final boolean[][] ran;
     private int rows;
 
     RecordingPolicy(SkipPolicy inner, int layers, int maxRows) {
-        this.inner = inner;
+        super(inner);
         this.ran = new boolean[layers][maxRows];
     }
 
@@ -34,25 +34,5 @@ final class RecordingPolicy implements SkipPolicy {
     public void route(int layer, float[] normed, int tokens, int[] positions, boolean[] run, float[] gate, WorkCounter work) {
         inner.route(layer, normed, tokens, positions, run, gate, work);
         System.arraycopy(run, 0, ran[layer], 0, tokens);
-    }
-
-    @Override
-    public boolean hasSkipPath(int layer) {
-        return inner.hasSkipPath(layer);
-    }
-
-    @Override
-    public void addSkipPath(int layer, float[] y, int n, float[] gates, int[] rowIndex, float[] residual, WorkCounter work) {
-        inner.addSkipPath(layer, y, n, gates, rowIndex, residual, work);
-    }
-
-    @Override
-    public void observeResidual(int layer, float[] residual, int tokens) {
-        inner.observeResidual(layer, residual, tokens);
-    }
-
-    @Override
-    public boolean isRouted(int layer) {
-        return inner.isRouted(layer);
     }
 }

@@ -4,6 +4,7 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.stream.IntStream;
 import org.flexidepth4j.model.InferenceState;
+import org.flexidepth4j.model.ForwardingSkipPolicy;
 import org.flexidepth4j.model.SkipPolicy;
 import org.flexidepth4j.model.Transformer;
 import org.flexidepth4j.model.WorkCounter;
@@ -64,15 +65,14 @@ public final class StaticRemoval implements SkipPolicy {
     }
 
     /** Runs as {@code inner} and sums cos(h_in, h_out) per layer and token. */
-    static final class Meter implements SkipPolicy {
-        private final SkipPolicy inner;
+    static final class Meter extends ForwardingSkipPolicy {
         private final int d;
         private final double[] cosSum;
         private long tokens;
         private float[] previous = new float[0];
 
         Meter(SkipPolicy inner, int layers, int d) {
-            this.inner = inner;
+            super(inner);
             this.d = d;
             this.cosSum = new double[layers];
         }
@@ -101,31 +101,6 @@ public final class StaticRemoval implements SkipPolicy {
                 bb += (double) b[i] * b[i];
             }
             return ab / Math.sqrt(aa * bb);
-        }
-
-        @Override
-        public Plan plan(int layer) {
-            return inner.plan(layer);
-        }
-
-        @Override
-        public void route(int layer, float[] normed, int n, int[] positions, boolean[] run, float[] gate, WorkCounter work) {
-            inner.route(layer, normed, n, positions, run, gate, work);
-        }
-
-        @Override
-        public boolean hasSkipPath(int layer) {
-            return inner.hasSkipPath(layer);
-        }
-
-        @Override
-        public void addSkipPath(int layer, float[] y, int n, float[] gates, int[] rowIndex, float[] residual, WorkCounter work) {
-            inner.addSkipPath(layer, y, n, gates, rowIndex, residual, work);
-        }
-
-        @Override
-        public boolean isRouted(int layer) {
-            return inner.isRouted(layer);
         }
     }
 }
