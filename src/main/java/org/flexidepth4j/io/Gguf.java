@@ -1,15 +1,10 @@
 package org.flexidepth4j.io;
 
-import java.io.IOException;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
@@ -58,15 +53,7 @@ public final class Gguf {
     }
 
     public static Gguf open(Path file) {
-        MemorySegment whole;
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-            whole = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), Arena.ofAuto());
-        } catch (NoSuchFileException e) {
-            throw new FormatException(file, "file not found");
-        } catch (IOException e) {
-            throw new FormatException(file, "cannot read: " + e.getMessage());
-        }
-        return parse(file, whole);
+        return parse(file, MappedFile.map(file));
     }
 
     public Path file() {

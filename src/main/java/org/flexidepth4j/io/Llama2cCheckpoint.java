@@ -1,13 +1,9 @@
 package org.flexidepth4j.io;
 
-import java.io.IOException;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.flexidepth4j.model.ModelConfig;
@@ -25,13 +21,8 @@ public record Llama2cCheckpoint(ModelConfig config, Map<String, TensorEntry> ten
     private static final ValueLayout.OfInt LE_INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     public static Llama2cCheckpoint open(Path file) {
-        MemorySegment whole;
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-            if (ch.size() < HEADER_BYTES) throw new FormatException(file, "too short for a llama2.c header (" + ch.size() + " bytes)");
-            whole = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), Arena.ofAuto());
-        } catch (IOException e) {
-            throw new FormatException(file, "cannot read: " + e.getMessage(), e);
-        }
+        MemorySegment whole = MappedFile.map(file);
+        if (whole.byteSize() < HEADER_BYTES) throw new FormatException(file, "too short for a llama2.c header (" + whole.byteSize() + " bytes)");
         int dim = whole.get(LE_INT, 0), hidden = whole.get(LE_INT, 4), layers = whole.get(LE_INT, 8);
         int heads = whole.get(LE_INT, 12), kvHeads = whole.get(LE_INT, 16), vocabField = whole.get(LE_INT, 20), seqLen = whole.get(LE_INT, 24);
         int vocab = Math.abs(vocabField);

@@ -4,14 +4,11 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
@@ -60,15 +57,7 @@ public final class SafeTensors {
     }
 
     public static SafeTensors open(Path file) {
-        MemorySegment whole;
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-            whole = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), Arena.ofAuto());
-        } catch (NoSuchFileException e) {
-            throw new FormatException(file, "file not found");
-        } catch (IOException e) {
-            throw new FormatException(file, "cannot read: " + e.getMessage());
-        }
-        return parse(file, whole);
+        return parse(file, MappedFile.map(file));
     }
 
     static SafeTensors parse(Path file, MemorySegment whole) {
