@@ -32,7 +32,7 @@ public final class Q6_KMatrix extends BlockMatrix {
 
     @Override
     public float dot(int row, float[] x, int xOffset) {
-        long base = (long) row * blocksPerRow * BLOCK_BYTES;
+        long base = row * rowBytes();
         FloatVector acc = FloatVector.zero(F);
         for (int b = 0; b < blocksPerRow; b++) {
             long blk = base + (long) b * BLOCK_BYTES;
@@ -61,7 +61,7 @@ public final class Q6_KMatrix extends BlockMatrix {
 
     @Override
     public void readRow(int row, float[] dst, int dstOffset) {
-        long base = (long) row * blocksPerRow * BLOCK_BYTES;
+        long base = row * rowBytes();
         for (int b = 0; b < blocksPerRow; b++) {
             long blk = base + (long) b * BLOCK_BYTES;
             float d = Float.float16ToFloat(data.get(LE_SHORT, blk + 208));

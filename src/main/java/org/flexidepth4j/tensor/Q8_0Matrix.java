@@ -30,7 +30,7 @@ public final class Q8_0Matrix extends BlockMatrix {
 
     @Override
     public float dot(int row, float[] x, int xOffset) {
-        long base = (long) row * blocksPerRow * BLOCK_BYTES;
+        long base = row * rowBytes();
         FloatVector acc = FloatVector.zero(F);
         for (int b = 0; b < blocksPerRow; b++) {
             long q = base + (long) b * BLOCK_BYTES + 2;
@@ -48,7 +48,7 @@ public final class Q8_0Matrix extends BlockMatrix {
 
     @Override
     public void readRow(int row, float[] dst, int dstOffset) {
-        long base = (long) row * blocksPerRow * BLOCK_BYTES;
+        long base = row * rowBytes();
         for (int b = 0; b < blocksPerRow; b++) {
             long q = base + (long) b * BLOCK_BYTES + 2;
             FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(data.get(LE_SHORT, q - 2)));

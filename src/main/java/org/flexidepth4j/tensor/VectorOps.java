@@ -58,20 +58,6 @@ public final class VectorOps {
         }
     }
 
-    /** In-place softmax over x[off .. off + n). */
-    public static void softmax(float[] x, int off, int n) {
-        float max = Float.NEGATIVE_INFINITY;
-        for (int j = 0; j < n; j++) max = Math.max(max, x[off + j]);
-        float sum = 0;
-        for (int j = 0; j < n; j++) {
-            float e = (float) Math.exp(x[off + j] - max);
-            x[off + j] = e;
-            sum += e;
-        }
-        float inv = 1f / sum;
-        for (int j = 0; j < n; j++) x[off + j] *= inv;
-    }
-
     public static void add(float[] src, int srcOff, float[] dst, int dstOff, int n) {
         axpy(1f, src, srcOff, dst, dstOff, n);
     }
