@@ -9,7 +9,7 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /**
- * Every matrix kernel (dot, readRow, the multi-token matmul, rowSlice) against a scalar double-precision
+ * Every matrix kernel (dot, readRow, the multi-token matmul, its input-gradient matmulTransposed, rowSlice) against a scalar double-precision
  * reference that decodes the stored bytes straight from the format definition.
  */
 class KernelTest {
@@ -107,7 +107,7 @@ class KernelTest {
     }
 
     static void check(Case c, Random random) {
-        check(c, random, 1, 2, 3, 8);
+        check(c, random, 1, 2, 3, 8, 13);
     }
 
     static void check(Case c, Random random, int... tokenCounts) {
@@ -138,6 +138,25 @@ class KernelTest {
                     double tol = 1e-5 * scale + 1e-30;
                     assertThat((double) out[1 + t * outStride + r]).as("%s [%dx%d] matmul t=%d of %d row %d", m.dtype(), rows, cols, t, tokens, r).isCloseTo(ref, org.assertj.core.data.Offset.offset(tol));
                     if (tokens == 1) assertThat((double) m.dot(r, x, 2)).isCloseTo(ref, org.assertj.core.data.Offset.offset(tol));
+                }
+            }
+        }
+        for (int tokens : tokenCounts) {
+            // dx starts non-zero: the backward adds into it.
+            float[] dy = new float[tokens * rows], dx = new float[tokens * cols];
+            for (int i = 0; i < dy.length; i++) dy[i] = (float) random.nextGaussian();
+            for (int i = 0; i < dx.length; i++) dx[i] = (float) random.nextGaussian();
+            float[] dx0 = dx.clone();
+            m.matmulTransposed(dy, dx, tokens);
+            for (int t = 0; t < tokens; t++) {
+                for (int j = 0; j < cols; j++) {
+                    double ref = dx0[t * cols + j], scale = Math.abs(ref);
+                    for (int r = 0; r < rows; r++) {
+                        ref += dy[t * rows + r] * c.values()[r][j];
+                        scale += Math.abs(dy[t * rows + r] * c.values()[r][j]);
+                    }
+                    assertThat((double) dx[t * cols + j]).as("%s [%dx%d] matmulTransposed t=%d of %d col %d", m.dtype(), rows, cols, t, tokens, j)
+                            .isCloseTo(ref, org.assertj.core.data.Offset.offset(1e-5 * scale + 1e-30));
                 }
             }
         }
