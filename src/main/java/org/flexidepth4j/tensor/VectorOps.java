@@ -50,6 +50,15 @@ public final class VectorOps {
         for (; j < n; j++) out[outOff + j] = x[xOff + j] * scale * weight[j];
     }
 
+    /** x[off + i] = exp(x[off + i] * scale - shift) for i < n (softmax rows from a known log-sum-exp). */
+    public static void expScaledShifted(float[] x, int off, int n, float scale, float shift) {
+        int i = 0;
+        for (int upper = F.loopBound(n); i < upper; i += F.length()) {
+            FloatVector.fromArray(F, x, off + i).mul(scale).sub(shift).lanewise(VectorOperators.EXP).intoArray(x, off + i);
+        }
+        for (; i < n; i++) x[off + i] = (float) Math.exp(x[off + i] * scale - shift);
+    }
+
     /** gate[i] = silu(gate[i]) * up[i]: the SwiGLU activation, in place in gate. */
     public static void siluMul(float[] gate, int gOff, float[] up, int uOff, int n) {
         for (int j = 0; j < n; j++) {

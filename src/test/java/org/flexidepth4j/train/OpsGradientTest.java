@@ -181,7 +181,17 @@ class OpsGradientTest {
 
     @Test
     void causalGroupedQueryAttention() {
-        int T = 5, heads = 4, kvHeads = 2, hd = 4, qd = heads * hd, kvd = kvHeads * hd;
+        checkAttention(5, 4, 2, 4);
+    }
+
+    @Test
+    void attentionOverSeveralQueryBlocksWithVectorWideHeads() {
+        // 70 queries: two blocks of the kernel, the second partial; head_dim 16 takes the vector paths.
+        checkAttention(70, 2, 1, 16);
+    }
+
+    private void checkAttention(int T, int heads, int kvHeads, int hd) {
+        int qd = heads * hd, kvd = kvHeads * hd;
         float[] q = random(T * qd, 1.5), k = random(T * kvd, 1.5), v = random(T * kvd, 1), r = random(T * qd, 1);
         float[] out = new float[T * qd], lse = new float[T * heads];
         float[] dq = new float[T * qd], dk = new float[T * kvd], dv = new float[T * kvd];
