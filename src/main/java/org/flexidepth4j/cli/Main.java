@@ -30,6 +30,7 @@ public final class Main implements Runnable {
             PerplexityCommand.class,
             EvalCommand.class,
             TraceCommand.class,
+            FrontierCommand.class,
             InfoCommand.class,
             TrainCommand.class,
             BenchCommand.class,
