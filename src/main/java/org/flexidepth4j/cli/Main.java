@@ -31,6 +31,7 @@ public final class Main implements Runnable {
             EvalCommand.class,
             TraceCommand.class,
             FrontierCommand.class,
+            MergeCommand.class,
             InfoCommand.class,
             TrainCommand.class,
             BenchCommand.class,
