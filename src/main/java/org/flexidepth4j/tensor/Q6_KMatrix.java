@@ -56,7 +56,7 @@ public final class Q6_KMatrix extends BlockMatrix {
                 }
             }
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return VectorOps.sum(acc);
     }
 
     @Override
