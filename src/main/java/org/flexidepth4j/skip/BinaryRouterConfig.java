@@ -5,13 +5,15 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import org.flexidepth4j.io.FormatException;
 import org.flexidepth4j.io.Json;
 
 /**
  * The {@code "skip_router"} object of a Learning-to-Skip model's config.json (METHODS.md section 2). Inference reads
  * only {@code type}, {@code granularity} and {@code layers}; the rest are the training settings, kept with the
- * weights so a checkpoint says how it was made, and read by the pretrainer.
+ * weights so a checkpoint says how it was made, and read by the pretrainer. Granularity {@code "layer"}: one router
+ * per routed layer decides the whole block; {@code "module"}: two, one for the attention and one for the FFN.
  *
  * <pre>
  * "skip_router": {"type": "binary", "granularity": "layer", "layers": [1, 2, 3],
@@ -20,6 +22,7 @@ import org.flexidepth4j.io.Json;
  *                 "detach_router_input": false}
  * </pre>
  *
+ * @param granularity         "layer" or "module"
  * @param layers              routed layers, ascending; the others always run
  * @param targetDensity       P: wanted fraction of tokens executing each routed layer
  * @param beta                weight of the density regulariser beta * sum_l (r_l - P)^2
@@ -35,9 +38,30 @@ public record BinaryRouterConfig(String granularity, int[] layers, double target
                                  boolean detachRouterInput) {
     public static final String KEY = "skip_router";
     public static final String TYPE = "binary";
+    public static final String LAYER = "layer", MODULE = "module";
+
+    /** Where a [2, d] router sits in a routed layer, what it reads, and its tensor name. */
+    public enum Site {
+        /** granularity "layer": input_layernorm(h) decides attention and FFN together */
+        LAYER("skip_router"),
+        /** granularity "module": input_layernorm(h) decides the attention */
+        ATTENTION("skip_router_attn"),
+        /** granularity "module": post_attention_layernorm(h + g_a·a) decides the FFN */
+        FFN("skip_router_mlp");
+
+        private final String tensor;
+
+        Site(String tensor) {
+            this.tensor = tensor;
+        }
+
+        public String tensorName(int layer) {
+            return "model.layers." + layer + "." + tensor + ".weight";
+        }
+    }
 
     public BinaryRouterConfig {
-        if (!granularity.equals("layer")) throw new IllegalArgumentException("skip_router granularity '" + granularity + "' is not supported (only 'layer')");
+        if (!granularity.equals(LAYER) && !granularity.equals(MODULE)) throw new IllegalArgumentException("skip_router granularity '" + granularity + "' is not supported (expected 'layer' or 'module')");
         layers = layers.clone();
         for (int i = 0; i < layers.length; i++) {
             if (layers[i] < 0 || i > 0 && layers[i] <= layers[i - 1]) throw new IllegalArgumentException("skip_router layers must be distinct, ascending and >= 0: " + Arrays.toString(layers));
@@ -50,9 +74,14 @@ public record BinaryRouterConfig(String granularity, int[] layers, double target
         if (!(routerLrMultiplier > 0)) throw new IllegalArgumentException("router_lr_multiplier " + routerLrMultiplier + " must be > 0");
     }
 
-    /** Defaults of every training setting, routing {@code layers}. */
+    /** Defaults of every training setting, a router per layer on {@code layers}. */
     public static BinaryRouterConfig of(int... layers) {
-        return new BinaryRouterConfig("layer", layers, 0.5, 0.1, 1.0, 1.0, 0.5, 1.0, true, false);
+        return of(LAYER, layers);
+    }
+
+    /** Defaults of every training setting, routers of {@code granularity} on {@code layers}. */
+    public static BinaryRouterConfig of(String granularity, int... layers) {
+        return new BinaryRouterConfig(granularity, layers, 0.5, 0.1, 1.0, 1.0, 0.5, 1.0, true, false);
     }
 
     @Override
@@ -62,6 +91,11 @@ public record BinaryRouterConfig(String granularity, int[] layers, double target
 
     public boolean routes(int layer) {
         return Arrays.binarySearch(layers, layer) >= 0;
+    }
+
+    /** The routers of each routed layer, in forward order: [LAYER] or [ATTENTION, FFN]. */
+    public List<Site> sites() {
+        return granularity.equals(MODULE) ? List.of(Site.ATTENTION, Site.FFN) : List.of(Site.LAYER);
     }
 
     /** Noise multiplier at {@code step} of {@code steps}: linear from noiseScale to 0 over the anneal fraction. */
@@ -85,7 +119,7 @@ public record BinaryRouterConfig(String granularity, int[] layers, double target
         }
         BinaryRouterConfig d = of();
         try {
-            return new BinaryRouterConfig(n.path("granularity").asText("layer"), layers,
+            return new BinaryRouterConfig(n.path("granularity").asText(LAYER), layers,
                     number(file, n, "target_density", d.targetDensity), number(file, n, "beta", d.beta),
                     number(file, n, "gumbel_temperature", d.temperature), number(file, n, "noise_scale", d.noiseScale),
                     number(file, n, "noise_anneal_fraction", d.noiseAnnealFraction),

@@ -13,6 +13,7 @@ import org.flexidepth4j.ModelLoader;
 import org.flexidepth4j.Shared;
 import org.flexidepth4j.io.FormatException;
 import org.flexidepth4j.io.Json;
+import org.flexidepth4j.io.SafeTensors;
 import org.flexidepth4j.model.InferenceState;
 import org.flexidepth4j.model.Model;
 import org.flexidepth4j.model.Transformer;
@@ -57,11 +58,12 @@ class PretrainerTest {
         }
     }
 
-    @Test
-    void pretrainsWithSkipRoutersAndTheOutputLoadsAndRunsWithRealSkipping() throws IOException {
+    @ParameterizedTest
+    @ValueSource(strings = {"layer", "module"})
+    void pretrainsWithSkipRoutersAndTheOutputLoadsAndRunsWithRealSkipping(String granularity) throws IOException {
         PretrainConfig cfg = parse(config("""
-                {"dense_first_layers": 1, "target_density": 0.5, "beta": 0.1, "gumbel_temperature": 1.0,
-                 "noise_anneal_fraction": 0.5, "router_lr_multiplier": 2.0}""", 20));
+                {"granularity": "%s", "dense_first_layers": 1, "target_density": 0.5, "beta": 0.1, "gumbel_temperature": 1.0,
+                 "noise_anneal_fraction": 0.5, "router_lr_multiplier": 2.0}""".formatted(granularity), 20));
         assertThat(cfg.router().layers()).containsExactly(1, 2);
         Pretrainer.Result r = Pretrainer.run(cfg, new FakeTokenizer());
 
@@ -85,11 +87,11 @@ class PretrainerTest {
             assertThat(files.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder("out", "stories.txt", "cfg.json");
         }
 
-        // the held-out NLL the trainer reports is the loaded model's, routed at inference
+        // the held-out NLL the trainer reports is the loaded model's, routed at inference; the gates of the trace
+        // (per module: the mean of the layer's two) average to the executed fraction
         TextData val = TextData.load(cfg.data(), new FakeTokenizer(), cfg.seqLen(), 259).split(cfg.valSequences())[1];
         Transformer tf = m.transformer();
-        double nll = 0;
-        long used = 0;
+        double nll = 0, gates = 0;
         int[] seq = new int[cfg.seqLen()];
         for (int i = 0; i < val.sequences(); i++) {
             val.sequence(i, seq);
@@ -102,10 +104,14 @@ class PretrainerTest {
                 for (float x : row) sum += Math.exp(x - max);
                 nll += (Math.log(sum) + max - row[seq[t + 1]]) / (seq.length - 1);
             }
-            for (int t = 0; t < seq.length; t++) used += s.layersUsed(t) - 1;
+            for (int t = 0; t < seq.length; t++) gates += s.gate(1, t) + s.gate(2, t);
         }
         assertThat(nll / val.sequences()).isCloseTo(r.valLoss(), org.assertj.core.data.Offset.offset(1e-4));
-        assertThat((double) used / (2.0 * val.sequences() * cfg.seqLen())).isCloseTo(r.valExecuted(), org.assertj.core.data.Offset.offset(1e-9));
+        assertThat(gates / (2.0 * val.sequences() * cfg.seqLen())).isCloseTo(r.valExecuted(), org.assertj.core.data.Offset.offset(1e-9));
+        if (granularity.equals("module")) {
+            assertThat(SafeTensors.open(r.out().resolve("model.safetensors")).tensors()).containsKeys("model.layers.1.skip_router_attn.weight",
+                    "model.layers.2.skip_router_mlp.weight").doesNotContainKey("model.layers.1.skip_router.weight");
+        }
 
         // greedy generation with real skipping
         int[] ids = new FakeTokenizer().encode("Once upon a time");
@@ -116,7 +122,7 @@ class PretrainerTest {
             int next = org.flexidepth4j.tensor.VectorOps.argmax(s.logits(), 0, 259);
             out.append((char) (next - 3));
             tf.forward(s, new int[] {next}, 0, 1, m.defaultPolicy(), false);
-            assertThat(s.gate(1, 0)).isIn(0f, 1f);
+            assertThat(s.gate(1, 0)).isIn(0f, 0.5f, 1f);
         }
         assertThat(out).hasSize(16);
     }
@@ -127,7 +133,7 @@ class PretrainerTest {
      * noise is still annealing, and both optimizers (base, routers) carry state across it.
      */
     @ParameterizedTest
-    @ValueSource(strings = {"{\"noise_anneal_fraction\": 1.0, \"router_lr_multiplier\": 2.0}", "null"})
+    @ValueSource(strings = {"{\"noise_anneal_fraction\": 1.0, \"router_lr_multiplier\": 2.0}", "{\"granularity\": \"module\", \"noise_anneal_fraction\": 1.0}", "null"})
     void killedAndResumedRunContinuesExactly(String router) throws IOException {
         int k = 9;
         PretrainConfig cfg = parse(config(router, 2 * k, 1200).replace("\"eval_every\": 10", "\"eval_every\": 4, \"checkpoint_every\": 3"));
