@@ -26,7 +26,8 @@ import org.flexidepth4j.tokenizer.Tokenizers;
  * Pretraining from scratch with Learning-to-Skip routers (or dense): every weight trainable, AdamW with warmup +
  * cosine decay, no weight decay on norms and routers, routers at lr × router_lr_multiplier, the gradient norms of
  * the base and of the routers clipped separately (a spike of the unbounded straight-through router gradient must not
- * shrink the language model's step), Gumbel noise annealed to zero over the configured fraction of the steps.
+ * shrink the language model's step), Gumbel noise annealed to zero over the configured fraction of the steps, the
+ * density target moved from its start value to P over its own fraction.
  *
  * <p>A run works in {@code out.partial} beside {@code out}: {@code metrics.jsonl} (a line per step) and
  * {@code checkpoint.safetensors} (both optimizers, step, data position; every checkpoint_every steps and at the end,
@@ -140,7 +141,11 @@ public final class Pretrainer {
                 long start = System.nanoTime();
                 float lr = AdamW.cosineSchedule(step, cfg.steps(), cfg.warmupSteps(), cfg.lr(), cfg.minLrRatio());
                 double noise = routers == null ? 0 : cfg.router().noiseAt(step, cfg.steps());
-                if (routers != null) routers.setNoise(noise, cfg.seed() * 1_000_003L + step);
+                double target = routers == null ? 1 : cfg.router().targetAt(step, cfg.steps());
+                if (routers != null) {
+                    routers.setNoise(noise, cfg.seed() * 1_000_003L + step);
+                    routers.setTarget(target);
+                }
                 for (AdamW o : optimizers) o.zeroGrad();
                 double loss = 0, lm = 0, executed = 0;
                 for (int i = 0; i < cfg.batch(); i++) {
@@ -163,7 +168,7 @@ public final class Pretrainer {
 
                 ObjectNode line = Json.MAPPER.createObjectNode();
                 line.put("step", step + 1).put("loss", loss).put("lm_loss", lm).put("density_reg", loss - lm)
-                        .put("executed", executed).put("noise", noise).put("lr", lr).put("grad_norm", gradNorm).put("router_grad_norm", routerGradNorm)
+                        .put("executed", executed).put("target_density", target).put("noise", noise).put("lr", lr).put("grad_norm", gradNorm).put("router_grad_norm", routerGradNorm)
                         .put("epoch", epoch).put("tokens_per_s", cfg.batch() * cfg.seqLen() / ((System.nanoTime() - start) / 1e9));
                 boolean last = step + 1 == cfg.steps();
                 if (val != null && ((step + 1) % cfg.evalEvery() == 0 || last)) {

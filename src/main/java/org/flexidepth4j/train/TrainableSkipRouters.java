@@ -41,6 +41,7 @@ public final class TrainableSkipRouters {
     private final float[] dSoft, dLogits;
     private SplittableRandom rng = new SplittableRandom(0);
     private float noiseScale;
+    private float target;
 
     private TrainableSkipRouters(ModelConfig config, BinaryRouterConfig settings, int maxT) {
         for (int l : settings.layers()) if (l >= config.numLayers()) throw new IllegalArgumentException("routed layer " + l + " is outside 0.." + (config.numLayers() - 1));
@@ -56,6 +57,7 @@ public final class TrainableSkipRouters {
         dSoft = new float[maxT];
         dLogits = new float[2 * maxT];
         this.noiseScale = (float) settings.noiseScale();
+        this.target = (float) settings.targetDensity();
     }
 
     /** Fresh routers, all zero: P(execute) = 0.5 for every token before training. */
@@ -89,6 +91,11 @@ public final class TrainableSkipRouters {
         rng = new SplittableRandom(stream);
     }
 
+    /** The density target P of the regulariser from now on (a schedule moves it during training). */
+    public void setTarget(double target) {
+        this.target = (float) target;
+    }
+
     /** Gates of the router at {@code site} of layer l for its input x [T, d]: hard or soft per the settings; run = gate > 0.5. */
     void forward(Site site, int l, float[] x, int T, float[] gate, boolean[] run) {
         Router r = routers.get(site)[l];
@@ -98,14 +105,14 @@ public final class TrainableSkipRouters {
         int n = 0;
         for (int t = 0; t < T; t++) if (run[t] = gate[t] > 0.5f) n++;
         r.executed = (double) n / T;
-        r.density = SkipRouterOps.density(r.soft, T, (float) settings.targetDensity(), (float) settings.beta());
+        r.density = SkipRouterOps.density(r.soft, T, target, (float) settings.beta());
     }
 
     /** dGate: d(loss)/d(gate) of that router; adds scale × the regulariser's gradient, the router gradient and dx. */
     void backward(Site site, int l, float[] x, float[] dGate, float[] dx, int T, float scale) {
         Router r = routers.get(site)[l];
         System.arraycopy(dGate, 0, dSoft, 0, T);
-        SkipRouterOps.densityBackward(r.soft, T, (float) settings.targetDensity(), (float) settings.beta(), scale, dSoft);
+        SkipRouterOps.densityBackward(r.soft, T, target, (float) settings.beta(), scale, dSoft);
         Arrays.fill(dLogits, 0, 2 * T, 0f);
         SkipRouterOps.gumbelGateBackward(r.soft, dSoft, (float) settings.temperature(), dLogits, T);
         Ops.linearBackward(r.weight, x, dLogits, settings.detachRouterInput() ? null : dx, T);

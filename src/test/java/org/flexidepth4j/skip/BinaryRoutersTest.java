@@ -286,8 +286,8 @@ class BinaryRoutersTest {
     }
 
     @Test
-    void configRoundTripsAndNoiseAnneals() {
-        BinaryRouterConfig c = new BinaryRouterConfig("layer", new int[] {2, 5}, 0.4, 0.2, 0.7, 2.0, 0.25, 3.0, false, true);
+    void configRoundTripsAndNoiseAndDensityTargetAnneal() {
+        BinaryRouterConfig c = new BinaryRouterConfig("layer", new int[] {2, 5}, 0.4, 0.9, 0.2, 0.2, 0.7, 2.0, 0.25, 3.0, false, true);
         assertThat(BinaryRouterConfig.parse(Path.of("x"), c.toJson())).isEqualTo(c);
         BinaryRouterConfig m = BinaryRouterConfig.of(BinaryRouterConfig.MODULE, 1, 3);
         assertThat(BinaryRouterConfig.parse(Path.of("x"), m.toJson())).isEqualTo(m);
@@ -298,5 +298,16 @@ class BinaryRoutersTest {
         assertThat(c.noiseAt(10, 100)).isCloseTo(1.2, org.assertj.core.data.Offset.offset(1e-12));
         assertThat(c.noiseAt(25, 100)).isEqualTo(0.0);
         assertThat(c.noiseAt(90, 100)).isEqualTo(0.0);
+        // the density target: linear from 0.9 to 0.4 over the first 20% of the steps, then 0.4
+        assertThat(c.targetAt(0, 100)).isEqualTo(0.9);
+        assertThat(c.targetAt(10, 100)).isCloseTo(0.65, org.assertj.core.data.Offset.offset(1e-12));
+        assertThat(c.targetAt(20, 100)).isEqualTo(0.4);
+        assertThat(c.targetAt(90, 100)).isEqualTo(0.4);
+        // absent schedule keys: the target is P from the start
+        BinaryRouterConfig plain = BinaryRouterConfig.parse(Path.of("x"), Json.MAPPER.createObjectNode().put("target_density", 0.3).set("layers", Json.MAPPER.createArrayNode().add(1)));
+        assertThat(plain.targetDensityStart()).isEqualTo(0.3);
+        assertThat(plain.targetAt(0, 100)).isEqualTo(0.3);
+        assertThatThrownBy(() -> BinaryRouterConfig.parse(Path.of("x"), c.toJson().put("target_density_start", 1.5)))
+                .isInstanceOf(FormatException.class).hasMessageContaining("target_density_start 1.5");
     }
 }

@@ -23,7 +23,7 @@ public final class PretrainBench {
         org.flexidepth4j.tokenizer.Tokenizer tokenizer = args.length > 11
                 ? org.flexidepth4j.tokenizer.Tokenizers.fromHfDirectory(Path.of(args[11])) : new FakeTokenizer();
         int[] routedLayers = java.util.stream.IntStream.range(denseFirst, layers).toArray();
-        BinaryRouterConfig router = routed ? new BinaryRouterConfig("layer", routedLayers, density, beta, 1.0, 1.0, anneal, 1.0, true, detach) : null;
+        BinaryRouterConfig router = routed ? new BinaryRouterConfig("layer", routedLayers, density, density, 0, beta, 1.0, 1.0, anneal, 1.0, true, detach) : null;
         PretrainConfig cfg = new PretrainConfig(64, layers, 4, 2, 176, 128, 0, 10000, true, 0.02, router, denseFirst,
                 3e-3f, 20, 0.1f, 0.1f, 0.9f, 0.95f, 1e-8f, 1f, List.of(Path.of(args[7])), null, 64, 8, steps, 1, 64,
                 Math.max(steps / 5, 1), steps, threads, out);

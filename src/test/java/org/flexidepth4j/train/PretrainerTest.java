@@ -183,6 +183,28 @@ class PretrainerTest {
                 .isInstanceOf(FormatException.class).hasMessageContaining("seed 3");
     }
 
+    /**
+     * The density schedule: with target_density_start 1.0 and target_density_anneal_fraction 0.5 over 8 steps the
+     * target falls linearly 1.0, 0.875, 0.75, 0.625, then stays at P = 0.5. Zero-init routers without noise have
+     * soft execute probability exactly 0.5, so the first step's regulariser is beta·(0.5 − 1.0)² per router:
+     * 2 · 0.1 · 0.25 per layer router, 4 · 0.1 · 0.25 per module router.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"layer", "module"})
+    void densityScheduleMovesTheRegulariserTarget(String granularity) throws IOException {
+        Pretrainer.Result r = Pretrainer.run(parse(config("""
+                {"granularity": "%s", "target_density": 0.5, "target_density_start": 1.0, "target_density_anneal_fraction": 0.5,
+                 "beta": 0.1, "noise_scale": 0}""".formatted(granularity), 8)), new FakeTokenizer());
+        List<String> metrics = Files.readAllLines(r.out().resolve("metrics.jsonl"));
+        double[] want = {1.0, 0.875, 0.75, 0.625, 0.5, 0.5, 0.5, 0.5};
+        for (int i = 0; i < want.length; i++) {
+            assertThat(Json.MAPPER.readTree(metrics.get(i)).get("target_density").asDouble()).as("step %d", i + 1).isEqualTo(want[i]);
+        }
+        int routers = granularity.equals("module") ? 4 : 2;
+        assertThat(Json.MAPPER.readTree(metrics.get(0)).get("density_reg").asDouble()).isCloseTo(routers * 0.1 * 0.25, org.assertj.core.data.Offset.offset(1e-7));
+        assertThat(Json.read(r.out().resolve("config.json")).get("skip_router").get("target_density_start").asDouble()).isEqualTo(1.0);
+    }
+
     @Test
     void denseBaselineHasNoRouters() throws IOException {
         Pretrainer.Result r = Pretrainer.run(parse(config("null", 2)), new FakeTokenizer());
@@ -207,6 +229,8 @@ class PretrainerTest {
         assertThatThrownBy(() -> parse(ok.replace("\"steps\"", "\"stepz\""))).isInstanceOf(FormatException.class).hasMessageContaining("unknown key 'stepz'");
         assertThatThrownBy(() -> parse(ok.replace("\"seq_len\": 32", "\"seq_len\": 100"))).isInstanceOf(FormatException.class).hasMessageContaining("seq_len 100");
         assertThatThrownBy(() -> parse(ok.replace("\"router\": {}", "\"router\": {\"target_density\": \"half\"}"))).isInstanceOf(FormatException.class).hasMessageContaining("target_density");
+        assertThatThrownBy(() -> parse(ok.replace("\"router\": {}", "\"router\": {\"noise_anneal_fracton\": 0.2}"))).isInstanceOf(FormatException.class)
+                .hasMessageContaining("unknown key 'noise_anneal_fracton'").hasMessageContaining("noise_anneal_fraction");
         assertThatThrownBy(() -> parse(ok.replace("\"hidden_size\": 32, ", ""))).isInstanceOf(FormatException.class).hasMessageContaining("hidden_size");
     }
 }

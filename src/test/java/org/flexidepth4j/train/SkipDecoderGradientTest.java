@@ -28,7 +28,7 @@ class SkipDecoderGradientTest {
     }
 
     static TrainableSkipRouters routers(String granularity, boolean straightThrough, double std, boolean detach) {
-        BinaryRouterConfig s = new BinaryRouterConfig(granularity, new int[] {1, 2}, 0.4, 0.3, 0.8, 1.0, 0.5, 1.0, straightThrough, detach);
+        BinaryRouterConfig s = new BinaryRouterConfig(granularity, new int[] {1, 2}, 0.4, 0.4, 0, 0.3, 0.8, 1.0, 0.5, 1.0, straightThrough, detach);
         TrainableSkipRouters r = TrainableSkipRouters.init(C, s, T);
         SplittableRandom rng = new SplittableRandom(3);
         for (Param p : r.params()) {
