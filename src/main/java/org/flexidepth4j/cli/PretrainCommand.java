@@ -11,7 +11,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
 @Command(name = "pretrain", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
-        description = "Pretrain a model from scratch with Learning-to-Skip binary routers (or dense), from a JSON config (docs/notes/l2s.md).")
+        description = "Pretrain a model from scratch with Learning-to-Skip binary routers (or dense), from a JSON config (docs/LEARNING-TO-SKIP.md).")
 public final class PretrainCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -28,11 +28,17 @@ public final class PretrainCommand implements Callable<Integer> {
     @Option(names = "--out", paramLabel = "DIR", description = "output HF directory (default: the config's)")
     Path out;
 
+    @Option(names = "--resume", paramLabel = "DIR", description = "continue a killed run: its output directory (DIR.partial is looked in), a directory holding checkpoint.safetensors, or the file")
+    Path resume;
+
+    @Option(names = "--no-progress", description = "no progress bar")
+    boolean noProgress;
+
     @Override
     public Integer call() {
-        Pretrainer.Result r = Pretrainer.run(PretrainConfig.read(config).with(data, steps, out));
+        Pretrainer.Result r = Pretrainer.run(PretrainConfig.read(config).with(data, steps, out), resume, !noProgress);
         spec.commandLine().getOut().printf("pretrained %d steps, last loss %.4f, held-out NLL %.4f with %.1f%% of routed layers executed; wrote %s%n",
-                r.losses().size(), r.losses().getLast(), r.valLoss(), 100 * r.valExecuted(), r.out());
+                r.losses().size(), r.losses().isEmpty() ? Double.NaN : r.losses().getLast(), r.valLoss(), 100 * r.valExecuted(), r.out());
         return 0;
     }
 }

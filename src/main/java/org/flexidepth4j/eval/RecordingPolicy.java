@@ -4,7 +4,7 @@ import org.flexidepth4j.model.ForwardingSkipPolicy;
 import org.flexidepth4j.model.SkipPolicy;
 import org.flexidepth4j.model.WorkCounter;
 
-/** Wraps a policy and remembers, for the last forward call, which rows ran each layer. */
+/** Wraps a policy and remembers, for the last forward call, which rows ran each layer (any of its modules). */
 final class RecordingPolicy extends ForwardingSkipPolicy {
     private final boolean[][] ran;
     private int rows;
@@ -34,5 +34,12 @@ final class RecordingPolicy extends ForwardingSkipPolicy {
     public void route(int layer, float[] normed, int tokens, int[] positions, boolean[] run, float[] gate, WorkCounter work) {
         inner.route(layer, normed, tokens, positions, run, gate, work);
         System.arraycopy(run, 0, ran[layer], 0, tokens);
+    }
+
+    /** Per-module routing: a row ran the layer if it ran the attention or the FFN (as InferenceState.layersUsed). */
+    @Override
+    public void routeFeedForward(int layer, float[] normed, int tokens, int[] positions, boolean[] run, float[] gate, WorkCounter work) {
+        inner.routeFeedForward(layer, normed, tokens, positions, run, gate, work);
+        for (int t = 0; t < tokens; t++) ran[layer][t] |= run[t];
     }
 }

@@ -19,6 +19,11 @@ public abstract class ForwardingSkipPolicy implements SkipPolicy {
     }
 
     @Override
+    public void routeFeedForward(int layer, float[] normed, int tokens, int[] positions, boolean[] run, float[] gate, WorkCounter work) {
+        inner.routeFeedForward(layer, normed, tokens, positions, run, gate, work);
+    }
+
+    @Override
     public boolean hasSkipPath(int layer) {
         return inner.hasSkipPath(layer);
     }

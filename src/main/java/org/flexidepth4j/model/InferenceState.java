@@ -15,7 +15,7 @@ public final class InferenceState {
 
     int capacity;
     float[] residual, normed, query, key, value, attention, projected, ffnGate, ffnUp, gathered, gathered2;
-    boolean[] run;
+    boolean[] run, ranAttention;
     float[] gate, skipGate;
     int[] positions, runRows, skipRows;
 
@@ -59,6 +59,7 @@ public final class InferenceState {
         gathered = new float[rows * wide];
         gathered2 = new float[rows * d];
         run = new boolean[rows];
+        ranAttention = new boolean[rows];
         gate = new float[rows];
         skipGate = new float[rows];
         positions = new int[rows];

@@ -29,6 +29,15 @@ public interface SkipPolicy {
         throw new UnsupportedOperationException("policy does not route layer " + layer);
     }
 
+    /**
+     * For a ROUTED layer, after the attention residual add: the FFN's own decision (per-module routing).
+     * {@code normed} holds post_attention_layernorm(h + attention) [tokens, d] (h alone for rows that skipped the
+     * attention); run/gate arrive holding the attention's decision and leave holding the FFN's, which also selects
+     * the rows given {@link #addSkipPath}. Default: the FFN follows the attention's decision.
+     */
+    default void routeFeedForward(int layer, float[] normed, int tokens, int[] positions, boolean[] run, float[] gate, WorkCounter work) {
+    }
+
     /** Whether skipped tokens of this layer get {@link #addSkipPath}. */
     default boolean hasSkipPath(int layer) {
         return false;

@@ -9,7 +9,8 @@ import org.flexidepth4j.tensor.VectorOps;
  * The decoder forward pass of every supported architecture, for a batch of consecutive tokens of one sequence
  * (prefill: many rows; decode: one row). A routed layer gathers the rows that run and computes queries, attention,
  * o_proj and the FFN for them alone; skipped rows get only their K/V (so later tokens can attend to them) and the
- * policy's skip path.
+ * policy's skip path. After the attention residual the policy may decide the FFN rows again
+ * ({@link SkipPolicy#routeFeedForward}: per-module routing): a row that skips the FFN costs nothing there.
  */
 public final class Transformer {
     private final ModelConfig config;
@@ -93,10 +94,9 @@ public final class Transformer {
             Arrays.fill(s.run, 0, n, true);
             Arrays.fill(s.gate, 0, n, 1f);
         }
-        int nRun = 0, nSkip = 0;
+        int nRun = 0;
         for (int t = 0; t < n; t++) {
             if (s.run[t]) s.runRows[nRun++] = t;
-            else s.skipRows[nSkip++] = t;
             layerGates[t] = plan == SkipPolicy.Plan.ROUTED || policy.isRouted(l) ? s.gate[t] : -1f;
             if (s.run[t]) s.layersUsed[t]++;
         }
@@ -105,6 +105,22 @@ public final class Transformer {
         keyValues(l, w, s, n);
         if (nRun > 0) attentionBlock(l, w, s, nRun, nRun == n);
         for (int t = 0; t < n; t++) VectorOps.rmsNorm(s.residual, t * d, w.ffnNorm(), eps, s.normed, t * d, d);
+        if (plan == SkipPolicy.Plan.ROUTED) {
+            // the FFN's own decision on post_attention_layernorm(h + attention) (per-module routing); the trace shows
+            // the mean of the two gates, and a token used the layer if it ran either module
+            System.arraycopy(s.run, 0, s.ranAttention, 0, n);
+            policy.routeFeedForward(l, s.normed, n, s.positions, s.run, s.gate, s.work);
+            for (int t = 0; t < n; t++) {
+                layerGates[t] = 0.5f * (layerGates[t] + s.gate[t]);
+                if (s.run[t] && !s.ranAttention[t]) s.layersUsed[t]++;
+            }
+        }
+        nRun = 0;
+        int nSkip = 0;
+        for (int t = 0; t < n; t++) {
+            if (s.run[t]) s.runRows[nRun++] = t;
+            else s.skipRows[nSkip++] = t;
+        }
         if (nRun > 0) feedForward(l, w, s, nRun, nRun == n);
         if (nSkip > 0 && policy.hasSkipPath(l)) {
             gatherRows(s.normed, s.skipRows, nSkip, d, s.gathered2);

@@ -58,28 +58,16 @@ public final class PlugIn {
         for (int l : layers) {
             if (l < 0 || l >= c.numLayers()) throw new IllegalArgumentException("routed layer " + l + " is outside 0.." + (c.numLayers() - 1));
             String p = "model.layers." + l + ".";
-            float[] ones = new float[r];
-            java.util.Arrays.fill(ones, 1f);
             routers[l] = new Router(
-                    Param.trainable(p + "router.router_enc.weight", normal(rng, r * d), r, d, true),
-                    Param.trainable(p + "router.router_norm.weight", ones, 1, r, false),
-                    Param.trainable(p + "router.router_dec.weight", normal(rng, d * r), d, r, true),
-                    Param.trainable(p + "router.router_head.weight", normal(rng, d), 1, d, true),
-                    Param.trainable(p + "router_proj.gate_proj.weight", normal(rng, a * d), a, d, true),
-                    Param.trainable(p + "router_proj.down_proj.weight", normal(rng, a * d), a, d, true),
-                    Param.trainable(p + "router_proj.up_proj.weight", normal(rng, d * a), d, a, true));
+                    Param.trainable(p + "router.router_enc.weight", ScratchModel.normal(rng, r * d, INIT_STD), r, d, true),
+                    Param.trainable(p + "router.router_norm.weight", ScratchModel.ones(r), 1, r, false),
+                    Param.trainable(p + "router.router_dec.weight", ScratchModel.normal(rng, d * r, INIT_STD), d, r, true),
+                    Param.trainable(p + "router.router_head.weight", ScratchModel.normal(rng, d, INIT_STD), 1, d, true),
+                    Param.trainable(p + "router_proj.gate_proj.weight", ScratchModel.normal(rng, a * d, INIT_STD), a, d, true),
+                    Param.trainable(p + "router_proj.down_proj.weight", ScratchModel.normal(rng, a * d, INIT_STD), a, d, true),
+                    Param.trainable(p + "router_proj.up_proj.weight", ScratchModel.normal(rng, d * a, INIT_STD), d, a, true));
         }
         return new PlugIn(routers);
-    }
-
-    private static float[] normal(SplittableRandom rng, int n) {
-        float[] v = new float[n];
-        for (int i = 0; i < n; i++) {
-            // Box-Muller from the seeded stream: reproducible across JVMs, unlike java.util.Random's gaussian cache
-            double u1 = 1.0 - rng.nextDouble(), u2 = rng.nextDouble();
-            v[i] = (float) (INIT_STD * Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2));
-        }
-        return v;
     }
 
     /** Trainable float32 copies of a loaded plug-in (e.g. {@code model.defaultPolicy()} of a FlexiDepth checkpoint). */

@@ -16,12 +16,13 @@ import org.flexidepth4j.skip.BinaryRouterConfig;
 
 /**
  * A from-scratch pretraining run (Learning to Skip, METHODS.md section 2, or a dense baseline), read from a JSON
- * file; docs/notes/l2s.md documents the format. Paths are taken relative to the working directory.
+ * file; docs/LEARNING-TO-SKIP.md documents the format. Paths are taken relative to the working directory.
  *
  * @param router          binary skip routers, or null for a dense model
  * @param denseFirstLayers routers go on layers denseFirstLayers..L-1 unless the router object lists "layers"
  * @param vocabSize       0: the tokenizer's vocabulary size
  * @param valSequences    sequences held out from the end of the data for the validation NLL
+ * @param checkpointEvery steps between checkpoints (one is also written at the end)
  */
 public record PretrainConfig(int hiddenSize, int numLayers, int numHeads, int numKvHeads, int intermediateSize,
                              int context, int vocabSize, double ropeTheta, boolean tiedEmbeddings, double initStd,
@@ -29,7 +30,7 @@ public record PretrainConfig(int hiddenSize, int numLayers, int numHeads, int nu
                              float lr, int warmupSteps, float minLrRatio, float weightDecay, float beta1, float beta2,
                              float adamEps, float clip,
                              List<Path> data, Path tokenizer, int seqLen, int batch, int steps, long seed,
-                             int valSequences, int evalEvery, int threads, Path out) {
+                             int valSequences, int evalEvery, int checkpointEvery, int threads, Path out) {
     public PretrainConfig {
         data = List.copyOf(data);
         if (hiddenSize < 1 || numLayers < 1 || numHeads < 1 || numKvHeads < 1 || intermediateSize < 1 || context < 2) throw new IllegalArgumentException("model sizes must be positive");
@@ -40,7 +41,7 @@ public record PretrainConfig(int hiddenSize, int numLayers, int numHeads, int nu
         if (!(lr > 0)) throw new IllegalArgumentException("lr must be > 0, got " + lr);
         if (denseFirstLayers < 0 || denseFirstLayers > numLayers) throw new IllegalArgumentException("dense_first_layers " + denseFirstLayers + " is outside 0.." + numLayers);
         if (router != null) for (int l : router.layers()) if (l >= numLayers) throw new IllegalArgumentException("router layer " + l + " is outside 0.." + (numLayers - 1));
-        if (threads < 1 || evalEvery < 1 || valSequences < 0) throw new IllegalArgumentException("threads and eval_every must be >= 1, val_sequences >= 0");
+        if (threads < 1 || evalEvery < 1 || checkpointEvery < 1 || valSequences < 0) throw new IllegalArgumentException("threads, eval_every and checkpoint_every must be >= 1, val_sequences >= 0");
     }
 
     /** The decoder shape for a vocabulary of {@code vocab} ids. */
@@ -53,7 +54,7 @@ public record PretrainConfig(int hiddenSize, int numLayers, int numHeads, int nu
         return parse(file, Json.read(file));
     }
 
-    private static final Set<String> TOP = Set.of("model", "router", "optimizer", "data", "tokenizer", "steps", "seed", "eval_every", "threads", "out");
+    private static final Set<String> TOP = Set.of("model", "router", "optimizer", "data", "tokenizer", "steps", "seed", "eval_every", "checkpoint_every", "threads", "out");
 
     public static PretrainConfig parse(Path file, JsonNode c) {
         if (!c.isObject()) throw new FormatException(file, "pretraining config is not a JSON object");
@@ -93,7 +94,7 @@ public record PretrainConfig(int hiddenSize, int numLayers, int numHeads, int nu
                     (float) number(file, o, "eps", 1e-8), (float) number(file, o, "clip", 1.0),
                     data, c.hasNonNull("tokenizer") ? Path.of(c.get("tokenizer").asText()) : null,
                     integer(file, d, "seq_len", 128), integer(file, d, "batch", 8), integer(file, c, "steps", 1000),
-                    integer(file, c, "seed", 1), integer(file, d, "val_sequences", 16), integer(file, c, "eval_every", 100),
+                    integer(file, c, "seed", 1), integer(file, d, "val_sequences", 16), integer(file, c, "eval_every", 100), integer(file, c, "checkpoint_every", 100),
                     integer(file, c, "threads", Runtime.getRuntime().availableProcessors()),
                     c.hasNonNull("out") ? Path.of(c.get("out").asText()) : null);
         } catch (IllegalArgumentException e) {
@@ -106,7 +107,7 @@ public record PretrainConfig(int hiddenSize, int numLayers, int numHeads, int nu
         return new PretrainConfig(hiddenSize, numLayers, numHeads, numKvHeads, intermediateSize, context, vocabSize, ropeTheta,
                 tiedEmbeddings, initStd, router, denseFirstLayers, lr, warmupSteps, minLrRatio, weightDecay, beta1, beta2, adamEps,
                 clip, data == null || data.isEmpty() ? this.data : data, tokenizer, seqLen, batch, steps > 0 ? steps : this.steps,
-                seed, valSequences, evalEvery, threads, out != null ? out : this.out);
+                seed, valSequences, evalEvery, checkpointEvery, threads, out != null ? out : this.out);
     }
 
     private static JsonNode object(Path file, JsonNode c, String key) {

@@ -3,8 +3,6 @@ package org.flexidepth4j.train;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.io.Writer;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,6 +11,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.stream.Stream;
+import org.flexidepth4j.io.AtomicFiles;
 import org.flexidepth4j.io.FormatException;
 import org.flexidepth4j.io.Json;
 import org.flexidepth4j.io.SafeTensorsWriter;
@@ -27,28 +26,50 @@ import org.flexidepth4j.tokenizer.Tokenizers;
  * Pretraining from scratch with Learning-to-Skip routers (or dense): every weight trainable, AdamW with warmup +
  * cosine decay, no weight decay on norms and routers, routers at lr × router_lr_multiplier, the gradient norms of
  * the base and of the routers clipped separately (a spike of the unbounded straight-through router gradient must not
- * shrink the language model's step),
- * Gumbel noise annealed to zero over the configured fraction of the steps. The result is an HF directory
- * (config.json with "skip_router", model.safetensors in float32, the tokenizer files, metrics.jsonl) written to a
- * temp directory beside {@code out} and renamed into place, so {@code out} is either absent, the old one, or complete.
+ * shrink the language model's step), Gumbel noise annealed to zero over the configured fraction of the steps, the
+ * density target moved from its start value to P over its own fraction.
+ *
+ * <p>A run works in {@code out.partial} beside {@code out}: {@code metrics.jsonl} (a line per step) and
+ * {@code checkpoint.safetensors} (both optimizers, step, data position; every checkpoint_every steps and at the end,
+ * written atomically), from which a killed run continues exactly. At the end the HF model (config.json with
+ * "skip_router", model.safetensors in float32, the tokenizer files) is written there and the directory is renamed to
+ * {@code out}, so {@code out} is either absent, the old one, or complete.
  */
 public final class Pretrainer {
-    /** A finished run: loss per step, last held-out NLL (inference routing, no noise), its executed fraction. */
+    /** Losses of the steps this call ran, last held-out NLL (inference routing, no noise), its executed fraction. */
     public record Result(List<Double> losses, double valLoss, double valExecuted, Path out) {
     }
+
+    private static final String METRICS = "metrics.jsonl";
 
     private Pretrainer() {
     }
 
-    public static Result run(PretrainConfig cfg) {
+    /** The directory a run writes to until it finishes. */
+    public static Path inProgress(Path out) {
+        Path abs = out.toAbsolutePath();
+        return abs.resolveSibling(abs.getFileName() + ".partial");
+    }
+
+    /**
+     * @param resume   null for a fresh run, else a checkpoint file, a directory holding one, or the {@code out} of a
+     *                 killed run (whose {@code out.partial} holds it)
+     * @param progress progress bar on stderr
+     */
+    public static Result run(PretrainConfig cfg, Path resume, boolean progress) {
         if (cfg.tokenizer() == null) throw new IllegalArgumentException("no tokenizer given (e.g. \"tokenizer\": \"../shared/models/tinylm-12l\")");
         Tokenizer tokenizer = Tokenizers.fromHfDirectory(cfg.tokenizer());
         if (tokenizer == null) throw new FormatException(cfg.tokenizer(), "no tokenizer.json that this build can load");
-        return run(cfg, tokenizer);
+        return run(cfg, tokenizer, resume, progress, Integer.MAX_VALUE);
     }
 
-    /** With a tokenizer object (tests); its files are copied only when cfg.tokenizer() names a directory. */
+    /** A fresh run with a tokenizer object (tests, benchmarks); its files are copied only when cfg.tokenizer() names a directory. */
     public static Result run(PretrainConfig cfg, Tokenizer tokenizer) {
+        return run(cfg, tokenizer, null, false, Integer.MAX_VALUE);
+    }
+
+    /** {@code stopAfter}: leave after this step as if killed (tests of resume): no model is written, out.partial stays. */
+    static Result run(PretrainConfig cfg, Tokenizer tokenizer, Path resume, boolean progress, int stopAfter) {
         if (cfg.out() == null) throw new IllegalArgumentException("no output directory given");
         if (cfg.data().isEmpty()) throw new IllegalArgumentException("no data files given");
         Parallel.setThreads(cfg.threads());
@@ -70,34 +91,62 @@ public final class Pretrainer {
         base.removeAll(routerParams);
         AdamW baseOpt = new AdamW(base, cfg.beta1(), cfg.beta2(), cfg.adamEps(), cfg.weightDecay());
         AdamW routerOpt = routers == null ? null : new AdamW(routerParams, cfg.beta1(), cfg.beta2(), cfg.adamEps(), 0f);
+        AdamW[] optimizers = routerOpt == null ? new AdamW[] {baseOpt} : new AdamW[] {baseOpt, routerOpt};
 
-        Path out = cfg.out().toAbsolutePath();
-        Path tmp = temporaryBeside(out);
+        Path out = cfg.out().toAbsolutePath(), work = inProgress(out);
+        Checkpoint state = new Checkpoint(0, 0, 0, cfg.seed());
         try {
-            return train(cfg, mc, train, val, net, routers, baseOpt, routerOpt, tmp, out);
+            Path from = resume == null ? null : checkpointToResume(resume.toAbsolutePath());
+            if (from != null) {
+                state = Checkpoint.load(from, optimizers);
+                if (state.seed() != cfg.seed()) throw new FormatException(from, "was trained with seed " + state.seed() + ", this run has seed " + cfg.seed());
+            }
+            // continuing in out.partial keeps its files; anything else starts it afresh (with the checkpoint's metrics)
+            if (from == null || !Files.isDirectory(work) || !Files.isSameFile(from.getParent(), work)) {
+                if (Files.exists(work)) deleteTree(work);
+                Files.createDirectories(work);
+                if (from != null && Files.isRegularFile(from.resolveSibling(METRICS))) Files.copy(from.resolveSibling(METRICS), work.resolve(METRICS));
+            }
+        } catch (IOException e) {
+            throw new FormatException(work, "cannot prepare the run directory: " + e.getMessage());
+        }
+        try {
+            return train(cfg, mc, train, val, net, routers, optimizers, state, progress, stopAfter, work, out);
         } catch (RuntimeException e) {
-            deleteTree(tmp);
+            if (!Files.exists(work.resolve(Checkpoint.FILE))) deleteTree(work); // nothing to resume from
             throw e;
         }
     }
 
+    /** A checkpoint file, a directory holding one, or an output directory whose in-progress sibling holds one. */
+    private static Path checkpointToResume(Path resume) {
+        Path partial = inProgress(resume).resolve(Checkpoint.FILE);
+        return Files.isRegularFile(partial) ? partial : Checkpoint.locate(resume);
+    }
+
     private static Result train(PretrainConfig cfg, ModelConfig mc, TextData train, TextData val, TrainableDecoder net,
-                                TrainableSkipRouters routers, AdamW baseOpt, AdamW routerOpt, Path tmp, Path out) {
+                                TrainableSkipRouters routers, AdamW[] optimizers, Checkpoint state, boolean progress, int stopAfter,
+                                Path work, Path out) {
+        AdamW baseOpt = optimizers[0], routerOpt = routers == null ? null : optimizers[1];
         float routerLr = routers == null ? 0f : (float) cfg.router().routerLrMultiplier();
         int[] seq = new int[cfg.seqLen()];
-        int[] order = train.order(cfg.seed(), 0);
-        int epoch = 0, position = 0;
+        int epoch = state.epoch(), position = state.position();
+        int[] order = train.order(cfg.seed(), epoch);
         float scale = 1f / cfg.batch();
         List<Double> losses = new ArrayList<>();
         double valLoss = Double.NaN, valExecuted = Double.NaN;
-        try (Writer log = Files.newBufferedWriter(tmp.resolve("metrics.jsonl"), StandardCharsets.UTF_8)) {
-            for (int step = 0; step < cfg.steps(); step++) {
+        try (TrainingLog log = TrainingLog.open(work.resolve(METRICS), state.step(), "pretrain", cfg.steps(), progress)) {
+            for (int step = state.step(); step < cfg.steps(); step++) {
+                if (step == stopAfter) return new Result(losses, valLoss, valExecuted, work);
                 long start = System.nanoTime();
                 float lr = AdamW.cosineSchedule(step, cfg.steps(), cfg.warmupSteps(), cfg.lr(), cfg.minLrRatio());
                 double noise = routers == null ? 0 : cfg.router().noiseAt(step, cfg.steps());
-                if (routers != null) routers.setNoise(noise, cfg.seed() * 1_000_003L + step);
-                baseOpt.zeroGrad();
-                if (routerOpt != null) routerOpt.zeroGrad();
+                double target = routers == null ? 1 : cfg.router().targetAt(step, cfg.steps());
+                if (routers != null) {
+                    routers.setNoise(noise, cfg.seed() * 1_000_003L + step);
+                    routers.setTarget(target);
+                }
+                for (AdamW o : optimizers) o.zeroGrad();
                 double loss = 0, lm = 0, executed = 0;
                 for (int i = 0; i < cfg.batch(); i++) {
                     if (position == order.length) {
@@ -119,23 +168,28 @@ public final class Pretrainer {
 
                 ObjectNode line = Json.MAPPER.createObjectNode();
                 line.put("step", step + 1).put("loss", loss).put("lm_loss", lm).put("density_reg", loss - lm)
-                        .put("executed", executed).put("noise", noise).put("lr", lr).put("grad_norm", gradNorm).put("router_grad_norm", routerGradNorm)
-                        .put("tokens_per_s", cfg.batch() * cfg.seqLen() / ((System.nanoTime() - start) / 1e9));
-                if (val != null && ((step + 1) % cfg.evalEvery() == 0 || step + 1 == cfg.steps())) {
+                        .put("executed", executed).put("target_density", target).put("noise", noise).put("lr", lr).put("grad_norm", gradNorm).put("router_grad_norm", routerGradNorm)
+                        .put("epoch", epoch).put("tokens_per_s", cfg.batch() * cfg.seqLen() / ((System.nanoTime() - start) / 1e9));
+                boolean last = step + 1 == cfg.steps();
+                if (val != null && ((step + 1) % cfg.evalEvery() == 0 || last)) {
                     double[] v = evaluate(net, routers, val);
                     valLoss = v[0];
                     valExecuted = v[1];
                     line.put("val_lm_loss", valLoss).put("val_executed", valExecuted);
                 }
-                log.write(line.toString());
-                log.write('\n');
-                log.flush();
+                log.step(line, String.format(" loss %.3f executed %.2f", loss, executed));
+                if ((step + 1) % cfg.checkpointEvery() == 0 || last) {
+                    new Checkpoint(step + 1, epoch, position, cfg.seed()).save(work.resolve(Checkpoint.FILE), optimizers);
+                }
             }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
         }
-        writeModel(tmp, mc, net, routers, cfg);
-        replace(tmp, out);
+        if (val != null && Double.isNaN(valLoss)) { // resumed at the end: the last evaluation ran before the kill
+            double[] v = evaluate(net, routers, val);
+            valLoss = v[0];
+            valExecuted = v[1];
+        }
+        writeModel(work, mc, net, routers, cfg);
+        replace(work, out);
         return new Result(losses, valLoss, valExecuted, out);
     }
 
@@ -170,24 +224,15 @@ public final class Pretrainer {
                 .put("torch_dtype", "float32");
         if (routers != null) c.set(BinaryRouterConfig.KEY, routers.settings().toJson());
         try {
-            Files.writeString(dir.resolve("config.json"), c.toPrettyString());
+            AtomicFiles.writeString(dir.resolve("config.json"), c.toPrettyString());
             Path tok = cfg.tokenizer();
             if (tok != null && Files.isDirectory(tok)) {
                 for (String f : List.of("tokenizer.json", "tokenizer_config.json")) {
-                    if (Files.exists(tok.resolve(f))) Files.copy(tok.resolve(f), dir.resolve(f));
+                    if (Files.exists(tok.resolve(f))) Files.copy(tok.resolve(f), dir.resolve(f), StandardCopyOption.REPLACE_EXISTING);
                 }
             }
         } catch (IOException e) {
             throw new FormatException(dir, "cannot write: " + e.getMessage());
-        }
-    }
-
-    private static Path temporaryBeside(Path out) {
-        try {
-            Files.createDirectories(out.getParent());
-            return Files.createTempDirectory(out.getParent(), "." + out.getFileName() + ".tmp");
-        } catch (IOException e) {
-            throw new FormatException(out, "cannot create the output directory: " + e.getMessage());
         }
     }
 

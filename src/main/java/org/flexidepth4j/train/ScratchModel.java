@@ -26,9 +26,11 @@ public final class ScratchModel {
         return new ModelWeights(embedding, layers, ones(d), c.tiedEmbeddings() ? embedding : normal(rng, c.vocabSize(), d, std));
     }
 
+    /** n values ~ N(0, std²); every random-init tensor of training (this model, the FlexiDepth plug-in) comes from here. */
     static float[] normal(SplittableRandom rng, int n, double std) {
         float[] v = new float[n];
         for (int i = 0; i < n; i++) {
+            // Box-Muller from the seeded stream: reproducible across JVMs, unlike java.util.Random's gaussian cache
             double u1 = 1.0 - rng.nextDouble(), u2 = rng.nextDouble();
             v[i] = (float) (std * Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2));
         }
@@ -39,7 +41,7 @@ public final class ScratchModel {
         return F32Matrix.of(normal(rng, rows * cols, std), rows, cols);
     }
 
-    private static float[] ones(int n) {
+    static float[] ones(int n) {
         float[] v = new float[n];
         Arrays.fill(v, 1f);
         return v;

@@ -10,7 +10,8 @@ import org.flexidepth4j.tensor.VectorOps;
  * <p>Straight-through Gumbel-softmax: with z = (logits + noise) / tau, the soft execute probability is
  * s = softmax(z)[execute] = sigmoid(z_execute - z_skip); the forward gate is the hard one-hot (1 iff z_execute >
  * z_skip) and the backward treats d(gate)/d(s) as 1. The gated layer is out = h + gate * (Block(h) - h), with
- * Block(h) - h = a + m (attention output plus FFN output), so a skip is the exact identity.
+ * Block(h) - h = a + m (attention output plus FFN output), so a skip is the exact identity; per module each of a and
+ * m has its own gate.
  */
 public final class SkipRouterOps {
     public static final int SKIP = 0, EXECUTE = 1;
@@ -66,23 +67,21 @@ public final class SkipRouterOps {
         return s / T;
     }
 
-    /** out = h + gate * (a + m) row by row (a: attention output, m: FFN output); gate 1 gives h + a + m in that order. */
-    public static void gatedResidual(float[] h, float[] a, float[] m, float[] gate, float[] out, int T, int d) {
-        System.arraycopy(h, 0, out, 0, T * d);
-        for (int t = 0; t < T; t++) {
-            if (gate[t] == 0f) continue;
-            VectorOps.axpy(gate[t], a, t * d, out, t * d, d);
-            VectorOps.axpy(gate[t], m, t * d, out, t * d, d);
-        }
+    /**
+     * out = h + gate·x row by row ({@code out} may be {@code h}: in place); a row with gate 0 stays exactly h. A
+     * layer-routed block is gatedAdd(gatedAdd(h, a, g), m, g) = h + g·(a + m); per module, h1 = gatedAdd(h, a, g_a)
+     * and out = gatedAdd(h1, m, g_f).
+     */
+    public static void gatedAdd(float[] h, float[] x, float[] gate, float[] out, int T, int d) {
+        if (out != h) System.arraycopy(h, 0, out, 0, T * d);
+        for (int t = 0; t < T; t++) if (gate[t] != 0f) VectorOps.axpy(gate[t], x, t * d, out, t * d, d);
     }
 
-    /** da += gate·dout, dm += gate·dout, dgate[t] += dout·(a + m); (dh += dout, the identity, is the caller's). */
-    public static void gatedResidualBackward(float[] a, float[] m, float[] gate, float[] dOut, float[] dA, float[] dM, float[] dGate, int T, int d) {
+    /** dx += gate·dout, dgate[t] += dout·x; (dh += dout, the identity, is the caller's). */
+    public static void gatedAddBackward(float[] x, float[] gate, float[] dOut, float[] dX, float[] dGate, int T, int d) {
         for (int t = 0; t < T; t++) {
-            dGate[t] += VectorOps.dot(dOut, t * d, a, t * d, d) + VectorOps.dot(dOut, t * d, m, t * d, d);
-            if (gate[t] == 0f) continue;
-            VectorOps.axpy(gate[t], dOut, t * d, dA, t * d, d);
-            VectorOps.axpy(gate[t], dOut, t * d, dM, t * d, d);
+            dGate[t] += VectorOps.dot(dOut, t * d, x, t * d, d);
+            if (gate[t] != 0f) VectorOps.axpy(gate[t], dOut, t * d, dX, t * d, d);
         }
     }
 }

@@ -7,6 +7,7 @@ import java.util.function.Predicate;
 import org.flexidepth4j.model.LayerWeights;
 import org.flexidepth4j.model.ModelConfig;
 import org.flexidepth4j.model.ModelWeights;
+import org.flexidepth4j.skip.BinaryRouterConfig.Site;
 import org.flexidepth4j.tensor.Matrix;
 import org.flexidepth4j.tensor.VectorOps;
 
@@ -18,7 +19,8 @@ import org.flexidepth4j.tensor.VectorOps;
  * every token and masked (the gradient is the same as gathering the run rows). The backward stops below the lowest
  * layer that has a trainable tensor: with only the plug-in training, the layers before the first routed one cost a
  * forward only. Optional Learning-to-Skip routers ({@link TrainableSkipRouters}) gate whole layers instead:
- * out = h + gate · (Block(h) − h), Block computed for every token.
+ * out = h + gate · (Block(h) − h), Block computed for every token; or, per module, h1 = h + g_a · attention and
+ * out = h1 + g_f · FFN(post_attention_layernorm(h1)), attention and FFN computed for every token.
  */
 public final class TrainableDecoder {
     /** One layer's tensors in HF naming; biases and q/k norms are null where the architecture has none. */
@@ -34,8 +36,8 @@ public final class TrainableDecoder {
     /** Activations of one layer for one sequence, saved by the forward for the backward. */
     private static final class Saved {
         final float[] x, qRaw, q, kRaw, k, v, att, lse, attOut, h1, y, ffGate, ffUp, ffAct, mlp;
-        final float[] zPre, zAct, u, gate, adGate, adDown, adAct, adOut;
-        final boolean[] run;
+        final float[] zPre, zAct, u, gate, gateFfn, adGate, adDown, adAct, adOut;
+        final boolean[] run, runFfn;
 
         Saved(ModelConfig c, int T, PlugIn.Router r) {
             int d = c.hiddenSize(), qd = c.queryDim(), kvd = c.kvDim(), ff = c.intermediateSize();
@@ -56,6 +58,8 @@ public final class TrainableDecoder {
             mlp = new float[T * d];
             gate = new float[T];
             run = new boolean[T];
+            gateFfn = new float[T]; // per-module Learning-to-Skip: the FFN's own gate
+            runFfn = new boolean[T];
             int rd = r == null ? 0 : r.enc().rows(), ad = r == null ? 0 : r.gate().rows();
             zPre = new float[T * rd];
             zAct = new float[T * rd];
@@ -92,7 +96,7 @@ public final class TrainableDecoder {
     // backward scratch, allocated once
     private final float[] dRes, dX, dY, dAtt, dAttOut, dQ, dK, dV, dQRaw, dKRaw, dFfGate, dFfUp, dFfAct, dMlp;
     private final float[] dZAct, dZNorm, dZPre, dU, dLogit, dAdGate, dAdDown, dAdAct, dAdOut;
-    private final float[] dH1, dGate;
+    private final float[] dH1, dGate, dGateFfn;
 
     /**
      * @param trainBase which base tensors (by HF name) are trainable; the rest stay frozen in their stored dtype
@@ -189,10 +193,20 @@ public final class TrainableDecoder {
         dAdOut = new float[maxT * d];
         dH1 = new float[skipRouters == null ? 0 : maxT * d];
         dGate = new float[skipRouters == null ? 0 : maxT];
+        dGateFfn = new float[skipRouters == null ? 0 : maxT];
     }
 
     private boolean binary(int l) {
         return skipRouters != null && skipRouters.routes(l);
+    }
+
+    private boolean binaryPerModule(int l) {
+        return binary(l) && skipRouters.perModule();
+    }
+
+    /** The router deciding at a binary-routed layer's entry: the whole layer's, or the attention's per module. */
+    private Site entrySite() {
+        return skipRouters.perModule() ? Site.ATTENTION : Site.LAYER;
     }
 
     private static Param matrix(String name, Matrix m, Predicate<String> trainable) {
@@ -318,7 +332,7 @@ public final class TrainableDecoder {
                 gateSum[t] += g;
             }
         } else if (binary(l)) {
-            skipRouters.forward(l, a.x, n, a.gate, a.run);
+            skipRouters.forward(entrySite(), l, a.x, n, a.gate, a.run);
         } else {
             Arrays.fill(a.gate, 0, n, 1f);
             Arrays.fill(a.run, 0, n, true);
@@ -329,11 +343,16 @@ public final class TrainableDecoder {
         if (w.bv() != null) Ops.addBias(w.bv().vector(), a.v, n, kvd);
         Ops.attention(a.q, a.k, a.v, a.att, a.lse, n, c.numHeads(), c.numKvHeads(), hd);
         Ops.linear(w.wo(), a.att, a.attOut, n);
-        for (int t = 0; t < n; t++) {
-            System.arraycopy(in, t * d, a.h1, t * d, d);
-            if (a.run[t] || binary(l)) VectorOps.add(a.attOut, t * d, a.h1, t * d, d);
+        if (binaryPerModule(l)) {
+            SkipRouterOps.gatedAdd(in, a.attOut, a.gate, a.h1, n, d);
+        } else {
+            for (int t = 0; t < n; t++) {
+                System.arraycopy(in, t * d, a.h1, t * d, d);
+                if (a.run[t] || binary(l)) VectorOps.add(a.attOut, t * d, a.h1, t * d, d);
+            }
         }
         Ops.rmsNorm(a.h1, w.ffnNorm().vector(), eps, a.y, n, d);
+        if (binaryPerModule(l)) skipRouters.forward(Site.FFN, l, a.y, n, a.gateFfn, a.runFfn);
         Ops.linear(w.wGate(), a.y, a.ffGate, n);
         Ops.linear(w.wUp(), a.y, a.ffUp, n);
         Ops.swiglu(a.ffGate, a.ffUp, a.ffAct, n * ff);
@@ -344,8 +363,13 @@ public final class TrainableDecoder {
             Ops.swiglu(a.adGate, a.adDown, a.adAct, n * r.gate().rows());
             Ops.linear(r.up(), a.adAct, a.adOut, n);
         }
-        if (binary(l)) {
-            SkipRouterOps.gatedResidual(in, a.attOut, a.mlp, a.gate, out, n, d);
+        if (binaryPerModule(l)) {
+            SkipRouterOps.gatedAdd(a.h1, a.mlp, a.gateFfn, out, n, d);
+            return;
+        }
+        if (binary(l)) { // h + g·(attention + mlp)
+            SkipRouterOps.gatedAdd(in, a.attOut, a.gate, out, n, d);
+            SkipRouterOps.gatedAdd(out, a.mlp, a.gate, out, n, d);
             return;
         }
         System.arraycopy(a.h1, 0, out, 0, n * d);
@@ -392,10 +416,14 @@ public final class TrainableDecoder {
 
         // out = h1 + run·g·mlp + (1−run)·(1−g)·adapter
         Arrays.fill(dMlp, 0, n * d, 0f);
-        if (binary(l)) { // out = in + gate * (attention + mlp): dRes stays d/d(in) through the identity
+        if (binaryPerModule(l)) { // out = h1 + g_f * mlp: dRes stays d/d(h1) through the identity
+            Arrays.fill(dGateFfn, 0, n, 0f);
+            SkipRouterOps.gatedAddBackward(a.mlp, a.gateFfn, dRes, dMlp, dGateFfn, n, d);
+        } else if (binary(l)) { // out = in + gate * (attention + mlp): dRes stays d/d(in) through the identity
             Arrays.fill(dAttOut, 0, n * d, 0f);
             Arrays.fill(dGate, 0, n, 0f);
-            SkipRouterOps.gatedResidualBackward(a.attOut, a.mlp, a.gate, dRes, dAttOut, dMlp, dGate, n, d);
+            SkipRouterOps.gatedAddBackward(a.attOut, a.gate, dRes, dAttOut, dGate, n, d);
+            SkipRouterOps.gatedAddBackward(a.mlp, a.gate, dRes, dMlp, dGate, n, d);
         } else {
             for (int t = 0; t < n; t++) if (a.run[t]) VectorOps.axpy(a.gate[t], dRes, t * d, dMlp, t * d, d);
         }
@@ -426,7 +454,15 @@ public final class TrainableDecoder {
             Ops.linearBackward(r.gate(), a.y, dAdGate, dY, n);
             Ops.linearBackward(r.down(), a.y, dAdDown, dY, n);
         }
-        if (binary(l)) { // h1 = in + attention feeds the FFN of every token
+        if (binaryPerModule(l)) { // the FFN router reads y; h1 = in + g_a * attention
+            skipRouters.backward(Site.FFN, l, a.y, dGateFfn, dY, n, scale);
+            Arrays.fill(dH1, 0, n * d, 0f);
+            Ops.rmsNormBackward(a.h1, w.ffnNorm(), eps, dY, dH1, n, d);
+            VectorOps.add(dH1, 0, dRes, 0, n * d); // dRes is now d/d(h1), and through the identity d/d(in)
+            Arrays.fill(dAttOut, 0, n * d, 0f);
+            Arrays.fill(dGate, 0, n, 0f);
+            SkipRouterOps.gatedAddBackward(a.attOut, a.gate, dRes, dAttOut, dGate, n, d);
+        } else if (binary(l)) { // h1 = in + attention feeds the FFN of every token
             Arrays.fill(dH1, 0, n * d, 0f);
             Ops.rmsNormBackward(a.h1, w.ffnNorm(), eps, dY, dH1, n, d);
             VectorOps.add(dH1, 0, dRes, 0, n * d);
@@ -452,7 +488,7 @@ public final class TrainableDecoder {
         if (w.bv() != null) Ops.addBiasBackward(w.bv(), dV, n);
         Ops.linearBackward(w.wv(), a.x, dV, dx, n);
         if (r != null) routerBackward(r, a, dx);
-        if (binary(l)) skipRouters.backward(l, a.x, dGate, dx, n, scale);
+        if (binary(l)) skipRouters.backward(entrySite(), l, a.x, dGate, dx, n, scale);
         if (dx != null) Ops.rmsNormBackward(residual[l], w.attnNorm(), eps, dX, dRes, n, d);
     }
 

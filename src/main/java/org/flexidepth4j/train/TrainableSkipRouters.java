@@ -2,64 +2,67 @@ package org.flexidepth4j.train;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
-import org.flexidepth4j.io.SafeTensorsWriter;
 import org.flexidepth4j.model.ModelConfig;
 import org.flexidepth4j.skip.BinaryRouterConfig;
+import org.flexidepth4j.skip.BinaryRouterConfig.Site;
 import org.flexidepth4j.skip.BinaryRouters;
 import org.flexidepth4j.tensor.Matrix;
 
 /**
- * The binary skip routers of Learning to Skip as {@link TrainableDecoder} trains them: per routed layer a [2, d]
- * router on the layer's normalised input, straight-through Gumbel-softmax gates ({@link SkipRouterOps}) and the
- * density regulariser beta * sum_l (r_l - P)^2, r_l = mean over the sequence's tokens of the soft execute
- * probability (differentiable, unlike the hard fraction it estimates). Noise comes from its own seeded stream.
+ * The binary skip routers of Learning to Skip as {@link TrainableDecoder} trains them: per routed layer one [2, d]
+ * router on the layer's normalised input (granularity "layer"), or two (granularity "module": the attention's on
+ * input_layernorm(h), the FFN's on post_attention_layernorm(h + g_a·a)); straight-through Gumbel-softmax gates
+ * ({@link SkipRouterOps}) and the density regulariser beta * Σ over routers (r − P)², r = mean over the sequence's
+ * tokens of the soft execute probability (differentiable, unlike the hard fraction it estimates). Noise comes from
+ * its own seeded stream, drawn in forward order.
  */
 public final class TrainableSkipRouters {
+    /** One router's weights and the state of its last forward. */
+    private static final class Router {
+        final Param weight;
+        final float[] logits, noise, soft;
+        double density, executed;
+
+        Router(Param weight, int maxT) {
+            this.weight = weight;
+            logits = new float[2 * maxT];
+            noise = new float[2 * maxT];
+            soft = new float[maxT];
+        }
+    }
+
     private final ModelConfig config;
     private final BinaryRouterConfig settings;
-    private final Param[] routers;
-    private final float[][] logits, noise, soft;
+    private final Map<Site, Router[]> routers = new EnumMap<>(Site.class);
     private final float[] dSoft, dLogits;
-    private final double[] density;
-    private final double[] executed;
     private SplittableRandom rng = new SplittableRandom(0);
     private float noiseScale;
+    private float target;
 
-    private TrainableSkipRouters(ModelConfig config, BinaryRouterConfig settings, Param[] routers, int maxT) {
+    private TrainableSkipRouters(ModelConfig config, BinaryRouterConfig settings, int maxT) {
         for (int l : settings.layers()) if (l >= config.numLayers()) throw new IllegalArgumentException("routed layer " + l + " is outside 0.." + (config.numLayers() - 1));
         this.config = config;
         this.settings = settings;
-        this.routers = routers;
-        int L = config.numLayers();
-        logits = new float[L][];
-        noise = new float[L][];
-        soft = new float[L][];
-        for (int l : settings.layers()) {
-            logits[l] = new float[2 * maxT];
-            noise[l] = new float[2 * maxT];
-            soft[l] = new float[maxT];
+        for (Site site : settings.sites()) {
+            Router[] r = new Router[config.numLayers()];
+            for (int l : settings.layers()) {
+                r[l] = new Router(Param.trainable(site.tensorName(l), new float[2 * config.hiddenSize()], 2, config.hiddenSize(), false), maxT);
+            }
+            routers.put(site, r);
         }
         dSoft = new float[maxT];
         dLogits = new float[2 * maxT];
-        density = new double[L];
-        executed = new double[L];
         this.noiseScale = (float) settings.noiseScale();
+        this.target = (float) settings.targetDensity();
     }
 
     /** Fresh routers, all zero: P(execute) = 0.5 for every token before training. */
     public static TrainableSkipRouters init(ModelConfig c, BinaryRouterConfig settings, int maxT) {
-        Param[] routers = new Param[c.numLayers()];
-        for (int l : settings.layers()) routers[l] = Param.trainable(BinaryRouters.tensorName(l), new float[2 * c.hiddenSize()], 2, c.hiddenSize(), false);
-        return new TrainableSkipRouters(c, settings, routers, maxT);
-    }
-
-    /** Trainable copies of a loaded policy's routers (continued training). */
-    public static TrainableSkipRouters of(BinaryRouters policy, ModelConfig c, int maxT) {
-        Param[] routers = new Param[c.numLayers()];
-        for (int l : policy.settings().layers()) routers[l] = Param.trainableCopy(BinaryRouters.tensorName(l), policy.router(l), false);
-        return new TrainableSkipRouters(c, policy.settings(), routers, maxT);
+        return new TrainableSkipRouters(c, settings, maxT);
     }
 
     public BinaryRouterConfig settings() {
@@ -67,12 +70,18 @@ public final class TrainableSkipRouters {
     }
 
     public boolean routes(int layer) {
-        return routers[layer] != null;
+        return settings.routes(layer);
     }
 
+    /** Granularity "module": attention and FFN have their own routers. */
+    public boolean perModule() {
+        return routers.containsKey(Site.FFN);
+    }
+
+    /** Every router weight, layer by layer in forward order. */
     public List<Param> params() {
         List<Param> out = new ArrayList<>();
-        for (Param p : routers) if (p != null) out.add(p);
+        for (int l : settings.layers()) for (Site site : settings.sites()) out.add(routers.get(site)[l].weight);
         return out;
     }
 
@@ -82,54 +91,67 @@ public final class TrainableSkipRouters {
         rng = new SplittableRandom(stream);
     }
 
-    /** Gates of layer l for x [T, d] (its input_layernorm output): hard or soft per the settings; run = gate > 0.5. */
-    void forward(int l, float[] x, int T, float[] gate, boolean[] run) {
-        Ops.linear(routers[l], x, logits[l], T);
-        SkipRouterOps.gumbelNoise(rng, noiseScale, noise[l], 2 * T);
-        SkipRouterOps.gumbelGate(logits[l], noise[l], (float) settings.temperature(), settings.straightThrough(), soft[l], gate, T);
+    /** The density target P of the regulariser from now on (a schedule moves it during training). */
+    public void setTarget(double target) {
+        this.target = (float) target;
+    }
+
+    /** Gates of the router at {@code site} of layer l for its input x [T, d]: hard or soft per the settings; run = gate > 0.5. */
+    void forward(Site site, int l, float[] x, int T, float[] gate, boolean[] run) {
+        Router r = routers.get(site)[l];
+        Ops.linear(r.weight, x, r.logits, T);
+        SkipRouterOps.gumbelNoise(rng, noiseScale, r.noise, 2 * T);
+        SkipRouterOps.gumbelGate(r.logits, r.noise, (float) settings.temperature(), settings.straightThrough(), r.soft, gate, T);
         int n = 0;
         for (int t = 0; t < T; t++) if (run[t] = gate[t] > 0.5f) n++;
-        executed[l] = (double) n / T;
-        density[l] = SkipRouterOps.density(soft[l], T, (float) settings.targetDensity(), (float) settings.beta());
+        r.executed = (double) n / T;
+        r.density = SkipRouterOps.density(r.soft, T, target, (float) settings.beta());
     }
 
-    /** dGate: d(loss)/d(gate) of layer l; adds scale × the regulariser's gradient, the router gradient and dx. */
-    void backward(int l, float[] x, float[] dGate, float[] dx, int T, float scale) {
+    /** dGate: d(loss)/d(gate) of that router; adds scale × the regulariser's gradient, the router gradient and dx. */
+    void backward(Site site, int l, float[] x, float[] dGate, float[] dx, int T, float scale) {
+        Router r = routers.get(site)[l];
         System.arraycopy(dGate, 0, dSoft, 0, T);
-        SkipRouterOps.densityBackward(soft[l], T, (float) settings.targetDensity(), (float) settings.beta(), scale, dSoft);
+        SkipRouterOps.densityBackward(r.soft, T, target, (float) settings.beta(), scale, dSoft);
         Arrays.fill(dLogits, 0, 2 * T, 0f);
-        SkipRouterOps.gumbelGateBackward(soft[l], dSoft, (float) settings.temperature(), dLogits, T);
-        Ops.linearBackward(routers[l], x, dLogits, settings.detachRouterInput() ? null : dx, T);
+        SkipRouterOps.gumbelGateBackward(r.soft, dSoft, (float) settings.temperature(), dLogits, T);
+        Ops.linearBackward(r.weight, x, dLogits, settings.detachRouterInput() ? null : dx, T);
     }
 
-    /** beta * sum_l (r_l - P)^2 of the last forward. */
+    /** beta * Σ over routers (r − P)² of the last forward. */
     public double regularizer() {
         double s = 0;
-        for (int l : settings.layers()) s += density[l];
+        for (int l : settings.layers()) for (Site site : settings.sites()) s += routers.get(site)[l].density;
         return s;
     }
 
-    /** Fraction of the last forward's tokens whose gate executed layer l. */
-    public double executedFraction(int layer) {
-        return executed[layer];
+    /** Fraction of the last forward's tokens that the router at {@code site} of layer l executed. */
+    public double executedFraction(Site site, int layer) {
+        return routers.get(site)[layer].executed;
     }
 
-    /** Mean over routed layers of {@link #executedFraction}. */
+    /** Fraction of the last forward's tokens executing layer l (per module: the mean of its two modules). */
+    public double executedFraction(int layer) {
+        double s = 0;
+        for (Site site : settings.sites()) s += executedFraction(site, layer);
+        return s / settings.sites().size();
+    }
+
+    /** Mean over routed layers of {@link #executedFraction(int)}. */
     public double meanExecutedFraction() {
         double s = 0;
-        for (int l : settings.layers()) s += executed[l];
+        for (int l : settings.layers()) s += executedFraction(l);
         return settings.layers().length == 0 ? 1 : s / settings.layers().length;
-    }
-
-    /** Adds the routers to a model file being written. */
-    public void addTo(SafeTensorsWriter w) {
-        for (Param p : params()) w.addF32(p.name(), p.value(), 2, config.hiddenSize());
     }
 
     /** The inference policy over the current values (shared, so it sees later updates). */
     public BinaryRouters policy() {
-        Matrix[] m = new Matrix[config.numLayers()];
-        for (int l : settings.layers()) m[l] = routers[l].matrix();
+        Map<Site, Matrix[]> m = new EnumMap<>(Site.class);
+        routers.forEach((site, r) -> {
+            Matrix[] w = new Matrix[r.length];
+            for (int l : settings.layers()) w[l] = r[l].weight.matrix();
+            m.put(site, w);
+        });
         return new BinaryRouters(config, settings, m);
     }
 }

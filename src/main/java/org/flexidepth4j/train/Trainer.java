@@ -1,19 +1,11 @@
 package org.flexidepth4j.train;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.io.Writer;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
-import me.tongfei.progressbar.ProgressBar;
-import me.tongfei.progressbar.ProgressBarBuilder;
 import org.flexidepth4j.ModelLoader;
-import org.flexidepth4j.io.AtomicFiles;
 import org.flexidepth4j.io.FormatException;
 import org.flexidepth4j.io.Json;
 import org.flexidepth4j.io.SafeTensorsWriter;
@@ -87,16 +79,7 @@ public final class Trainer {
         double lastVal = Double.NaN;
         int routed = plugIn == null ? 0 : plugIn.routedLayers().length;
 
-        try {
-            Files.createDirectories(out);
-            if (cfg.resume() == null) Files.deleteIfExists(metrics);
-            else if (Files.exists(metrics)) keepMetricsUpTo(metrics, state.step());
-        } catch (IOException e) {
-            throw new FormatException(out, "cannot create the output directory: " + e.getMessage());
-        }
-        try (Writer log = Files.newBufferedWriter(metrics, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
-             ProgressBar bar = cfg.progress() ? new ProgressBarBuilder().setTaskName("train").setInitialMax(cfg.steps()).setUpdateIntervalMillis(500).continuousUpdate().build() : null) {
-            if (bar != null) bar.stepTo(state.step());
+        try (TrainingLog log = TrainingLog.open(metrics, state.step(), "train", cfg.steps(), cfg.progress())) {
             for (int step = state.step(); step < cfg.steps() && step < stopAfter; step++) {
                 long start = System.nanoTime();
                 float lr = AdamW.cosineSchedule(step, cfg.steps(), cfg.warmupSteps(), cfg.lr(), cfg.minLrRatio());
@@ -131,19 +114,11 @@ public final class Trainer {
                     lastVal = v[0];
                     line.put("val_lm_loss", v[0]).put("val_layers_skipped", v[1]);
                 }
-                log.write(line.toString());
-                log.write('\n');
-                log.flush();
+                log.step(line, String.format(" loss %.3f skip %.2f", loss, skipped));
                 if ((step + 1) % cfg.checkpointEvery() == 0 || last) {
                     new Checkpoint(step + 1, epoch, position, cfg.seed()).save(out.resolve(Checkpoint.FILE), adam);
                 }
-                if (bar != null) {
-                    bar.stepTo(step + 1);
-                    bar.setExtraMessage(String.format(" loss %.3f skip %.2f", loss, skipped));
-                }
             }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
         }
         Path output;
         if (plugIn != null) {
@@ -166,20 +141,6 @@ public final class Trainer {
         if (cfg.routedLayers() != null) return PlugIn.init(mc, TrainConfig.parseLayers(cfg.routedLayers()), REDUCTION, REDUCTION, cfg.seed());
         if (model.defaultPolicy() instanceof FlexiDepth fd) return PlugIn.from(fd);
         throw new IllegalArgumentException(model.source() + " has no FlexiDepth plug-in to continue: give the layers to route (e.g. --routed-layers 6-11)");
-    }
-
-    /** Drops the lines a killed run logged after its last checkpoint, so the resumed run does not log them twice. */
-    private static void keepMetricsUpTo(Path metrics, int step) throws IOException {
-        List<String> keep = new ArrayList<>();
-        for (String line : Files.readAllLines(metrics, StandardCharsets.UTF_8)) {
-            if (line.isBlank()) continue;
-            try {
-                if (Json.MAPPER.readTree(line).path("step").asInt(Integer.MAX_VALUE) <= step) keep.add(line);
-            } catch (IOException e) {
-                // a line cut short by the kill: drop it
-            }
-        }
-        AtomicFiles.writeString(metrics, keep.isEmpty() ? "" : String.join("\n", keep) + "\n");
     }
 
     /** Mean next-token loss and mean routed layers skipped per token over the first {@code max} held-out sequences. */

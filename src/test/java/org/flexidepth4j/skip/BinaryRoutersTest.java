@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import java.util.Set;
 import java.util.function.IntFunction;
 import org.flexidepth4j.ModelLoader;
 import org.flexidepth4j.io.AtomicFiles;
@@ -30,7 +31,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class BinaryRoutersTest {
     static final int D = 16, HEADS = 2, KV_HEADS = 1, HD = 8, FF = 32, V = 20;
-    static final float[] ALL_SKIP = router(0, 1f, 0f), ALL_RUN = router(0, 0f, 1f), EVEN_RUNS = router(1, -1f, 1f);
+    static final float[] ALL_SKIP = router(0, 1f, 0f), ALL_RUN = router(0, 0f, 1f), EVEN_RUNS = router(1, -1f, 1f), ODD_RUNS = router(1, 1f, -1f);
 
     @TempDir
     Path tmp;
@@ -43,8 +44,17 @@ class BinaryRoutersTest {
         return w;
     }
 
-    /** Writes the tiny model with {@code layers} of the 3 base layers (renumbered 0..), routers per new index. */
+    /** Writes the tiny model with {@code layers} of the 3 base layers (renumbered 0..), a layer router per new index. */
     static Path write(Path dir, int[] layers, IntFunction<float[]> routerOf) {
+        return write(dir, layers, BinaryRouterConfig.LAYER, l -> routerOf.apply(l) == null ? null : new float[][] {routerOf.apply(l)}, Set.of());
+    }
+
+    /**
+     * The same with routers of either granularity (routersOf gives one array per site of the granularity, or null)
+     * and the tensors named in {@code zeroed} written as zeros (e.g. a down_proj: an FFN that contributes nothing).
+     */
+    static Path write(Path dir, int[] layers, String granularity, IntFunction<float[][]> routersOf, Set<String> zeroed) {
+        List<BinaryRouterConfig.Site> sites = BinaryRouterConfig.of(granularity).sites();
         Random r = new Random(11);
         SafeTensorsWriter w = new SafeTensorsWriter();
         float[] emb = gaussian(r, V * D, 1f);
@@ -65,18 +75,18 @@ class BinaryRoutersTest {
         for (int i = 0; i < layers.length; i++) {
             float[][] t = all.get(layers[i]);
             String p = "model.layers." + i + ".";
-            w.addF32(p + "input_layernorm.weight", t[0], D);
-            w.addF32(p + "self_attn.q_proj.weight", t[1], HEADS * HD, D);
-            w.addF32(p + "self_attn.k_proj.weight", t[2], KV_HEADS * HD, D);
-            w.addF32(p + "self_attn.v_proj.weight", t[3], KV_HEADS * HD, D);
-            w.addF32(p + "self_attn.o_proj.weight", t[4], D, HEADS * HD);
-            w.addF32(p + "post_attention_layernorm.weight", t[5], D);
-            w.addF32(p + "mlp.gate_proj.weight", t[6], FF, D);
-            w.addF32(p + "mlp.up_proj.weight", t[7], FF, D);
-            w.addF32(p + "mlp.down_proj.weight", t[8], D, FF);
-            float[] router = routerOf.apply(i);
-            if (router != null) {
-                w.addF32(BinaryRouters.tensorName(i), router, 2, D);
+            String[] names = {"input_layernorm", "self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
+                    "post_attention_layernorm", "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj"};
+            int[] rows = {1, HEADS * HD, KV_HEADS * HD, KV_HEADS * HD, D, 1, FF, FF, D};
+            for (int k = 0; k < names.length; k++) {
+                String name = p + names[k] + ".weight";
+                float[] v = zeroed.contains(name) ? new float[t[k].length] : t[k];
+                if (rows[k] == 1) w.addF32(name, v, D);
+                else w.addF32(name, v, rows[k], v.length / rows[k]);
+            }
+            float[][] routers = routersOf.apply(i);
+            if (routers != null) {
+                for (int k = 0; k < sites.size(); k++) w.addF32(sites.get(k).tensorName(i), routers[k], 2, D);
                 routed.add(i);
             }
         }
@@ -87,7 +97,7 @@ class BinaryRoutersTest {
         c.put("model_type", "llama").put("hidden_size", D).put("intermediate_size", FF).put("num_hidden_layers", layers.length)
                 .put("num_attention_heads", HEADS).put("num_key_value_heads", KV_HEADS).put("vocab_size", V)
                 .put("max_position_embeddings", 64).put("rms_norm_eps", 1e-5).put("rope_theta", 10000.0);
-        if (!routed.isEmpty()) c.set(BinaryRouterConfig.KEY, BinaryRouterConfig.of(routed.stream().mapToInt(Integer::intValue).toArray()).toJson());
+        if (!routed.isEmpty()) c.set(BinaryRouterConfig.KEY, BinaryRouterConfig.of(granularity, routed.stream().mapToInt(Integer::intValue).toArray()).toJson());
         AtomicFiles.writeString(dir.resolve("config.json"), c.toString());
         return dir;
     }
@@ -183,6 +193,66 @@ class BinaryRoutersTest {
         return a;
     }
 
+    /**
+     * Per module, exact checks against hand-made dense models: an FFN router skipping every token equals the model
+     * whose FFN of that layer is zero (down_proj = 0); an attention router skipping every token equals the model whose
+     * attention output is zero (o_proj = 0), the FFN then reading post_attention_layernorm(h); both skipping equals the
+     * model without the layer.
+     */
+    @Test
+    void moduleRoutersSkippingEveryTokenEqualHandMadeModels() {
+        int[] all = {0, 1, 2};
+        Model noFfn = ModelLoader.load(write(tmp.resolve("ffn-skipped"), all, BinaryRouterConfig.MODULE, l -> l == 1 ? new float[][] {ALL_RUN, ALL_SKIP} : null, Set.of()));
+        Model zeroDown = ModelLoader.load(write(tmp.resolve("zero-down"), all, BinaryRouterConfig.LAYER, l -> null, Set.of("model.layers.1.mlp.down_proj.weight")));
+        assertThat(((BinaryRouters) noFfn.defaultPolicy()).settings().granularity()).isEqualTo(BinaryRouterConfig.MODULE);
+        assertThat(logits(noFfn, IDS)).containsExactly(logits(zeroDown, IDS));
+
+        Model noAttention = ModelLoader.load(write(tmp.resolve("attention-skipped"), all, BinaryRouterConfig.MODULE, l -> l == 1 ? new float[][] {ALL_SKIP, ALL_RUN} : null, Set.of()));
+        Model zeroO = ModelLoader.load(write(tmp.resolve("zero-o"), all, BinaryRouterConfig.LAYER, l -> null, Set.of("model.layers.1.self_attn.o_proj.weight")));
+        assertThat(logits(noAttention, IDS)).containsExactly(logits(zeroO, IDS));
+
+        Model neither = ModelLoader.load(write(tmp.resolve("both-skipped"), all, BinaryRouterConfig.MODULE, l -> l == 1 ? new float[][] {ALL_SKIP, ALL_SKIP} : null, Set.of()));
+        Model dropped = ModelLoader.load(write(tmp.resolve("dropped"), new int[] {0, 2}, l -> null));
+        Model dense = ModelLoader.load(write(tmp.resolve("dense"), all, l -> null));
+        assertThat(logits(neither, IDS)).containsExactly(logits(dropped, IDS));
+        assertThat(logits(noFfn, IDS)).isNotEqualTo(logits(dense, IDS));
+        assertThat(logits(noAttention, IDS)).isNotEqualTo(logits(dense, IDS));
+    }
+
+    /**
+     * Per module, attention run iff the id is even and FFN run iff it is odd: every token runs exactly one module of
+     * layer 1 (gate trace 0.5, the layer counted as used); the work counter is n·(K/V + two routers) + evens·(Q + O)
+     * + attention of the even rows + odds·FFN, i.e. nothing of a module for the tokens that skip it; decoding token by
+     * token (odd tokens skipping the attention still write their K/V) matches the batch.
+     */
+    @Test
+    void perModuleSkippingCostsNothingForTheSkippedModule() {
+        Model m = ModelLoader.load(write(tmp.resolve("modules"), new int[] {0, 1, 2}, BinaryRouterConfig.MODULE, l -> l == 1 ? new float[][] {EVEN_RUNS, ODD_RUNS} : null, Set.of()));
+        int n = IDS.length;
+        Transformer tf = m.transformer();
+        InferenceState s = tf.newState(n);
+        tf.forward(s, IDS, 0, n, m.defaultPolicy(), true);
+
+        int evens = 0;
+        long attention = 0;
+        for (int t = 0; t < n; t++) {
+            assertThat(s.gate(1, t)).isEqualTo(0.5f);
+            assertThat(s.layersUsed(t)).isEqualTo(3);
+            if (IDS[t] % 2 == 0) {
+                evens++;
+                attention += 2L * (t + 1) * HEADS * HD;
+            }
+        }
+        long qd = HEADS * HD, kvd = KV_HEADS * HD;
+        long keysValues = 2L * D * kvd, queryOut = 2L * D * qd, ffn = 3L * D * FF;
+        assertThat(s.work.layer(1)).isEqualTo(n * (keysValues + 2 * 2L * D) + evens * queryOut + attention + (n - evens) * ffn);
+
+        InferenceState step = tf.newState(n);
+        for (int t = 0; t < n; t++) tf.forward(step, IDS, t, 1, m.defaultPolicy(), false);
+        float[] batch = Arrays.copyOfRange(s.logits(), (n - 1) * V, n * V);
+        for (int i = 0; i < V; i++) assertThat(step.logits()[i]).isCloseTo(batch[i], org.assertj.core.data.Offset.offset(1e-5f));
+    }
+
     @Test
     void inconsistentFilesAreRejectedWithOneLineErrors() {
         Path dir = write(tmp.resolve("bad"), new int[] {0, 1, 2}, l -> l == 1 ? ALL_SKIP : null);
@@ -199,18 +269,45 @@ class BinaryRoutersTest {
         AtomicFiles.writeString(dir.resolve("config.json"), c.toString());
         assertThatThrownBy(() -> ModelLoader.load(dir)).isInstanceOf(FormatException.class).hasMessageContaining("target_density");
 
-        c.set(BinaryRouterConfig.KEY, BinaryRouterConfig.of(1).toJson().put("granularity", "module"));
+        c.set(BinaryRouterConfig.KEY, BinaryRouterConfig.of(1).toJson().put("granularity", "head"));
         AtomicFiles.writeString(dir.resolve("config.json"), c.toString());
-        assertThatThrownBy(() -> ModelLoader.load(dir)).isInstanceOf(FormatException.class).hasMessageContaining("granularity");
+        assertThatThrownBy(() -> ModelLoader.load(dir)).isInstanceOf(FormatException.class).hasMessageContaining("granularity 'head'");
+
+        // a layer router where the config says per module: the module routers are missing, the layer one is foreign
+        c.set(BinaryRouterConfig.KEY, BinaryRouterConfig.of(BinaryRouterConfig.MODULE, 1).toJson());
+        AtomicFiles.writeString(dir.resolve("config.json"), c.toString());
+        assertThatThrownBy(() -> ModelLoader.load(dir)).isInstanceOf(FormatException.class)
+                .hasMessageContaining("model.layers.1.skip_router.weight is not a router of granularity 'module'");
+        Path half = write(tmp.resolve("half"), new int[] {0, 1, 2}, BinaryRouterConfig.MODULE, l -> l == 1 ? new float[][] {ALL_RUN, ALL_RUN} : null, Set.of());
+        ObjectNode h = (ObjectNode) Json.read(half.resolve("config.json"));
+        h.set(BinaryRouterConfig.KEY, BinaryRouterConfig.of(BinaryRouterConfig.MODULE, 1, 2).toJson());
+        AtomicFiles.writeString(half.resolve("config.json"), h.toString());
+        assertThatThrownBy(() -> ModelLoader.load(half)).isInstanceOf(FormatException.class).hasMessageContaining("model.layers.2.skip_router_attn.weight is missing");
     }
 
     @Test
-    void configRoundTripsAndNoiseAnneals() {
-        BinaryRouterConfig c = new BinaryRouterConfig("layer", new int[] {2, 5}, 0.4, 0.2, 0.7, 2.0, 0.25, 3.0, false, true);
+    void configRoundTripsAndNoiseAndDensityTargetAnneal() {
+        BinaryRouterConfig c = new BinaryRouterConfig("layer", new int[] {2, 5}, 0.4, 0.9, 0.2, 0.2, 0.7, 2.0, 0.25, 3.0, false, true);
         assertThat(BinaryRouterConfig.parse(Path.of("x"), c.toJson())).isEqualTo(c);
+        BinaryRouterConfig m = BinaryRouterConfig.of(BinaryRouterConfig.MODULE, 1, 3);
+        assertThat(BinaryRouterConfig.parse(Path.of("x"), m.toJson())).isEqualTo(m);
+        assertThat(m.sites()).containsExactly(BinaryRouterConfig.Site.ATTENTION, BinaryRouterConfig.Site.FFN);
+        assertThat(BinaryRouterConfig.Site.FFN.tensorName(3)).isEqualTo("model.layers.3.skip_router_mlp.weight");
+        assertThat(BinaryRouterConfig.Site.ATTENTION.tensorName(3)).isEqualTo("model.layers.3.skip_router_attn.weight");
         assertThat(c.noiseAt(0, 100)).isEqualTo(2.0);
         assertThat(c.noiseAt(10, 100)).isCloseTo(1.2, org.assertj.core.data.Offset.offset(1e-12));
         assertThat(c.noiseAt(25, 100)).isEqualTo(0.0);
         assertThat(c.noiseAt(90, 100)).isEqualTo(0.0);
+        // the density target: linear from 0.9 to 0.4 over the first 20% of the steps, then 0.4
+        assertThat(c.targetAt(0, 100)).isEqualTo(0.9);
+        assertThat(c.targetAt(10, 100)).isCloseTo(0.65, org.assertj.core.data.Offset.offset(1e-12));
+        assertThat(c.targetAt(20, 100)).isEqualTo(0.4);
+        assertThat(c.targetAt(90, 100)).isEqualTo(0.4);
+        // absent schedule keys: the target is P from the start
+        BinaryRouterConfig plain = BinaryRouterConfig.parse(Path.of("x"), Json.MAPPER.createObjectNode().put("target_density", 0.3).set("layers", Json.MAPPER.createArrayNode().add(1)));
+        assertThat(plain.targetDensityStart()).isEqualTo(0.3);
+        assertThat(plain.targetAt(0, 100)).isEqualTo(0.3);
+        assertThatThrownBy(() -> BinaryRouterConfig.parse(Path.of("x"), c.toJson().put("target_density_start", 1.5)))
+                .isInstanceOf(FormatException.class).hasMessageContaining("target_density_start 1.5");
     }
 }

@@ -37,7 +37,7 @@ class PretrainCommandTest {
                 """.formatted(Shared.path("models/tinylm-12l")));
         Path out = dir.resolve("out");
         StringWriter o = new StringWriter(), e = new StringWriter();
-        int code = run(o, e, "pretrain", "--config", cfg.toString(), "--data", data.toString(), "--steps", "3", "--out", out.toString());
+        int code = run(o, e, "pretrain", "--config", cfg.toString(), "--data", data.toString(), "--steps", "3", "--out", out.toString(), "--no-progress");
         assertThat(code).as(e.toString()).isZero();
         assertThat(o.toString()).startsWith("pretrained 3 steps");
         Model m = ModelLoader.load(out);
@@ -45,6 +45,15 @@ class PretrainCommandTest {
         assertThat(m.config().vocabSize()).isEqualTo(m.tokenizer().vocabSize());
         assertThat(((BinaryRouters) m.defaultPolicy()).settings().layers()).containsExactly(1);
         assertThat(out.resolve("tokenizer_config.json")).exists();
+
+        // resuming a finished run from its final checkpoint runs no step and rewrites the same model
+        byte[] model = Files.readAllBytes(out.resolve("model.safetensors"));
+        StringWriter o2 = new StringWriter(), e2 = new StringWriter();
+        code = run(o2, e2, "pretrain", "--config", cfg.toString(), "--data", data.toString(), "--steps", "3", "--out", out.toString(), "--resume", out.toString(), "--no-progress");
+        assertThat(code).as(e2.toString()).isZero();
+        assertThat(o2.toString()).startsWith("pretrained 0 steps");
+        assertThat(Files.readAllBytes(out.resolve("model.safetensors"))).isEqualTo(model);
+        assertThat(Files.readAllLines(out.resolve("metrics.jsonl"))).hasSize(3);
     }
 
     @Test

@@ -2,7 +2,9 @@ package org.flexidepth4j.train;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 import org.flexidepth4j.model.InferenceState;
 import org.flexidepth4j.model.ModelConfig;
@@ -13,6 +15,7 @@ import org.flexidepth4j.skip.BinaryRouterConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** The decoder with Learning-to-Skip routers: gradients against finite differences, forward against inference. */
 class SkipDecoderGradientTest {
@@ -21,11 +24,11 @@ class SkipDecoderGradientTest {
     static final int T = IDS.length;
 
     static TrainableSkipRouters routers(boolean straightThrough, double std) {
-        return routers(straightThrough, std, false);
+        return routers(BinaryRouterConfig.LAYER, straightThrough, std, false);
     }
 
-    static TrainableSkipRouters routers(boolean straightThrough, double std, boolean detach) {
-        BinaryRouterConfig s = new BinaryRouterConfig("layer", new int[] {1, 2}, 0.4, 0.3, 0.8, 1.0, 0.5, 1.0, straightThrough, detach);
+    static TrainableSkipRouters routers(String granularity, boolean straightThrough, double std, boolean detach) {
+        BinaryRouterConfig s = new BinaryRouterConfig(granularity, new int[] {1, 2}, 0.4, 0.4, 0, 0.3, 0.8, 1.0, 0.5, 1.0, straightThrough, detach);
         TrainableSkipRouters r = TrainableSkipRouters.init(C, s, T);
         SplittableRandom rng = new SplittableRandom(3);
         for (Param p : r.params()) {
@@ -35,39 +38,47 @@ class SkipDecoderGradientTest {
         return r;
     }
 
+    static final long NOISE_STREAM = 77;
+
     static double loss(TrainableDecoder net, TrainableSkipRouters r) {
-        r.setNoise(1.0, 77); // the same noise for every evaluation
+        r.setNoise(1.0, NOISE_STREAM); // the same noise for every evaluation
         return net.forward(IDS, T);
     }
 
     /**
-     * Soft gates (the relaxation whose gradient the straight-through estimator passes): the router weights and the
-     * weights of a routed layer against central differences (step 1e-2) of the float32 loss, to 1e-3 of the largest
-     * gradient (measured: about 1e-4); the ops themselves are checked in float64 in SkipRouterOpsGradientTest.
+     * Soft gates (the relaxation whose gradient the straight-through estimator passes), per layer and per module:
+     * the gradients of every tensor (base weights, both routers of each routed layer; the first 96 entries of each)
+     * against central differences (step 1e-6) of a float64 transcription of the decoder's loss (LM cross-entropy +
+     * density terms, the same Gumbel noise), max abs error ≤ 1e-3 of the tensor's largest gradient (measured: at most
+     * 8e-6 over all entries); the float32 loss equals the float64 one to 1e-5.
      */
-    @Test
-    void softGateGradientsMatchFiniteDifferences() {
+    @ParameterizedTest
+    @ValueSource(strings = {BinaryRouterConfig.LAYER, BinaryRouterConfig.MODULE})
+    void softGateGradientsMatchFloat64FiniteDifferences(String granularity) {
         ModelWeights w = ScratchModel.init(C, 1, 0.3);
-        TrainableSkipRouters r = routers(false, 0.5);
+        TrainableSkipRouters r = routers(granularity, false, 0.5, false);
         TrainableDecoder net = new TrainableDecoder(C, w, name -> true, null, 0f, 0.5f, T, r);
-        loss(net, r);
+        double loss = loss(net, r);
         assertThat(r.regularizer()).isGreaterThan(0);
         for (Param p : net.trainableParams()) java.util.Arrays.fill(p.grad(), 0f);
         net.backward(1f);
-        List<Param> params = net.trainableParams();
-        for (Param p : params) {
-            boolean router = p.name().contains("skip_router");
-            boolean routedLayer = p.name().startsWith("model.layers.1.") || p.name().startsWith("model.layers.2.");
-            if (!router && !(routedLayer && (p.name().contains("o_proj") || p.name().contains("input_layernorm") || p.name().contains("k_proj")))) continue;
+
+        Map<String, double[]> values = new HashMap<>();
+        for (Param p : net.allParams()) values.put(p.name(), Reference64.d(p.value()));
+        float[][] noise = Reference64.noise(r.settings(), NOISE_STREAM);
+        assertThat(Reference64.loss(values, r.settings(), noise)).isCloseTo(loss, org.assertj.core.data.Offset.offset(1e-5 * loss));
+        assertThat(r.params()).hasSize(granularity.equals(BinaryRouterConfig.MODULE) ? 4 : 2);
+        double h = 1e-6;
+        for (Param p : net.trainableParams()) {
+            double[] v = values.get(p.name());
             double err = 0, scale = 0;
-            float h = 1e-2f;
-            for (int i = 0; i < Math.min(p.size(), 32); i++) {
-                float keep = p.value()[i];
-                p.value()[i] = keep + h;
-                double plus = loss(net, r);
-                p.value()[i] = keep - h;
-                double minus = loss(net, r);
-                p.value()[i] = keep;
+            for (int i = 0; i < Math.min(v.length, 96); i++) {
+                double keep = v[i];
+                v[i] = keep + h;
+                double plus = Reference64.loss(values, r.settings(), noise);
+                v[i] = keep - h;
+                double minus = Reference64.loss(values, r.settings(), noise);
+                v[i] = keep;
                 double fd = (plus - minus) / (2 * h);
                 err = Math.max(err, Math.abs(p.grad()[i] - fd));
                 scale = Math.max(scale, Math.abs(fd));
@@ -77,22 +88,155 @@ class SkipDecoderGradientTest {
         }
     }
 
-    /** Hard gates without noise: the training forward is the inference forward of the same weights and routers. */
-    @Test
-    void hardGateForwardWithoutNoiseEqualsInference() {
+    /** The decoder of {@link #C} in float64, from its definitions, with soft Learning-to-Skip gates. */
+    static final class Reference64 {
+        static double[] d(float[] v) {
+            double[] out = new double[v.length];
+            for (int i = 0; i < v.length; i++) out[i] = v[i];
+            return out;
+        }
+
+        /** The noise each router draws, in forward order (layer by layer; per module attention, then FFN). */
+        static float[][] noise(BinaryRouterConfig s, long stream) {
+            SplittableRandom rng = new SplittableRandom(stream);
+            float[][] out = new float[s.layers().length * s.sites().size()][2 * T];
+            for (float[] n : out) SkipRouterOps.gumbelNoise(rng, 1f, n, 2 * T);
+            return out;
+        }
+
+        static double loss(Map<String, double[]> w, BinaryRouterConfig s, float[][] noise) {
+            int d = C.hiddenSize(), hd = C.headDim(), heads = C.numHeads(), kvHeads = C.numKvHeads(), ff = C.intermediateSize(), V = C.vocabSize();
+            int n = T;
+            double[] h = new double[n * d], emb = w.get("model.embed_tokens.weight");
+            for (int t = 0; t < n; t++) System.arraycopy(emb, IDS[t] * d, h, t * d, d);
+            double regularizer = 0;
+            int router = 0;
+            for (int l = 0; l < C.numLayers(); l++) {
+                String p = "model.layers." + l + ".";
+                double[] x = rmsNorm(h, w.get(p + "input_layernorm.weight"), n, d);
+                double[] q = rope(linear(x, w.get(p + "self_attn.q_proj.weight"), n, heads * hd, d), n, heads);
+                double[] k = rope(linear(x, w.get(p + "self_attn.k_proj.weight"), n, kvHeads * hd, d), n, kvHeads);
+                double[] v = linear(x, w.get(p + "self_attn.v_proj.weight"), n, kvHeads * hd, d);
+                double[] a = linear(attention(q, k, v, n), w.get(p + "self_attn.o_proj.weight"), n, d, heads * hd);
+                boolean routed = s.routes(l), perModule = routed && s.granularity().equals(BinaryRouterConfig.MODULE);
+                double[] gA = null, gF = null;
+                if (routed) {
+                    gA = softGate(x, w.get(s.sites().getFirst().tensorName(l)), noise[router++], s);
+                    regularizer += density(gA, s);
+                }
+                double[] h1 = new double[n * d];
+                for (int i = 0; i < n * d; i++) h1[i] = h[i] + (perModule ? gA[i / d] : 1) * a[i]; // per layer: the full block for every token
+                double[] y = rmsNorm(h1, w.get(p + "post_attention_layernorm.weight"), n, d);
+                if (perModule) {
+                    gF = softGate(y, w.get(BinaryRouterConfig.Site.FFN.tensorName(l)), noise[router++], s);
+                    regularizer += density(gF, s);
+                }
+                double[] g = linear(y, w.get(p + "mlp.gate_proj.weight"), n, ff, d), u = linear(y, w.get(p + "mlp.up_proj.weight"), n, ff, d);
+                for (int i = 0; i < n * ff; i++) g[i] = g[i] / (1 + Math.exp(-g[i])) * u[i];
+                double[] m = linear(g, w.get(p + "mlp.down_proj.weight"), n, d, ff);
+                for (int i = 0; i < n * d; i++) {
+                    int t = i / d;
+                    h[i] = perModule ? h1[i] + gF[t] * m[i] : routed ? h[i] + gA[t] * (a[i] + m[i]) : h1[i] + m[i];
+                }
+            }
+            double[] logits = linear(rmsNorm(h, w.get("model.norm.weight"), n, d), w.get("lm_head.weight"), n, V, d);
+            double ce = 0;
+            for (int t = 0; t + 1 < n; t++) {
+                double max = Double.NEGATIVE_INFINITY, sum = 0;
+                for (int j = 0; j < V; j++) max = Math.max(max, logits[t * V + j]);
+                for (int j = 0; j < V; j++) sum += Math.exp(logits[t * V + j] - max);
+                ce += Math.log(sum) + max - logits[t * V + IDS[t + 1]];
+            }
+            return ce / (n - 1) + regularizer;
+        }
+
+        /** sigmoid(((W x + noise)_execute − (W x + noise)_skip) / tau) per token. */
+        static double[] softGate(double[] x, double[] router, float[] noise, BinaryRouterConfig s) {
+            double[] logits = linear(x, router, T, 2, C.hiddenSize()), g = new double[T];
+            for (int t = 0; t < T; t++) {
+                double diff = logits[2 * t + 1] + noise[2 * t + 1] - logits[2 * t] - noise[2 * t];
+                g[t] = 1 / (1 + Math.exp(-diff / (float) s.temperature()));
+            }
+            return g;
+        }
+
+        static double density(double[] g, BinaryRouterConfig s) {
+            double mean = 0;
+            for (double v : g) mean += v / g.length;
+            return (float) s.beta() * (mean - (float) s.targetDensity()) * (mean - (float) s.targetDensity());
+        }
+
+        static double[] linear(double[] x, double[] w, int n, int rows, int cols) {
+            double[] out = new double[n * rows];
+            for (int t = 0; t < n; t++) for (int r = 0; r < rows; r++) for (int j = 0; j < cols; j++) out[t * rows + r] += x[t * cols + j] * w[r * cols + j];
+            return out;
+        }
+
+        static double[] rmsNorm(double[] x, double[] w, int n, int d) {
+            double[] out = new double[n * d];
+            for (int t = 0; t < n; t++) {
+                double ss = 0;
+                for (int j = 0; j < d; j++) ss += x[t * d + j] * x[t * d + j];
+                double scale = 1 / Math.sqrt(ss / d + C.rmsNormEps());
+                for (int j = 0; j < d; j++) out[t * d + j] = x[t * d + j] * scale * w[j];
+            }
+            return out;
+        }
+
+        /** Rotate-half RoPE at positions 0..n-1. */
+        static double[] rope(double[] x, int n, int heads) {
+            int hd = C.headDim(), half = hd / 2;
+            double[] inv = C.rope().inverseFrequencies(hd), out = x.clone();
+            for (int t = 0; t < n; t++) for (int h = 0; h < heads; h++) for (int i = 0; i < half; i++) {
+                int a = (t * heads + h) * hd + i, b = a + half;
+                double c = Math.cos(t * inv[i]), sn = Math.sin(t * inv[i]);
+                out[a] = x[a] * c - x[b] * sn;
+                out[b] = x[b] * c + x[a] * sn;
+            }
+            return out;
+        }
+
+        /** Causal grouped-query attention, softmax(q·k / sqrt(hd)) · v. */
+        static double[] attention(double[] q, double[] k, double[] v, int n) {
+            int hd = C.headDim(), heads = C.numHeads(), qd = heads * hd, kvd = C.kvDim(), group = heads / C.numKvHeads();
+            double[] out = new double[n * qd];
+            for (int t = 0; t < n; t++) for (int h = 0; h < heads; h++) {
+                int kv = (h / group) * hd;
+                double[] p = new double[t + 1];
+                double max = Double.NEGATIVE_INFINITY, sum = 0;
+                for (int s = 0; s <= t; s++) {
+                    double dot = 0;
+                    for (int i = 0; i < hd; i++) dot += q[t * qd + h * hd + i] * k[s * kvd + kv + i];
+                    max = Math.max(max, p[s] = dot / Math.sqrt(hd));
+                }
+                for (int s = 0; s <= t; s++) sum += p[s] = Math.exp(p[s] - max);
+                for (int s = 0; s <= t; s++) for (int i = 0; i < hd; i++) out[t * qd + h * hd + i] += p[s] / sum * v[s * kvd + kv + i];
+            }
+            return out;
+        }
+    }
+
+    /**
+     * Hard gates without noise: the training forward is the inference forward of the same weights and routers (per
+     * module: the transformer's second routing point after the attention residual), and the trace's gates, the mean
+     * of a layer's module gates, average to the executed fractions.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {BinaryRouterConfig.LAYER, BinaryRouterConfig.MODULE})
+    void hardGateForwardWithoutNoiseEqualsInference(String granularity) {
         ModelWeights w = ScratchModel.init(C, 2, 0.3);
-        TrainableSkipRouters r = routers(true, 0.5);
+        TrainableSkipRouters r = routers(granularity, true, 0.5, false);
         TrainableDecoder net = new TrainableDecoder(C, w, name -> true, null, 0f, 0.5f, T, r);
         r.setNoise(0, 1);
         net.forward(IDS, T);
-        double executed = (r.executedFraction(1) + r.executedFraction(2)) / 2;
-        assertThat(executed).isStrictlyBetween(0.0, 1.0);
+        for (BinaryRouterConfig.Site site : r.settings().sites()) {
+            for (int l = 1; l <= 2; l++) assertThat(r.executedFraction(site, l)).as(site + " of layer " + l).isStrictlyBetween(0.0, 1.0);
+        }
 
         Transformer tf = new Transformer(C, w);
         InferenceState s = tf.newState(T);
         tf.forward(s, IDS, 0, T, r.policy(), true);
         double ce = 0;
-        int v = C.vocabSize();
         for (int t = 0; t + 1 < T; t++) {
             float[] row = s.logitsRow(t);
             double max = Double.NEGATIVE_INFINITY, sum = 0;
@@ -101,10 +245,11 @@ class SkipDecoderGradientTest {
             ce += Math.log(sum) + max - row[IDS[t + 1]];
         }
         assertThat(net.lmLoss()).isCloseTo(ce / (T - 1), org.assertj.core.data.Offset.offset(1e-5));
-        int used = 0;
-        for (int t = 0; t < T; t++) used += s.layersUsed(t);
-        assertThat(used).isEqualTo(T + (int) Math.round(executed * 2 * T));
-        assertThat(v).isEqualTo(24);
+        for (int l = 1; l <= 2; l++) {
+            double gates = 0;
+            for (int t = 0; t < T; t++) gates += s.gate(l, t);
+            assertThat(gates / T).as("layer " + l).isCloseTo(r.executedFraction(l), org.assertj.core.data.Offset.offset(1e-9));
+        }
     }
 
     /**
@@ -113,8 +258,8 @@ class SkipDecoderGradientTest {
      * when the router is saturated (no straight-through gradient reaches its input) or its input is detached.
      */
     @ParameterizedTest
-    @CsvSource({"1000, false", "1, true"})
-    void routersThatRunEveryTokenGiveTheDenseGradients(float executeWeight, boolean detach) {
+    @CsvSource({"1000, false, layer", "1, true, layer", "1000, false, module", "1, true, module"})
+    void routersThatRunEveryTokenGiveTheDenseGradients(float executeWeight, boolean detach, String granularity) {
         ModelWeights w = ScratchModel.init(C, 4, 0.3);
         int d = C.hiddenSize(), v = C.vocabSize();
         float[] emb = new float[v * d];
@@ -127,7 +272,7 @@ class SkipDecoderGradientTest {
                     lw.ffnNorm(), lw.wGate(), lw.wUp(), zeroRow0(lw.wDown()));
         }
         ModelWeights forced = new ModelWeights(org.flexidepth4j.tensor.F32Matrix.of(emb, v, d), layers, w.finalNorm(), w.lmHead());
-        TrainableSkipRouters r = routers(true, 0, detach);
+        TrainableSkipRouters r = routers(granularity, true, 0, detach);
         for (Param p : r.params()) p.value()[d] = executeWeight; // execute-logit = w·x[0] > 0 = skip-logit
         r.setNoise(0, 1);
         TrainableDecoder routed = new TrainableDecoder(C, forced, name -> true, null, 0f, 0.5f, T, r);

@@ -135,29 +135,31 @@ class SkipRouterOpsGradientTest {
         checkGradient("density d/dsoft", new float[][] {soft}, 0, def, new float[] {scale}, dSoft);
     }
 
-    static double[] gatedDef(double[] h, double[] a, double[] m, double[] g) {
+    static double[] gatedDef(double[] h, double[] x, double[] g) {
         double[] out = new double[T * D];
-        for (int t = 0; t < T; t++) for (int i = 0; i < D; i++) out[t * D + i] = h[t * D + i] + g[t] * (a[t * D + i] + m[t * D + i]);
+        for (int t = 0; t < T; t++) for (int i = 0; i < D; i++) out[t * D + i] = h[t * D + i] + g[t] * x[t * D + i];
         return out;
     }
 
     @Test
-    void gatedResidual() {
-        float[] h = random(T * D, 1), a = random(T * D, 1), m = random(T * D, 1), g = random(T, 1), r = random(T * D, 1);
+    void gatedAdd() {
+        float[] h = random(T * D, 1), x = random(T * D, 1), g = random(T, 1), r = random(T * D, 1);
         g[2] = 0f;
         g[4] = 1f;
         float[] out = new float[T * D];
-        SkipRouterOps.gatedResidual(h, a, m, g, out, T, D);
-        checkForward("gated residual", out, gatedDef(d(h), d(a), d(m), d(g)));
+        SkipRouterOps.gatedAdd(h, x, g, out, T, D);
+        checkForward("gated add", out, gatedDef(d(h), d(x), d(g)));
         for (int i = 2 * D; i < 3 * D; i++) assertThat(out[i]).isEqualTo(h[i]); // gate 0: exact identity
-        float[] dA = new float[T * D], dM = new float[T * D], dG = new float[T];
-        SkipRouterOps.gatedResidualBackward(a, m, g, r, dA, dM, dG, T, D);
-        float[][] in = {h, a, m, g};
-        Function<double[][], double[]> def = x -> gatedDef(x[0], x[1], x[2], x[3]);
-        checkGradient("gated residual d/dh (identity)", in, 0, def, r, r);
-        checkGradient("gated residual d/da", in, 1, def, r, dA);
-        checkGradient("gated residual d/dm", in, 2, def, r, dM);
-        checkGradient("gated residual d/dgate", in, 3, def, r, dG);
+        float[] inPlace = h.clone();
+        SkipRouterOps.gatedAdd(inPlace, x, g, inPlace, T, D);
+        assertThat(inPlace).containsExactly(out);
+        float[] dX = new float[T * D], dG = new float[T];
+        SkipRouterOps.gatedAddBackward(x, g, r, dX, dG, T, D);
+        float[][] in = {h, x, g};
+        Function<double[][], double[]> def = v -> gatedDef(v[0], v[1], v[2]);
+        checkGradient("gated add d/dh (identity)", in, 0, def, r, r);
+        checkGradient("gated add d/dx", in, 1, def, r, dX);
+        checkGradient("gated add d/dgate", in, 2, def, r, dG);
     }
 
     /**
@@ -171,15 +173,19 @@ class SkipRouterOpsGradientTest {
         SkipRouterOps.gumbelNoise(new SplittableRandom(4), 1f, noise, 2 * T);
         float[] soft = new float[T], gate = new float[T], out = new float[T * D];
         SkipRouterOps.gumbelGate(logits, noise, tau, true, soft, gate, T);
-        SkipRouterOps.gatedResidual(h, a, m, gate, out, T, D);
+        SkipRouterOps.gatedAdd(h, a, gate, out, T, D);
+        SkipRouterOps.gatedAdd(out, m, gate, out, T, D);
         float[] dA = new float[T * D], dM = new float[T * D], dG = new float[T], dLogits = new float[2 * T];
-        SkipRouterOps.gatedResidualBackward(a, m, gate, r, dA, dM, dG, T, D);
+        SkipRouterOps.gatedAddBackward(a, gate, r, dA, dG, T, D);
+        SkipRouterOps.gatedAddBackward(m, gate, r, dM, dG, T, D);
         SkipRouterOps.gumbelGateBackward(soft, dG, tau, dLogits, T);
         double[] soft0 = softDef(d(logits), d(noise), tau);
         Function<double[][], double[]> def = x -> {
             double[] s = softDef(x[0], d(noise), tau), g = new double[T];
             for (int t = 0; t < T; t++) g[t] = gate[t] + s[t] - soft0[t];
-            return gatedDef(d(h), d(a), d(m), g);
+            double[] am = new double[T * D];
+            for (int i = 0; i < T * D; i++) am[i] = (double) a[i] + m[i];
+            return gatedDef(d(h), am, g);
         };
         checkForward("straight-through", out, def.apply(new double[][] {d(logits)}));
         checkGradient("straight-through d/dlogits", new float[][] {logits}, 0, def, r, dLogits);
