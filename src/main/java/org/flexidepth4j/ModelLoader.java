@@ -52,7 +52,7 @@ public final class ModelLoader {
         Map<String, TensorEntry> tensors = HfCheckpoint.tensors(dir);
         ModelWeights weights = ModelWeights.fromTensors(config, tensors, dir);
         Tokenizer tokenizer = Tokenizers.fromHfDirectory(dir);
-        SkipPolicy policy = FlexiDepth.hasRouters(tensors) ? FlexiDepth.fromHfDirectory(dir, config, tensors)
+        SkipPolicy policy = FlexiDepth.hasRouters(tensors) ? FlexiDepth.fromHfDirectory(dir, config, tensors).forBase(weights)
                 : BinaryRouters.present(Json.read(dir.resolve("config.json")), tensors) ? BinaryRouters.fromHfDirectory(dir, config, tensors)
                 : SkipPolicy.NONE;
         return new Model(dir, "hf", new Transformer(config, weights), tokenizer, policy);
@@ -74,7 +74,10 @@ public final class ModelLoader {
         return withMatrices(model, m -> m.dtype() == target || m.cols() % target.blockSize != 0 ? m : Quantizer.quantize(m, target));
     }
 
-    /** The same model with every weight matrix replaced by {@code f(matrix)}; tied embeddings stay tied. */
+    /**
+     * The same model with every weight matrix replaced by {@code f(matrix)}; tied embeddings stay tied; a FlexiDepth
+     * plug-in follows the new base dtype ({@link FlexiDepth#forBase}).
+     */
     public static Model withMatrices(Model model, UnaryOperator<Matrix> f) {
         ModelWeights w = model.transformer().weights();
         LayerWeights[] layers = new LayerWeights[w.layers().length];
@@ -86,7 +89,8 @@ public final class ModelLoader {
         Matrix embedding = f.apply(w.embedding());
         Matrix head = w.lmHead() == w.embedding() ? embedding : f.apply(w.lmHead());
         ModelWeights mapped = new ModelWeights(embedding, layers, w.finalNorm(), head);
-        return new Model(model.source(), model.format(), new Transformer(model.config(), mapped), model.tokenizer(), model.defaultPolicy());
+        SkipPolicy policy = model.defaultPolicy() instanceof FlexiDepth fd ? fd.forBase(mapped) : model.defaultPolicy();
+        return new Model(model.source(), model.format(), new Transformer(model.config(), mapped), model.tokenizer(), policy);
     }
 
     /** A llama2.c checkpoint carries no tokenizer: the model's tokenizer is null until one is given. */

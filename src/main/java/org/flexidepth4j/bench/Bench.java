@@ -1,6 +1,8 @@
 package org.flexidepth4j.bench;
 
 import java.lang.foreign.Arena;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -19,61 +21,129 @@ import org.flexidepth4j.tensor.Roofline;
  * Decode and prefill speed of a model, each against its roofline ceiling measured on the same machine with the
  * same thread count: decode must stream every weight once per token (ceiling = read bandwidth / weight bytes per
  * token); prefill is arithmetic-bound (ceiling = FMA peak / FLOPs per token, FLOPs counted by the model's
- * {@link org.flexidepth4j.model.WorkCounter}, attention included). Results are records, serializable with Jackson.
+ * {@link org.flexidepth4j.model.WorkCounter}, attention included). Several skip modes are compared in interleaved
+ * repetitions (every mode's decode back to back, then every mode's prefill; the next repetition starts at the next
+ * mode), so a machine whose load drifts slows every mode alike; rates are medians over the repetitions and speedups
+ * medians of the per-repetition ratios to the first mode.
+ * Results are records, serializable with Jackson.
  */
 public final class Bench {
+    private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
+
     private Bench() {
     }
 
-    /** One thread count's measurements. Rates are tokens per second; fractions are measured / ceiling. */
-    public record Run(int threads, Roofline roofline, double decodeTokensPerSecond, double decodeCeiling, double decodeFraction,
-                      double decodeFlopsPerToken, double decodeLayersUsed, int prefillTokens, double prefillTokensPerSecond, double prefillCeiling, double prefillFraction,
-                      double prefillGflops) {
+    /** A skip mode to measure: its --skip spelling and the policy it parsed to. */
+    public record Mode(String name, SkipPolicy policy) {
+    }
+
+    /**
+     * One thread count's measurements. Rates are tokens per second (medians over the repetitions); fractions are
+     * measured / ceiling. Decode FLOPs and bytes per token are those the engine executed and read ({@link
+     * org.flexidepth4j.model.WorkCounter}: weights once per matmul, plus the KV cache attention reads).
+     *
+     * @param decodeTokensPerSecondRuns  the decode rate of every repetition, in order
+     * @param decodeCpuTokensPerSecond   1 thread only (else null): tokens per CPU second of the measuring thread,
+     *                                   which time-slicing by other processes on a loaded machine does not inflate
+     * @param decodeSpeedup              median over repetitions of this mode's decode rate / the first mode's
+     * @param decodeCpuSpeedup           the same from CPU time (1 thread only, else null)
+     * @param predictedSpeedupFlops      the first mode's decode FLOPs per token / this mode's
+     * @param predictedSpeedupBytes      the first mode's decode bytes per token / this mode's
+     * @param decodeBound                "memory" when the first mode's decode bytes take longer at the measured read
+     *                                   bandwidth than its FLOPs at the FMA peak, else "compute": which prediction applies
+     * @param predictedSpeedup           the prediction of that bound
+     */
+    public record Run(int threads, Roofline roofline, double decodeTokensPerSecond, List<Double> decodeTokensPerSecondRuns,
+                      Double decodeCpuTokensPerSecond, double decodeCeiling, double decodeFraction, double decodeFlopsPerToken,
+                      double decodeBytesPerToken, double decodeLayersUsed, double decodeSpeedup, Double decodeCpuSpeedup,
+                      double predictedSpeedupFlops, double predictedSpeedupBytes, String decodeBound, double predictedSpeedup,
+                      int prefillTokens, double prefillTokensPerSecond, double prefillCeiling, double prefillFraction, double prefillGflops) {
     }
 
     /**
      * @param skip                skip mode the runs used ({@code none} = dense)
+     * @param repeats             interleaved repetitions behind each median
      * @param weightBytesPerToken bytes of weights read per decoded token by a dense step (all layer matrices and the
      *                            LM head); the decode ceiling uses it, so a skipping run can exceed fraction 1
      */
-    public record Result(String model, String dtype, String skip, long parameters, long weightBytesPerToken, List<Run> runs) {
+    public record Result(String model, String dtype, String skip, int repeats, long parameters, long weightBytesPerToken, List<Run> runs) {
     }
 
     /**
-     * Measures {@code model} at each thread count: {@code decodeTokens} single-token steps after a short prompt,
-     * then one prefill of {@code prefillTokens} tokens (after a smaller warm-up prefill). Leaves the pool at the
-     * last thread count.
+     * Measures {@code model} densely at each thread count: {@code decodeTokens} single-token steps after a short
+     * prompt, then one prefill of {@code prefillTokens} tokens. Leaves the pool at the last thread count.
      */
     public static Result run(Model model, List<Integer> threadCounts, int decodeTokens, int prefillTokens, long rooflineBufferBytes) {
-        return run(model, "none", SkipPolicy.NONE, threadCounts, decodeTokens, prefillTokens, rooflineBufferBytes);
+        return compare(model, List.of(new Mode("none", SkipPolicy.NONE)), threadCounts, decodeTokens, prefillTokens, 1, rooflineBufferBytes).get(0);
     }
 
-    /** As {@link #run(Model, List, int, int, long)} with every forward pass under {@code policy}. */
-    public static Result run(Model model, String skipMode, SkipPolicy policy, List<Integer> threadCounts, int decodeTokens,
-                             int prefillTokens, long rooflineBufferBytes) {
+    /**
+     * Measures every mode at each thread count, {@code repeats} times interleaved, after one untimed warm-up pass
+     * of every mode (so no mode's timing includes JIT compilation of its code path). One result per mode, in order;
+     * speedups are relative to the first mode. Leaves the pool at the last thread count.
+     */
+    public static List<Result> compare(Model model, List<Mode> modes, List<Integer> threadCounts, int decodeTokens, int prefillTokens,
+                                       int repeats, long rooflineBufferBytes) {
+        if (modes.isEmpty() || repeats < 1) throw new IllegalArgumentException("need at least one mode and one repetition");
         Transformer tf = model.transformer();
         ModelWeights w = tf.weights();
-        List<Run> runs = new ArrayList<>();
+        int vocab = tf.config().vocabSize();
+        int[] prefillIds = randomIds(prefillTokens, vocab);
+        List<List<Run>> runs = new ArrayList<>();
+        for (int m = 0; m < modes.size(); m++) runs.add(new ArrayList<>());
         for (int threads : threadCounts) {
             Parallel.setThreads(threads);
             Roofline roof = Roofline.measure(rooflineBufferBytes, 3);
-            Decode decode = decodeRate(tf, policy, decodeTokens);
+            for (Mode mode : modes) {
+                decode(tf, mode.policy(), Math.min(decodeTokens, 16));
+                prefill(tf, mode.policy(), randomIds(Math.max(2, prefillTokens / 8), vocab));
+            }
+            Decode[][] decodes = new Decode[modes.size()][repeats];
+            double[][] prefills = new double[modes.size()][repeats];
+            double[] prefillFlops = new double[modes.size()];
+            for (int r = 0; r < repeats; r++) {
+                // all decodes of a repetition back to back, so the runs a speedup compares are close in time; each
+                // repetition starts at the next mode, so no mode always runs first (right after the prefills)
+                for (int i = 0; i < modes.size(); i++) {
+                    int m = (r + i) % modes.size();
+                    decodes[m][r] = decode(tf, modes.get(m).policy(), decodeTokens);
+                }
+                for (int m = 0; m < modes.size(); m++) {
+                    InferenceState s = tf.newState(prefillTokens);
+                    long start = System.nanoTime();
+                    tf.forward(s, prefillIds, 0, prefillTokens, modes.get(m).policy(), false);
+                    prefills[m][r] = prefillTokens / ((System.nanoTime() - start) / 1e9);
+                    prefillFlops[m] = 2.0 * s.work.total();
+                }
+            }
+            Decode first = decodes[0][0];
+            boolean memoryBound = first.bytesPerToken / (roof.readGBps() * 1e9) > first.flopsPerToken / (roof.fmaGflops() * 1e9);
             double decodeCeiling = roof.readGBps() * 1e9 / w.bytesPerToken();
-            int[] ids = randomIds(prefillTokens, tf.config().vocabSize());
-            prefill(tf, policy, randomIds(Math.max(2, prefillTokens / 8), tf.config().vocabSize())); // JIT warm-up
-            InferenceState s = tf.newState(prefillTokens);
-            long start = System.nanoTime();
-            tf.forward(s, ids, 0, prefillTokens, policy, false);
-            double seconds = (System.nanoTime() - start) / 1e9;
-            double flops = 2.0 * s.work.total();
-            double prefill = prefillTokens / seconds;
-            double prefillCeiling = roof.fmaGflops() * 1e9 / (flops / prefillTokens);
-            runs.add(new Run(threads, roof, decode.tokensPerSecond, decodeCeiling, decode.tokensPerSecond / decodeCeiling,
-                    decode.flopsPerToken, decode.layersUsed, prefillTokens, prefill, prefillCeiling,
-                    prefill / prefillCeiling, flops / seconds / 1e9));
+            for (int m = 0; m < modes.size(); m++) {
+                Decode d = decodes[m][0];
+                double[] wall = new double[repeats], cpu = new double[repeats], ratio = new double[repeats], cpuRatio = new double[repeats];
+                for (int r = 0; r < repeats; r++) {
+                    wall[r] = decodes[m][r].tokensPerSecond;
+                    cpu[r] = decodes[m][r].cpuTokensPerSecond;
+                    ratio[r] = wall[r] / decodes[0][r].tokensPerSecond;
+                    cpuRatio[r] = cpu[r] / decodes[0][r].cpuTokensPerSecond;
+                }
+                double rate = median(wall), prefill = median(prefills[m]);
+                double prefillCeiling = roof.fmaGflops() * 1e9 / (prefillFlops[m] / prefillTokens);
+                double byFlops = first.flopsPerToken / d.flopsPerToken, byBytes = first.bytesPerToken / d.bytesPerToken;
+                runs.get(m).add(new Run(threads, roof, rate, Arrays.stream(wall).boxed().toList(), threads == 1 ? median(cpu) : null,
+                        decodeCeiling, rate / decodeCeiling, d.flopsPerToken, d.bytesPerToken, d.layersUsed, median(ratio),
+                        threads == 1 ? median(cpuRatio) : null, byFlops, byBytes, memoryBound ? "memory" : "compute",
+                        memoryBound ? byBytes : byFlops, prefillTokens, prefill, prefillCeiling, prefill / prefillCeiling,
+                        prefillFlops[m] * prefill / prefillTokens / 1e9));
+            }
         }
         String dtype = w.layers()[0].wq().dtype().name();
-        return new Result(model.source().toString(), dtype, skipMode, tf.config().parameterCount(), w.bytesPerToken(), runs);
+        List<Result> results = new ArrayList<>();
+        for (int m = 0; m < modes.size(); m++) {
+            results.add(new Result(model.source().toString(), dtype, modes.get(m).name(), repeats, tf.config().parameterCount(), w.bytesPerToken(), runs.get(m)));
+        }
+        return results;
     }
 
     /**
@@ -95,25 +165,34 @@ public final class Bench {
         }
     }
 
-    /** Decode rate with the multiply-adds and layers actually executed per timed step (measured, not modelled). */
-    private record Decode(double tokensPerSecond, double flopsPerToken, double layersUsed) {
+    /** Decode rates (wall and CPU time of this thread) with the work and layers actually executed per timed step. */
+    private record Decode(double tokensPerSecond, double cpuTokensPerSecond, double flopsPerToken, double bytesPerToken, double layersUsed) {
     }
 
-    private static Decode decodeRate(Transformer tf, SkipPolicy policy, int tokens) {
-        int prompt = 4, warmup = 3;
-        int[] ids = randomIds(prompt + warmup + tokens, tf.config().vocabSize());
+    private static Decode decode(Transformer tf, SkipPolicy policy, int tokens) {
+        // a few untimed steps first: some context, and a warm cache. Token by token, because a short multi-token
+        // forward costs more than as many single steps (the tile kernel's panel packing does not pay off).
+        int untimed = 6;
+        int[] ids = randomIds(untimed + tokens, tf.config().vocabSize());
         InferenceState s = tf.newState(ids.length);
-        tf.forward(s, ids, 0, prompt, policy, false);
-        for (int t = prompt; t < prompt + warmup; t++) tf.forward(s, ids, t, 1, policy, false);
+        for (int t = 0; t < untimed; t++) tf.forward(s, ids, t, 1, policy, false);
         s.work.reset();
         long layers = 0;
-        long start = System.nanoTime();
-        for (int t = prompt + warmup; t < ids.length; t++) {
+        long cpuStart = THREADS.getCurrentThreadCpuTime(), start = System.nanoTime();
+        for (int t = untimed; t < ids.length; t++) {
             tf.forward(s, ids, t, 1, policy, false);
             layers += s.layersUsed(0);
         }
-        double seconds = (System.nanoTime() - start) / 1e9;
-        return new Decode(tokens / seconds, 2.0 * s.work.total() / tokens, (double) layers / tokens);
+        double seconds = (System.nanoTime() - start) / 1e9, cpuSeconds = (THREADS.getCurrentThreadCpuTime() - cpuStart) / 1e9;
+        return new Decode(tokens / seconds, tokens / cpuSeconds, 2.0 * s.work.total() / tokens, (double) s.work.totalBytes() / tokens,
+                (double) layers / tokens);
+    }
+
+    private static double median(double[] values) {
+        double[] v = values.clone();
+        Arrays.sort(v);
+        int n = v.length;
+        return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
     }
 
     private static void prefill(Transformer tf, SkipPolicy policy, int[] ids) {

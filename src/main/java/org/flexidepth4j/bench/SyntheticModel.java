@@ -2,8 +2,6 @@ package org.flexidepth4j.bench;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.util.Arrays;
 import org.flexidepth4j.model.LayerWeights;
@@ -24,8 +22,6 @@ import org.flexidepth4j.tensor.Quantizer;
  * without the weights: the arithmetic and memory traffic of a forward pass do not depend on the values.
  */
 public final class SyntheticModel {
-    private static final ValueLayout.OfShort LE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-
     private SyntheticModel() {
     }
 
@@ -82,12 +78,7 @@ public final class SyntheticModel {
                     state ^= state << 17;
                     row[j] = amplitude * ((state >>> 40) * 0x1p-23f - 1f);
                 }
-                long o = r * rowBytes;
-                switch (dtype) {
-                    case F32 -> MemorySegment.copy(row, 0, data, ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), o, cols);
-                    case BF16 -> { for (int j = 0; j < cols; j++) data.set(LE_SHORT, o + 2L * j, (short) (Float.floatToRawIntBits(row[j]) >>> 16)); }
-                    default -> Quantizer.quantizeRow(dtype, row, 0, cols, data, o);
-                }
+                Quantizer.quantizeRow(dtype, row, 0, cols, data, r * rowBytes);
             }
         });
         return Matrices.of(dtype, data, rows, cols);

@@ -10,7 +10,6 @@ import org.flexidepth4j.ModelLoader;
 import org.flexidepth4j.bench.Bench;
 import org.flexidepth4j.bench.SyntheticModel;
 import org.flexidepth4j.io.Json;
-import org.flexidepth4j.model.SkipPolicy;
 import org.flexidepth4j.skip.SkipModes;
 import org.flexidepth4j.tensor.DType;
 import org.flexidepth4j.tensor.Parallel;
@@ -50,9 +49,13 @@ public final class BenchCommand implements Callable<Integer> {
     int prefillTokens;
 
     @Option(names = "--skip", paramLabel = "LIST", split = ",", defaultValue = "none",
-            description = "skip modes to compare, e.g. none,forced:0.5 (forced:P skips each routed layer with probability P"
-                    + " while still running router and adapter; default: ${DEFAULT-VALUE})")
+            description = "skip modes to compare, e.g. none,forced:0.5; speedups are relative to the first (forced:P skips each"
+                    + " routed layer with probability P while still running router and adapter; default: ${DEFAULT-VALUE})")
     List<String> skipModes;
+
+    @Option(names = "--repeat", paramLabel = "N", defaultValue = "1",
+            description = "measure the --skip modes N times, interleaved, and report medians and paired speedups vs the first mode (default: ${DEFAULT-VALUE})")
+    int repeat;
 
     @Option(names = "--skip-seed", paramLabel = "S", defaultValue = "1", description = "seed of random and forced skipping (default: ${DEFAULT-VALUE})")
     long skipSeed;
@@ -85,15 +88,15 @@ public final class BenchCommand implements Callable<Integer> {
             }
         } else if (synthetic != null || model != null) {
             if (decodeTokens < 1 || prefillTokens < 2) throw new IllegalArgumentException("--decode-tokens must be >= 1 and --prefill-tokens >= 2");
+            if (repeat < 1) throw new IllegalArgumentException("--repeat must be >= 1");
             for (String name : dtypes) {
                 DType dtype = parseDtype(name);
                 try (Arena arena = Arena.ofShared()) {
                     var m = synthetic != null ? SyntheticModel.build(SyntheticModel.named(synthetic), dtype, arena, 1) : ModelLoader.load(model);
                     if (synthetic == null && (dtype == DType.Q8_0 || dtype == DType.Q4_0)) m = ModelLoader.quantize(m, dtype);
-                    for (String mode : skipModes) {
-                        SkipPolicy policy = SkipModes.parse(mode, m, null, skipSeed);
-                        results.add(Bench.run(m, mode, policy, counts, decodeTokens, prefillTokens, buffer));
-                    }
+                    List<Bench.Mode> modes = new ArrayList<>();
+                    for (String mode : skipModes) modes.add(new Bench.Mode(mode, SkipModes.parse(mode, m, null, skipSeed)));
+                    results.addAll(Bench.compare(m, modes, counts, decodeTokens, prefillTokens, repeat, buffer));
                 }
             }
         } else {

@@ -18,8 +18,8 @@ final class SkipModes {
         return org.flexidepth4j.skip.SkipModes.parse(mode, model, calibrationIds, seed);
     }
 
-    /** The model with the FlexiDepth plug-in (routers and adapters) of {@code file}. */
+    /** The model with the FlexiDepth plug-in (routers and adapters) of {@code file}, stored in the base's dtype. */
     static Model withAdapters(Model model, Path file) {
-        return model.withPolicy(FlexiDepth.load(file, model.config()));
+        return model.withPolicy(FlexiDepth.loadFor(file, model.transformer()));
     }
 }

@@ -44,7 +44,7 @@ public final class Frontier {
         points.add(new Point("dense", "none", null, 0, dense, 0));
         progress.step("dense: NLL %.4f".formatted(dense));
         for (Path file : c.plugins()) {
-            FlexiDepth plugin = FlexiDepth.load(file, c.base().config());
+            FlexiDepth plugin = FlexiDepth.loadFor(file, c.base().transformer());
             Point fd = point(c, "flexidepth", "flexidepth", file, plugin, layers, dense);
             points.add(fd);
             progress.step("%s: %.2f layers skipped, NLL %.4f".formatted(file, fd.layersSkipped(), fd.nll()));

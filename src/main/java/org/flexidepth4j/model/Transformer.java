@@ -171,9 +171,9 @@ public final class Transformer {
         int group = heads / config.numKvHeads();
         float scale = (float) (1.0 / Math.sqrt(hd));
         float[] kc = s.keyCache[l], vc = s.valueCache[l];
-        long work = 0;
-        for (int r = 0; r < nRun; r++) work += 2L * (s.positions[s.runRows[r]] + 1) * qd;
-        s.work.add(l, work);
+        long positions = 0;
+        for (int r = 0; r < nRun; r++) positions += s.positions[s.runRows[r]] + 1;
+        s.work.add(l, 2 * positions * qd, 2 * positions * kvd * Float.BYTES);
         Parallel.pool().forRange(nRun * heads, Math.max(1, 4096 / Math.max(1, s.positions[s.runRows[nRun - 1]] + 1) / hd + 1), (start, end) -> {
             for (int item = start; item < end; item++) {
                 int r = item / heads, h = item % heads;
@@ -225,13 +225,13 @@ public final class Transformer {
         int rows = n - first;
         for (int t = first; t < n; t++) VectorOps.rmsNorm(s.residual, t * d, weights.finalNorm(), config.rmsNormEps(), s.normed, (t - first) * d, d);
         if (s.logits == null || s.logits.length < rows * v) s.logits = new float[rows * v];
-        s.work.add(config.numLayers(), (long) rows * v * d);
+        s.work.matmul(config.numLayers(), weights.lmHead(), rows);
         weights.lmHead().matmul(s.normed, s.logits, rows);
         s.logitRows = rows;
     }
 
     private void matmul(int l, Matrix w, float[] in, float[] out, int rows, InferenceState s) {
-        s.work.add(l, (long) rows * w.rows() * w.cols());
+        s.work.matmul(l, w, rows);
         w.matmul(in, out, rows);
     }
 

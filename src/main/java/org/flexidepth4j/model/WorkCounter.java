@@ -1,23 +1,41 @@
 package org.flexidepth4j.model;
 
+import org.flexidepth4j.tensor.Matrix;
+
 /**
- * Counts multiply-adds actually executed per layer, so tests and benchmarks can prove that skipped work was not
- * done and report measured FLOPs per token.
+ * Counts the work a forward pass actually executed, per layer: multiply-adds, and bytes read from weights and the
+ * KV cache. Tests and benchmarks use it to prove that skipped work was not done and to report measured FLOPs and
+ * bytes per token. Bytes count each weight matrix once per matmul call at its stored size (what a decode step
+ * streams from memory) and the cached keys and values each attending row reads.
  */
 public final class WorkCounter {
     private final long[] macs;
+    private final long[] bytes;
 
     public WorkCounter(int layers) {
         macs = new long[layers + 1];
+        bytes = new long[layers + 1];
     }
 
     /** Slot {@code layers} holds the LM head. */
-    public void add(int layer, long multiplyAdds) {
+    public void add(int layer, long multiplyAdds, long bytesRead) {
         macs[layer] += multiplyAdds;
+        bytes[layer] += bytesRead;
     }
 
+    /** One matmul of {@code tokens} rows through {@code w}: every weight is read once and used by every row. */
+    public void matmul(int layer, Matrix w, int tokens) {
+        add(layer, (long) tokens * w.rows() * w.cols(), w.byteSize());
+    }
+
+    /** Multiply-adds of one layer. */
     public long layer(int layer) {
         return macs[layer];
+    }
+
+    /** Bytes read by one layer. */
+    public long layerBytes(int layer) {
+        return bytes[layer];
     }
 
     public long total() {
@@ -26,7 +44,14 @@ public final class WorkCounter {
         return s;
     }
 
+    public long totalBytes() {
+        long s = 0;
+        for (long b : bytes) s += b;
+        return s;
+    }
+
     public void reset() {
         java.util.Arrays.fill(macs, 0);
+        java.util.Arrays.fill(bytes, 0);
     }
 }

@@ -87,7 +87,7 @@ public final class BinaryRouters implements SkipPolicy {
             run[t] = w.dot(EXECUTE, normed, t * d) > w.dot(SKIP, normed, t * d);
             gate[t] = run[t] ? 1f : 0f;
         }
-        work.add(layer, 2L * d * tokens);
+        work.add(layer, 2L * d * tokens, w.byteSize());
     }
 
     // ---- loading ----

@@ -15,10 +15,14 @@ import org.flexidepth4j.io.SafeTensors;
 import org.flexidepth4j.io.SafeTensorsWriter;
 import org.flexidepth4j.io.TensorEntry;
 import org.flexidepth4j.model.ModelConfig;
+import org.flexidepth4j.model.Transformer;
+import org.flexidepth4j.model.ModelWeights;
 import org.flexidepth4j.model.SkipPolicy;
 import org.flexidepth4j.model.WorkCounter;
+import org.flexidepth4j.tensor.DType;
 import org.flexidepth4j.tensor.F32Matrix;
 import org.flexidepth4j.tensor.Matrix;
+import org.flexidepth4j.tensor.Quantizer;
 import org.flexidepth4j.tensor.VectorOps;
 
 /**
@@ -80,6 +84,28 @@ public final class FlexiDepth implements SkipPolicy {
         return new FlexiDepth(config, routers, adapters, routerReductionFactor, projReductionFactor, threshold, skipRate, seed);
     }
 
+    /**
+     * The same plug-in with its projections stored in the dtype its base model streams: F32 on an F32 base, else
+     * BF16 (half the bytes, F32's range). A skipped token's cost is mostly reading these weights, so an F32 plug-in
+     * on a BF16 base would read twice the bytes its FLOPs suggest. Quantized bases still get BF16: the router's
+     * decisions are thresholds, and block quantization of its small matrices could flip them.
+     */
+    public FlexiDepth forBase(ModelWeights base) {
+        DType dtype = base.layers()[0].wGate().dtype() == DType.F32 ? DType.F32 : DType.BF16;
+        FlexiDepthRouter[] r = new FlexiDepthRouter[routers.length];
+        FlexiDepthAdapter[] a = new FlexiDepthAdapter[adapters.length];
+        for (int l : routedLayers()) {
+            r[l] = routers[l].storedAs(dtype);
+            a[l] = adapters[l].storedAs(dtype);
+        }
+        return new FlexiDepth(config, r, a, routerReductionFactor, projReductionFactor, threshold, forcedSkipRate, forcedSeed);
+    }
+
+    /** {@code m} in {@code dtype}: itself when already so, else a rounded copy. */
+    static Matrix stored(Matrix m, DType dtype) {
+        return m.dtype() == dtype ? m : Quantizer.quantize(m, dtype);
+    }
+
     public ModelConfig config() {
         return config;
     }
@@ -119,7 +145,7 @@ public final class FlexiDepth implements SkipPolicy {
         FlexiDepthRouter router = routers[layer];
         Scratch s = scratch.get().ensure(tokens, config.hiddenSize(), router.reducedSize());
         router.gates(normed, tokens, config.rmsNormEps(), s.a, s.wide, gate);
-        work.add(layer, tokens * router.multiplyAddsPerToken());
+        work.add(layer, tokens * router.multiplyAddsPerToken(), router.byteSize());
         for (int t = 0; t < tokens; t++) {
             run[t] = forcedSkipRate >= 0 ? TokenDraw.uniform(forcedSeed, layer, positions[t]) >= forcedSkipRate : gate[t] > threshold;
         }
@@ -137,7 +163,7 @@ public final class FlexiDepth implements SkipPolicy {
         Scratch s = scratch.get().ensure(n, d, adapter.intermediateSize());
         adapter.forward(y, n, s.a, s.b, s.wide);
         for (int i = 0; i < n; i++) VectorOps.axpy(1f - gates[i], s.wide, i * d, residual, rowIndex[i] * d, d);
-        work.add(layer, n * adapter.multiplyAddsPerToken());
+        work.add(layer, n * adapter.multiplyAddsPerToken(), adapter.byteSize());
     }
 
     // ---- loading and saving ----
@@ -154,6 +180,11 @@ public final class FlexiDepth implements SkipPolicy {
         int router = factor(file, c.get("router_reduction_factor"), "router_reduction_factor", DEFAULT_REDUCTION_FACTOR);
         int proj = factor(file, c.get("proj_reduction_factor"), "proj_reduction_factor", router);
         return fromTensors(config, tensors, dir, router, proj);
+    }
+
+    /** A plug-in file for {@code base} as every command uses it: loaded, checked, stored in the base's dtype ({@link #forBase}). */
+    public static FlexiDepth loadFor(Path adaptersFile, Transformer base) {
+        return load(adaptersFile, base.config()).forBase(base.weights());
     }
 
     /** A separate plug-in file (--adapters) for a base model; the factors come from its metadata, default 16. */

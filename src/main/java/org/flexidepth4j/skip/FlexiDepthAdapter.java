@@ -1,5 +1,6 @@
 package org.flexidepth4j.skip;
 
+import org.flexidepth4j.tensor.DType;
 import org.flexidepth4j.tensor.Matrix;
 import org.flexidepth4j.tensor.VectorOps;
 
@@ -23,6 +24,16 @@ public record FlexiDepthAdapter(Matrix gateProj, Matrix downProj, Matrix upProj)
 
     public long multiplyAddsPerToken() {
         return 3L * gateProj.rows() * gateProj.cols();
+    }
+
+    /** Bytes of weights one adapter step reads. */
+    public long byteSize() {
+        return gateProj.byteSize() + downProj.byteSize() + upProj.byteSize();
+    }
+
+    /** The same adapter with its projections stored in {@code dtype}. */
+    public FlexiDepthAdapter storedAs(DType dtype) {
+        return new FlexiDepthAdapter(FlexiDepth.stored(gateProj, dtype), FlexiDepth.stored(downProj, dtype), FlexiDepth.stored(upProj, dtype));
     }
 
     /** out[n, d] = Adapter(y[n, d]); a and b each hold n * I/r floats of scratch. */

@@ -1,5 +1,6 @@
 package org.flexidepth4j.skip;
 
+import org.flexidepth4j.tensor.DType;
 import org.flexidepth4j.tensor.Matrix;
 import org.flexidepth4j.tensor.VectorOps;
 
@@ -23,6 +24,16 @@ public record FlexiDepthRouter(Matrix enc, float[] norm, Matrix dec, Matrix head
     /** Multiply-adds per routed token (the three projections). */
     public long multiplyAddsPerToken() {
         return (long) enc.rows() * enc.cols() + (long) dec.rows() * dec.cols() + head.cols();
+    }
+
+    /** Bytes of weights one routing step reads. */
+    public long byteSize() {
+        return enc.byteSize() + dec.byteSize() + head.byteSize() + (long) norm.length * Float.BYTES;
+    }
+
+    /** The same router with its projections stored in {@code dtype}. */
+    public FlexiDepthRouter storedAs(DType dtype) {
+        return new FlexiDepthRouter(FlexiDepth.stored(enc, dtype), norm, FlexiDepth.stored(dec, dtype), FlexiDepth.stored(head, dtype));
     }
 
     /**

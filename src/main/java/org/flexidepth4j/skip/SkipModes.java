@@ -51,7 +51,8 @@ public final class SkipModes {
             case "random" -> RandomSkip.onLayers(layers, plugin != null ? plugin.routedLayers() : FlexiDepth.latterHalf(layers), number(mode, arg), seed);
             case "exit" -> new EarlyExit(integer(mode, arg), layers);
             case "forced" -> {
-                FlexiDepth base = plugin != null ? plugin : FlexiDepth.randomInit(model.config(), FlexiDepth.latterHalf(layers), seed, FORCED_INIT_STD);
+                FlexiDepth base = plugin != null ? plugin
+                        : FlexiDepth.randomInit(model.config(), FlexiDepth.latterHalf(layers), seed, FORCED_INIT_STD).forBase(model.transformer().weights());
                 double rate = number(mode, arg);
                 if (!(rate >= 0 && rate <= 1)) throw new IllegalArgumentException("--skip " + mode + ": P must be in [0, 1]");
                 yield base.withForcedSkipRate(rate, seed);

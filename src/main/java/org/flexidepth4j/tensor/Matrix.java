@@ -72,38 +72,37 @@ public abstract class Matrix {
     }
 
     /**
-     * Output rows [rowStart, rowEnd) for every token. One token: a {@link #dot} per row (decode is bound by
-     * reading the weights once). Several tokens: {@link Gemm} over a packed, transposed float panel of
-     * {@link Gemm#NR} dequantized rows, so each dtype needs only its dot and readRow, and the dequantization cost
-     * is shared by all tokens.
+     * Output rows [rowStart, rowEnd) for every token. Fewer than {@value #GEMM_MIN_TOKENS} tokens: a {@link #dot} per
+     * row and token, the row staying in L1 between tokens (decode is bound by reading the weights once). More:
+     * {@link Gemm} over a packed, transposed float panel of {@link Gemm#NR} dequantized rows against all tokens, so
+     * each dtype needs only its dot and readRow, and the dequantization and packing of a row is paid once for all
+     * tokens.
      */
     protected void matmulRows(float[] x, int xOffset, int xStride, float[] out, int outOffset, int outStride,
                               int tokens, int rowStart, int rowEnd) {
-        if (tokens == 1) {
-            for (int r = rowStart; r < rowEnd; r++) out[outOffset + r] = dot(r, x, xOffset);
+        if (tokens < GEMM_MIN_TOKENS) {
+            for (int r = rowStart; r < rowEnd; r++) {
+                for (int t = 0; t < tokens; t++) out[outOffset + t * outStride + r] = dot(r, x, xOffset + t * xStride);
+            }
             return;
         }
         int nr = Gemm.NR;
         float[] tile = new float[nr * cols], panel = new float[nr * cols];
-        // Tokens go in chunks whose activations stay in L2 while every row block of the range passes over them;
-        // the weights are re-read once per chunk, which costs far less than streaming all activations per row block.
-        int chunk = Math.max(Gemm.MR, Math.min(tokens, X_CHUNK_FLOATS / cols));
-        for (int t0 = 0; t0 < tokens; t0 += chunk) {
-            int t1 = Math.min(tokens, t0 + chunk);
-            for (int r = rowStart; r < rowEnd; r += nr) {
-                int n = Math.min(nr, rowEnd - r);
-                for (int i = 0; i < n; i++) readRow(r + i, tile, i * cols);
-                for (int j = 0; j < cols; j++) {
-                    for (int i = 0; i < n; i++) panel[j * nr + i] = tile[i * cols + j];
-                }
-                Gemm.multiply(t1 - t0, n, cols, x, xOffset + t0 * xStride, xStride, panel, 0, nr,
-                        out, outOffset + t0 * outStride + r, outStride, false);
+        for (int r = rowStart; r < rowEnd; r += nr) {
+            int n = Math.min(nr, rowEnd - r);
+            for (int i = 0; i < n; i++) readRow(r + i, tile, i * cols);
+            for (int j = 0; j < cols; j++) {
+                for (int i = 0; i < n; i++) panel[j * nr + i] = tile[i * cols + j];
             }
+            Gemm.multiply(tokens, n, cols, x, xOffset, xStride, panel, 0, nr, out, outOffset + r, outStride, false);
         }
     }
 
-    /** Activation floats per token chunk of the multi-token kernel: 256 KiB, half of a typical L2. */
-    private static final int X_CHUNK_FLOATS = 64 * 1024;
+    /**
+     * From this many tokens on, packing rows for {@link Gemm} beats a dot per token: packing costs a few passes over
+     * the row, a dot per token one dequantizing pass each.
+     */
+    static final int GEMM_MIN_TOKENS = 8;
 
     /**
      * Backward of {@link #matmul} for the input: dx[t, j] += sum_r dy[t, r] * W[r, j], dy is [tokens, rows], dx is

@@ -10,6 +10,8 @@ import org.flexidepth4j.model.LayerWeights;
 import org.flexidepth4j.model.Model;
 import org.flexidepth4j.model.ModelConfig;
 import org.flexidepth4j.model.RopeConfig;
+import org.flexidepth4j.model.SkipPolicy;
+import org.flexidepth4j.skip.EarlyExit;
 import org.flexidepth4j.tensor.DType;
 import org.junit.jupiter.api.Test;
 
@@ -44,5 +46,29 @@ class BenchTest {
             String json = Json.MAPPER.writeValueAsString(r);
             assertThat(json).contains("\"decodeFraction\"", "\"prefillFraction\"", "\"readGBps\"");
         }
+    }
+
+    @Test
+    void interleavedModesReportMediansAndPredictionsFromTheCountedWork() {
+        ModelConfig c = new ModelConfig("llama", 64, 128, 4, 4, 2, 16, 256, 64, 1e-5f, RopeConfig.plain(10000, false), true, false, false);
+        try (Arena arena = Arena.ofShared()) {
+            Model model = SyntheticModel.build(c, DType.BF16, arena, 3);
+            List<Bench.Mode> modes = List.of(new Bench.Mode("none", SkipPolicy.NONE), new Bench.Mode("exit:2", new EarlyExit(2, 4)));
+            List<Bench.Result> results = Bench.compare(model, modes, List.of(1), 3, 8, 3, 1 << 22);
+            assertThat(results).extracting(Bench.Result::skip).containsExactly("none", "exit:2");
+            Bench.Run dense = results.get(0).runs().get(0), exit = results.get(1).runs().get(0);
+            assertThat(results.get(1).repeats()).isEqualTo(3);
+            assertThat(exit.decodeTokensPerSecondRuns()).hasSize(3);
+            assertThat(dense.decodeSpeedup()).isEqualTo(1.0);
+            assertThat(dense.decodeCpuSpeedup()).isEqualTo(1.0);
+            assertThat(exit.decodeCpuTokensPerSecond()).isPositive();
+            // bf16 weights: a dense step reads 2 bytes per layer weight and LM-head weight, plus the K/V cache
+            assertThat(dense.decodeBytesPerToken()).isGreaterThan(model.transformer().weights().bytesPerToken());
+            assertThat(exit.decodeLayersUsed()).isEqualTo(2.0);
+            assertThat(exit.predictedSpeedupFlops()).isEqualTo(dense.decodeFlopsPerToken() / exit.decodeFlopsPerToken());
+            assertThat(exit.predictedSpeedupBytes()).isEqualTo(dense.decodeBytesPerToken() / exit.decodeBytesPerToken());
+            assertThat(exit.predictedSpeedup()).isEqualTo(exit.decodeBound().equals("memory") ? exit.predictedSpeedupBytes() : exit.predictedSpeedupFlops());
+        }
+        assertThatThrownBy(() -> Bench.compare(null, List.of(), List.of(1), 1, 2, 1, 1)).isInstanceOf(IllegalArgumentException.class);
     }
 }

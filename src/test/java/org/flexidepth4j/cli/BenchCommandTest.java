@@ -33,13 +33,16 @@ class BenchCommandTest {
     @Test
     void skipModesReportTheWorkActuallyExecuted() throws Exception {
         Cli r = Cli.run("bench", "--model", Shared.path("models/stories260K/stories260K.bin").toString(), "--skip", "none,exit:2",
-                "--thread-counts", "1", "--decode-tokens", "2", "--prefill-tokens", "8", "--buffer-mib", "8");
+                "--thread-counts", "1", "--decode-tokens", "2", "--prefill-tokens", "8", "--buffer-mib", "8", "--repeat", "2");
         assertThat(r.code()).as(r.err()).isZero();
         JsonNode results = Json.MAPPER.readTree(r.out());
         JsonNode dense = results.get(0).get("runs").get(0), exit = results.get(1).get("runs").get(0);
         assertThat(results.get(1).get("skip").asText()).isEqualTo("exit:2");
         assertThat(dense.get("decodeLayersUsed").asDouble()).isEqualTo(5.0);
         assertThat(exit.get("decodeLayersUsed").asDouble()).isEqualTo(2.0);
+        assertThat(exit.get("decodeTokensPerSecondRuns").size()).isEqualTo(2);
+        assertThat(exit.get("predictedSpeedupFlops").asDouble())
+                .isEqualTo(dense.get("decodeFlopsPerToken").asDouble() / exit.get("decodeFlopsPerToken").asDouble());
         // stories260K: d=64, kv 32, hidden 172, vocab 512; a decode step at position p runs 2*(64*64*2 + 2*64*32
         // + 3*64*172) per layer plus attention, and the LM head 2*64*512: the exit run drops 3 layers' worth.
         double perLayer = 2.0 * (64 * 64 * 2 + 2 * 64 * 32 + 3 * 64 * 172);
@@ -55,6 +58,9 @@ class BenchCommandTest {
         Cli dtype = Cli.run("bench", "--synthetic", "llama-1b", "--dtype", "q3_x");
         assertThat(dtype.code()).isEqualTo(Main.EXIT_BAD_INPUT);
         assertThat(dtype.err()).contains("unknown dtype 'q3_x'");
+        Cli repeat = Cli.run("bench", "--synthetic", "llama-1b", "--repeat", "0");
+        assertThat(repeat.code()).isEqualTo(Main.EXIT_BAD_INPUT);
+        assertThat(repeat.err()).contains("--repeat must be >= 1");
         Cli name = Cli.run("bench", "--synthetic", "gpt-5");
         assertThat(name.code()).isEqualTo(Main.EXIT_BAD_INPUT);
         assertThat(name.err()).contains("unknown synthetic model");

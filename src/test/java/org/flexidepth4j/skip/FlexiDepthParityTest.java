@@ -17,6 +17,9 @@ import org.flexidepth4j.model.Model;
 import org.flexidepth4j.model.ParityAssert;
 import org.flexidepth4j.model.SkipPolicy;
 import org.flexidepth4j.model.Transformer;
+import org.flexidepth4j.tensor.DType;
+import org.flexidepth4j.tensor.Matrix;
+import org.flexidepth4j.tensor.Quantizer;
 import org.flexidepth4j.tensor.VectorOps;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -62,6 +65,36 @@ class FlexiDepthParityTest {
             assertThat(back.get(e.name()).toFloats()).isEqualTo(e.toFloats());
         }
         assertMatchesReference(model.transformer(), FlexiDepth.load(written, model.config()));
+    }
+
+    @Test
+    void pluginIsStoredInTheBaseModelsDtype() {
+        Model f32 = ModelLoader.load(DIR);
+        FlexiDepth fd = (FlexiDepth) f32.defaultPolicy();
+        assertThat(fd.forBase(f32.transformer().weights()).adapter(4).upProj()).isSameAs(fd.adapter(4).upProj()); // F32 stays
+
+        Model bf16 = ModelLoader.withMatrices(f32, m -> Quantizer.quantize(m, DType.BF16));
+        FlexiDepth rounded = (FlexiDepth) bf16.defaultPolicy();
+        for (int l : rounded.routedLayers()) {
+            for (Matrix m : new Matrix[] {rounded.router(l).enc(), rounded.router(l).dec(), rounded.router(l).head(),
+                    rounded.adapter(l).gateProj(), rounded.adapter(l).downProj(), rounded.adapter(l).upProj()}) {
+                assertThat(m.dtype()).isEqualTo(DType.BF16);
+            }
+            long norm = fd.router(l).norm().length * 4L; // the norm weights stay float
+            assertThat(rounded.router(l).byteSize()).isEqualTo((fd.router(l).byteSize() - norm) / 2 + norm);
+            assertThat(rounded.adapter(l).byteSize()).isEqualTo(fd.adapter(l).byteSize() / 2);
+        }
+        // rounding the plug-in to bf16 moves gates by about bf16's precision, not more
+        int[] ids = REF.get("ids_a").toInts();
+        Transformer tf = bf16.transformer();
+        InferenceState a = tf.newState(ids.length), b = tf.newState(ids.length);
+        tf.forward(a, ids, 0, ids.length, fd, false);
+        tf.forward(b, ids, 0, ids.length, rounded, false);
+        for (int l : fd.routedLayers()) {
+            for (int t = 0; t < ids.length; t++) {
+                assertThat(b.gate(l, t)).as("layer %d token %d", l, t).isCloseTo(a.gate(l, t), org.assertj.core.data.Offset.offset(0.01f));
+            }
+        }
     }
 
     @Test

@@ -78,6 +78,22 @@ class FlexiDepthWorkTest {
         org.flexidepth4j.model.ParityAssert.assertClose(step.logits(), last, 1e-5, "forced skip batch vs decode");
     }
 
+    @Test
+    void aDecodeStepReadsEachWeightItUsesOnceAndTheCacheItAttendsTo() {
+        FlexiDepth fd = ((FlexiDepth) model.defaultPolicy()).withThreshold(1.0); // all skip in layers 3-5
+        InferenceState s = tf.newState(n);
+        long f32 = Float.BYTES, routerNorm = d / 16 * f32;
+        for (int t = 0; t < n; t++) {
+            s.work.reset();
+            tf.forward(s, ids, t, 1, fd, false);
+            for (int l = 0; l < c.numLayers(); l++) {
+                long want = l >= 3 ? f32 * (kv + router + adapter) + routerNorm : f32 * full + 2L * (t + 1) * c.kvDim() * f32;
+                assertThat(s.work.layerBytes(l)).as("step %d layer %d", t, l).isEqualTo(want);
+            }
+            assertThat(s.work.layerBytes(c.numLayers())).isEqualTo(f32 * c.vocabSize() * d);
+        }
+    }
+
     private long attention(int from, int to) {
         long w = 0;
         for (int p = from; p < to; p++) w += 2L * (p + 1) * c.queryDim();

@@ -206,8 +206,8 @@ class KernelTest {
     }
 
     @Test
-    void manyTokensSpanSeveralActivationChunks() {
-        // 2048 columns: 32 tokens per L2 chunk, so 37 tokens take two chunks, the second with an odd count.
+    void manyTokensOverLongRows() {
+        // Token counts that leave a partial register block after the full ones, over rows longer than L1.
         check(randomMatrix(DType.Q8_0, 9, 2048), random, 37);
         check(randomMatrix(DType.F32, 6, 4100), random, 35);
     }

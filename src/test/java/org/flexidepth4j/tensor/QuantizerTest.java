@@ -76,8 +76,34 @@ class QuantizerTest {
     }
 
     @Test
+    void bf16RoundsToNearestEven() {
+        float one = 1f, ulp = 0x1p-7f; // bf16 keeps 7 fraction bits: 1 + 2^-7 is the next value after 1
+        float[] values = {one + ulp / 2, one + ulp + ulp / 2, one + ulp / 2 + 0x1p-20f, -(one + ulp / 4), 3.0e38f, Float.NaN, 0x1p-130f};
+        Matrix q = Quantizer.quantize(F32Matrix.of(values, 1, values.length), DType.BF16);
+        assertThat(q.dtype()).isEqualTo(DType.BF16);
+        float[] back = new float[values.length];
+        q.readRow(0, back, 0);
+        assertThat(back[0]).isEqualTo(one);               // tie: to the even 1.0
+        assertThat(back[1]).isEqualTo(one + 2 * ulp);     // tie: to the even 1 + 2^-6
+        assertThat(back[2]).isEqualTo(one + ulp);         // above the tie: up
+        assertThat(back[3]).isEqualTo(-one);              // below the tie: down, sign kept
+        assertThat(back[4]).isFinite().isCloseTo(3.0e38f, org.assertj.core.data.Percentage.withPercentage(100.0 / 256)); // no overflow
+        assertThat(back[5]).isNaN();
+        assertThat(back[6]).isEqualTo(0x1p-130f);        // subnormal with few bits survives exactly
+    }
+
+    @Test
+    void f32CopiesExactly() {
+        float[] values = {1.1f, -2.5e-30f, 7e20f, 0f};
+        float[] back = new float[4];
+        Quantizer.quantize(F32Matrix.of(values, 2, 2), DType.F32).readRow(1, back, 0);
+        assertThat(back[0]).isEqualTo(7e20f);
+        assertThat(back[1]).isEqualTo(0f);
+    }
+
+    @Test
     void rejectsUnsupportedTargetsAndShapes() {
-        assertThatThrownBy(() -> Quantizer.quantize(F32Matrix.of(new float[32], 1, 32), DType.BF16)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> Quantizer.quantize(F32Matrix.of(new float[32], 1, 32), DType.F16)).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> Quantizer.quantize(F32Matrix.of(new float[30], 1, 30), DType.Q8_0)).isInstanceOf(IllegalArgumentException.class);
     }
 }
