@@ -24,7 +24,8 @@ import java.util.zip.CRC32;
  */
 public final class EmbeddedModel {
     public static final String NAME = "tinylm-12l";
-    static final List<String> FILES = List.of("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "generation_config.json");
+    static final List<String> FILES = List.of("config.json", "model.safetensors", "flexidepth.safetensors", "model.safetensors.index.json",
+            "tokenizer.json", "tokenizer_config.json", "generation_config.json");
     /** System property that overrides the cache root (tests); else $XDG_CACHE_HOME/flexidepth4j or ~/.cache/flexidepth4j. */
     public static final String CACHE_PROPERTY = "flexidepth4j.cache";
 

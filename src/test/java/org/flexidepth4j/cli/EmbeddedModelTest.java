@@ -38,7 +38,8 @@ class EmbeddedModelTest {
         ref.get("input_ids").forEach(n -> prompt.add(n.asInt()));
         String ids = String.join(",", prompt.stream().map(String::valueOf).toList());
 
-        Cli r = Cli.run("generate", "--ids", ids, "--max-tokens", "48", "--temperature", "0", "--json");
+        // The reference is the dense model; the embedded copy routes with its shipped FlexiDepth plug-in by default.
+        Cli r = Cli.run("generate", "--ids", ids, "--max-tokens", "48", "--temperature", "0", "--skip", "none", "--json");
         assertThat(r.code()).as(r.err()).isZero();
         JsonNode j = CliTest.parse(r.out());
         List<Integer> got = new ArrayList<>();
@@ -58,4 +59,24 @@ class EmbeddedModelTest {
             assertThat(Files.mismatch(dirs.getFirst().resolve("model.safetensors"), Shared.path("models/tinylm-12l/model.safetensors"))).isEqualTo(-1);
         }
     }
+
+    /**
+     * The shipped router (docs/RESULTS.md: alpha 5e-3 plug-in on layers 6-11) on its held-out text, the first 200,000
+     * bytes of the Sherlock Holmes stories, which router training never saw: mean NLL 3.5818 with 1.37 of 12 layers
+     * skipped per token (dense: 3.3142).
+     */
+    @Test
+    void shippedRouterKeepsTheHeldOutNllOfTheResults() throws Exception {
+        System.setProperty(EmbeddedModel.CACHE_PROPERTY, cache.toString());
+        byte[] sherlock = Files.readAllBytes(Shared.path("data/text/misc/sherlock_holmes_adventures_pg1661.txt"));
+        Path heldOut = cache.resolve("sherlock200k.txt");
+        Files.write(heldOut, java.util.Arrays.copyOf(sherlock, 200_000));
+        Cli r = Cli.run("perplexity", "--file", heldOut.toString(), "--max-tokens", "256", "--json");
+        assertThat(r.code()).as(r.err()).isZero();
+        JsonNode j = Json.MAPPER.readTree(r.out());
+        assertThat(j.get("mean_nll").asDouble()).isCloseTo(HELD_OUT_NLL, org.assertj.core.data.Offset.offset(5e-4));
+        assertThat(j.get("mean_layers_skipped").asDouble()).isCloseTo(HELD_OUT_SKIPPED, org.assertj.core.data.Offset.offset(0.01));
+    }
+
+    private static final double HELD_OUT_NLL = 3.5818, HELD_OUT_SKIPPED = 1.37;
 }
