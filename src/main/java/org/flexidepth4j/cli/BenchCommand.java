@@ -10,7 +10,7 @@ import org.flexidepth4j.ModelLoader;
 import org.flexidepth4j.bench.Bench;
 import org.flexidepth4j.bench.SyntheticModel;
 import org.flexidepth4j.io.Json;
-import org.flexidepth4j.skip.SkipModes;
+
 import org.flexidepth4j.tensor.DType;
 import org.flexidepth4j.tensor.Parallel;
 import org.flexidepth4j.tensor.Roofline;
@@ -49,7 +49,7 @@ public final class BenchCommand implements Callable<Integer> {
     int prefillTokens;
 
     @Option(names = "--skip", paramLabel = "LIST", split = ",", defaultValue = "none",
-            description = "skip modes to compare, e.g. none,forced:0.5; speedups are relative to the first (forced:P skips each"
+            description = "skip modes to compare, e.g. none,forced:0.5 (default = the model's own routers); speedups are relative to the first (forced:P skips each"
                     + " routed layer with probability P while still running router and adapter; default: ${DEFAULT-VALUE})")
     List<String> skipModes;
 
@@ -95,7 +95,7 @@ public final class BenchCommand implements Callable<Integer> {
                     var m = synthetic != null ? SyntheticModel.build(SyntheticModel.named(synthetic), dtype, arena, 1) : ModelLoader.load(model);
                     if (synthetic == null && (dtype == DType.Q8_0 || dtype == DType.Q4_0)) m = ModelLoader.quantize(m, dtype);
                     List<Bench.Mode> modes = new ArrayList<>();
-                    for (String mode : skipModes) modes.add(new Bench.Mode(mode, SkipModes.parse(mode, m, null, skipSeed)));
+                    for (String mode : skipModes) modes.add(new Bench.Mode(mode, SkipModes.resolve(m, mode, null, skipSeed)));
                     results.addAll(Bench.compare(m, modes, counts, decodeTokens, prefillTokens, repeat, buffer));
                 }
             }

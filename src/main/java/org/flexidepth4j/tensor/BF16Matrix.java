@@ -59,7 +59,7 @@ public final class BF16Matrix extends Matrix {
         for (; j < upper; j += step) {
             acc0 = load(data, base + j * 2L).fma(FloatVector.fromArray(F, x, xOffset + j), acc0);
         }
-        float sum = VectorOps.sum(acc0.add(acc1));
+        float sum = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
         for (; j < cols; j++) sum += toFloat(data.get(LE_SHORT, base + j * 2L)) * x[xOffset + j];
         return sum;
     }

@@ -4,6 +4,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /** Row-major little-endian float32 matrix, over a mapped file region or a heap array. */
@@ -48,7 +49,7 @@ public final class F32Matrix extends Matrix {
         for (; j < upper; j += step) {
             acc0 = FloatVector.fromMemorySegment(F, data, base + j * 4L, ByteOrder.LITTLE_ENDIAN).fma(FloatVector.fromArray(F, x, xOffset + j), acc0);
         }
-        float sum = VectorOps.sum(acc0.add(acc1));
+        float sum = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
         for (; j < cols; j++) sum += data.get(LE_FLOAT, base + j * 4L) * x[xOffset + j];
         return sum;
     }

@@ -55,7 +55,7 @@ public final class Q4_0Matrix extends BlockMatrix {
             float d = Float.float16ToFloat(data.get(LE_SHORT, q - 2));
             acc = p0.add(p1).fma(FloatVector.broadcast(F, d), acc);
         }
-        return VectorOps.sum(acc);
+        return acc.reduceLanes(VectorOperators.ADD);
     }
 
     @Override

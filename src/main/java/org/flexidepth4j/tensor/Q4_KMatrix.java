@@ -63,7 +63,7 @@ public final class Q4_KMatrix extends BlockMatrix {
                 acc = xHi.fma(FloatVector.broadcast(F, -dmin * scaleMin(s, 2 * j + 1, 1)), acc);
             }
         }
-        return VectorOps.sum(acc);
+        return acc.reduceLanes(VectorOperators.ADD);
     }
 
     @Override

@@ -56,7 +56,7 @@ public final class Q6_KMatrix extends BlockMatrix {
                 }
             }
         }
-        return VectorOps.sum(acc);
+        return acc.reduceLanes(VectorOperators.ADD);
     }
 
     @Override

@@ -12,12 +12,14 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>Every result here is a fixed sequence of IEEE operations, so it is the same float whether the JIT has compiled
  * the code or not: lane sums go through {@link #sum} (a fixed pairwise tree) rather than {@code reduceLanes(ADD)},
  * and exponentials through {@link #exp} rather than {@code lanewise(EXP)}; the intrinsics of those two and their
- * Java fallbacks differ in the last bit, which made a resumed training run in a fresh JVM drift at 1e-9.
+ * Java fallbacks differ in the last bit, which made a resumed training run in a fresh JVM drift at 1e-9. The
+ * one-token decode kernels of the weight dtypes ({@link Matrix#dot}) keep {@code reduceLanes(ADD)}: they serve
+ * inference only, where a few nanoseconds per row matter (this sum is 3-4x slower) and the last bit does not.
  */
 public final class VectorOps {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     /** Rotations by L/2, L/4, .., 1 lanes: adding each to the vector folds all lanes into lane 0. */
-    private static final VectorShuffle<Float>[] FOLDS = folds(F), FOLDS_256 = folds(FloatVector.SPECIES_256);
+    private static final VectorShuffle<Float>[] FOLDS = folds(F);
 
     private VectorOps() {
     }
@@ -30,10 +32,9 @@ public final class VectorOps {
         return folds;
     }
 
-    /** The sum of the lanes of v (the preferred species, or 256 bits as the block kernels use) in a fixed pairwise order. */
+    /** The sum of the lanes of v (preferred species) in a fixed pairwise order. */
     public static float sum(FloatVector v) {
-        VectorShuffle<Float>[] folds = v.species() == F ? FOLDS : FOLDS_256;
-        for (VectorShuffle<Float> fold : folds) v = v.add(v.rearrange(fold));
+        for (VectorShuffle<Float> fold : FOLDS) v = v.add(v.rearrange(fold));
         return v.lane(0);
     }
 
