@@ -12,10 +12,9 @@ import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.Comparator;
 import java.util.List;
-import java.util.stream.Stream;
 import java.util.zip.CRC32;
+import org.flexidepth4j.io.AtomicFiles;
 
 /**
  * The model that ships inside the jar (tinylm-12l). Weights are memory-mapped, which needs a real file, so the
@@ -52,7 +51,7 @@ public final class EmbeddedModel {
                     if (!Files.isRegularFile(dir.resolve(FILES.getLast()))) throw e; // another process won the race: use its copy
                 }
             } finally {
-                deleteTree(tmp);
+                AtomicFiles.deleteTree(tmp);
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot extract the embedded model into " + root + ": " + e.getMessage(), e);
@@ -101,12 +100,5 @@ public final class EmbeddedModel {
 
     private static InputStream open(String file) throws IOException {
         return resource(file).openStream();
-    }
-
-    private static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) return;
-        try (Stream<Path> s = Files.walk(dir)) {
-            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
-        }
     }
 }

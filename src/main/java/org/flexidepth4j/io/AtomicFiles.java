@@ -7,6 +7,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Comparator;
+import java.util.stream.Stream;
 
 /** Writes files so that readers never see a half-written one: write a temp file beside the target, then rename. */
 public final class AtomicFiles {
@@ -47,6 +49,14 @@ public final class AtomicFiles {
                     // the rename already succeeded or the temp file is gone
                 }
             }
+        }
+    }
+
+    /** Deletes a directory tree (children first); nothing to do when it does not exist. */
+    public static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir)) return;
+        try (Stream<Path> walk = Files.walk(dir)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
         }
     }
 

@@ -6,12 +6,10 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.ArrayList;
-import java.util.Comparator;
-import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.stream.Stream;
+import org.flexidepth4j.io.AtomicFiles;
 import org.flexidepth4j.io.FormatException;
 import org.flexidepth4j.io.HfCheckpoint;
 import org.flexidepth4j.io.Json;
@@ -76,16 +74,13 @@ public final class MergedCheckpoint {
         } catch (IOException e) {
             throw new UncheckedIOException(out + ": " + e.getMessage(), e);
         } finally {
-            if (tmp != null) deleteTree(tmp);
-        }
-    }
-
-    private static void deleteTree(Path dir) {
-        try (Stream<Path> walk = Files.walk(dir)) {
-            List<Path> paths = new ArrayList<>(walk.sorted(Comparator.reverseOrder()).toList());
-            for (Path p : paths) Files.deleteIfExists(p);
-        } catch (IOException ignored) {
-            // best effort: a leftover hidden temp directory is harmless
+            if (tmp != null) {
+                try {
+                    AtomicFiles.deleteTree(tmp);
+                } catch (IOException ignored) {
+                    // best effort: a leftover hidden temp directory is harmless
+                }
+            }
         }
     }
 }

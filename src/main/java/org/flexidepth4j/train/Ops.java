@@ -145,11 +145,8 @@ public final class Ops {
 
     /** kt[g][d][s] = k[s, g * hd + d]: keys of each KV head transposed, so scores are a plain {@link Gemm}. */
     private static float[] transposeHeads(float[] x, int T, int kvHeads, int hd) {
-        float[] xt = new float[x.length];
-        int kvd = kvHeads * hd;
-        for (int s = 0; s < T; s++) {
-            for (int c = 0; c < kvd; c++) xt[c * T + s] = x[s * kvd + c];
-        }
+        float[] xt = new float[T * kvHeads * hd];
+        transpose(x, T, kvHeads * hd, kvHeads * hd, xt);
         return xt;
     }
 

@@ -2,15 +2,12 @@ package org.flexidepth4j.train;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
-import java.util.stream.Stream;
 import org.flexidepth4j.io.AtomicFiles;
 import org.flexidepth4j.io.FormatException;
 import org.flexidepth4j.io.Json;
@@ -103,7 +100,7 @@ public final class Pretrainer {
             }
             // continuing in out.partial keeps its files; anything else starts it afresh (with the checkpoint's metrics)
             if (from == null || !Files.isDirectory(work) || !Files.isSameFile(from.getParent(), work)) {
-                if (Files.exists(work)) deleteTree(work);
+                if (Files.exists(work)) AtomicFiles.deleteTree(work);
                 Files.createDirectories(work);
                 if (from != null && Files.isRegularFile(from.resolveSibling(METRICS))) Files.copy(from.resolveSibling(METRICS), work.resolve(METRICS));
             }
@@ -113,7 +110,13 @@ public final class Pretrainer {
         try {
             return train(cfg, mc, train, val, net, routers, optimizers, state, progress, stopAfter, work, out);
         } catch (RuntimeException e) {
-            if (!Files.exists(work.resolve(Checkpoint.FILE))) deleteTree(work); // nothing to resume from
+            if (!Files.exists(work.resolve(Checkpoint.FILE))) { // nothing to resume from
+                try {
+                    AtomicFiles.deleteTree(work);
+                } catch (IOException cleanup) {
+                    e.addSuppressed(cleanup);
+                }
+            }
             throw e;
         }
     }
@@ -250,17 +253,9 @@ public final class Pretrainer {
             } catch (AtomicMoveNotSupportedException e) {
                 Files.move(tmp, out);
             }
-            if (old != null) deleteTree(old);
+            if (old != null) AtomicFiles.deleteTree(old);
         } catch (IOException e) {
             throw new FormatException(out, "cannot move the finished model into place: " + e.getMessage());
-        }
-    }
-
-    private static void deleteTree(Path dir) {
-        try (Stream<Path> s = Files.walk(dir)) {
-            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) Files.delete(p);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
         }
     }
 }
