@@ -1,13 +1,16 @@
 package org.flexidepth4j.tensor;
 
+import static org.flexidepth4j.tensor.QuantLanes.F;
+import static org.flexidepth4j.tensor.QuantLanes.L;
+import static org.flexidepth4j.tensor.QuantLanes.floats;
+import static org.flexidepth4j.tensor.QuantLanes.ints;
+
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
-import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorSpecies;
 
 /**
  * GGML Q4_K super-blocks of 256 values (144 bytes): fp16 d, fp16 dmin, 12 bytes of 6-bit sub-block scales and
@@ -18,9 +21,6 @@ import jdk.incubator.vector.VectorSpecies;
 public final class Q4_KMatrix extends BlockMatrix {
     static final int BLOCK = 256;
     static final int BLOCK_BYTES = 144;
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
-    private static final VectorSpecies<Byte> B = ByteVector.SPECIES_64;
-    private static final VectorSpecies<Integer> I = IntVector.SPECIES_256;
     private static final ValueLayout.OfShort LE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     public Q4_KMatrix(MemorySegment data, int rows, int cols) {
@@ -47,12 +47,12 @@ public final class Q4_KMatrix extends BlockMatrix {
                 long q = blk + 16 + 32L * j;
                 int xi = xOffset + b * BLOCK + 64 * j;
                 FloatVector lo = FloatVector.zero(F), hi = FloatVector.zero(F), xLo = FloatVector.zero(F), xHi = FloatVector.zero(F);
-                for (int l = 0; l < 32; l += 8) {
+                for (int l = 0; l < 32; l += L) {
                     // widened to int lanes first: AVX2 shifts ints natively, not bytes
-                    IntVector packed = (IntVector) ByteVector.fromMemorySegment(B, data, q + l, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2I, I, 0);
+                    IntVector packed = ints(data, q + l);
                     FloatVector x0 = FloatVector.fromArray(F, x, xi + l), x1 = FloatVector.fromArray(F, x, xi + 32 + l);
-                    lo = ((FloatVector) packed.and(0xF).convertShape(VectorOperators.I2F, F, 0)).fma(x0, lo);
-                    hi = ((FloatVector) packed.lanewise(VectorOperators.LSHR, 4).and(0xF).convertShape(VectorOperators.I2F, F, 0)).fma(x1, hi);
+                    lo = floats(packed.and(0xF)).fma(x0, lo);
+                    hi = floats(packed.lanewise(VectorOperators.LSHR, 4).and(0xF)).fma(x1, hi);
                     xLo = xLo.add(x0);
                     xHi = xHi.add(x1);
                 }

@@ -1,12 +1,17 @@
 package org.flexidepth4j.tensor;
 
+import static org.flexidepth4j.tensor.QuantLanes.B;
+import static org.flexidepth4j.tensor.QuantLanes.F;
+import static org.flexidepth4j.tensor.QuantLanes.L;
+import static org.flexidepth4j.tensor.QuantLanes.floats;
+import static org.flexidepth4j.tensor.QuantLanes.ints;
+
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorSpecies;
 
 /**
  * GGML Q6_K super-blocks of 256 values (210 bytes): 128 bytes ql (low 4 bits), 64 bytes qh (high 2 bits), 16
@@ -16,8 +21,6 @@ import jdk.incubator.vector.VectorSpecies;
 public final class Q6_KMatrix extends BlockMatrix {
     static final int BLOCK = 256;
     static final int BLOCK_BYTES = 210;
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
-    private static final VectorSpecies<Byte> B = ByteVector.SPECIES_64;
     private static final ValueLayout.OfShort LE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     public Q6_KMatrix(MemorySegment data, int rows, int cols) {
@@ -27,7 +30,7 @@ public final class Q6_KMatrix extends BlockMatrix {
     /** The 6-bit quant (minus 32) from a nibble vector and the 2 high bits at bit {@code shift} of qh. */
     private static FloatVector quant(ByteVector nibbles, ByteVector qh, int shift) {
         ByteVector high = qh.lanewise(VectorOperators.LSHR, shift).and((byte) 3).lanewise(VectorOperators.LSHL, 4);
-        return (FloatVector) nibbles.or(high).sub((byte) 32).convertShape(VectorOperators.B2F, F, 0);
+        return floats(ints(nibbles.or(high).sub((byte) 32)));
     }
 
     @Override
@@ -40,7 +43,7 @@ public final class Q6_KMatrix extends BlockMatrix {
             for (int n = 0; n < 2; n++) {
                 long ql = blk + 64L * n, qh = blk + 128 + 32L * n, sc = blk + 192 + 8L * n;
                 int xi = xOffset + b * BLOCK + 128 * n;
-                for (int l = 0; l < 32; l += 8) {
+                for (int l = 0; l < 32; l += L) {
                     ByteVector a = ByteVector.fromMemorySegment(B, data, ql + l, ByteOrder.LITTLE_ENDIAN);
                     ByteVector c = ByteVector.fromMemorySegment(B, data, ql + 32 + l, ByteOrder.LITTLE_ENDIAN);
                     ByteVector h = ByteVector.fromMemorySegment(B, data, qh + l, ByteOrder.LITTLE_ENDIAN);
