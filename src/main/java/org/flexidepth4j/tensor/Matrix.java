@@ -87,12 +87,14 @@ public abstract class Matrix {
             return;
         }
         int nr = Gemm.NR;
-        float[] tile = new float[nr * cols], panel = new float[nr * cols];
+        // Padded tile rows: with a power-of-two row length the transpose's column reads would all map to one L1 set.
+        int stride = cols + TILE_PAD;
+        float[] tile = new float[nr * stride], panel = new float[nr * cols];
         for (int r = rowStart; r < rowEnd; r += nr) {
             int n = Math.min(nr, rowEnd - r);
-            for (int i = 0; i < n; i++) readRow(r + i, tile, i * cols);
+            for (int i = 0; i < n; i++) readRow(r + i, tile, i * stride);
             for (int j = 0; j < cols; j++) {
-                for (int i = 0; i < n; i++) panel[j * nr + i] = tile[i * cols + j];
+                for (int i = 0; i < n; i++) panel[j * nr + i] = tile[i * stride + j];
             }
             Gemm.multiply(tokens, n, cols, x, xOffset, xStride, panel, 0, nr, out, outOffset + r, outStride, false);
         }
@@ -103,6 +105,9 @@ public abstract class Matrix {
      * the row, a dot per token one dequantizing pass each.
      */
     static final int GEMM_MIN_TOKENS = 8;
+
+    /** Floats of padding per tile row of {@link #matmulRows}: one cache line. */
+    private static final int TILE_PAD = 16;
 
     /**
      * Backward of {@link #matmul} for the input: dx[t, j] += sum_r dy[t, r] * W[r, j], dy is [tokens, rows], dx is
