@@ -18,6 +18,8 @@ public final class InferenceState {
     boolean[] run, ranAttention;
     float[] gate, skipGate;
     int[] positions, runRows, skipRows;
+    /** Keys of one layer transposed per KV head for the block attention; grown to the longest prefix seen. */
+    float[] keysTransposed;
 
     /** Logits of the last call: [rows, vocab] where rows is 1 or the call's token count. */
     float[] logits;

@@ -1,6 +1,7 @@
 package org.flexidepth4j.model;
 
 import java.util.Arrays;
+import org.flexidepth4j.tensor.Attention;
 import org.flexidepth4j.tensor.Matrix;
 import org.flexidepth4j.tensor.Parallel;
 import org.flexidepth4j.tensor.VectorOps;
@@ -174,6 +175,14 @@ public final class Transformer {
         long positions = 0;
         for (int r = 0; r < nRun; r++) positions += s.positions[s.runRows[r]] + 1;
         s.work.add(l, 2 * positions * qd, 2 * positions * kvd * Float.BYTES);
+        if (nRun >= BLOCK_ATTENTION_MIN_ROWS) {
+            int keys = s.positions[s.runRows[nRun - 1]] + 1;
+            if (s.keysTransposed == null || s.keysTransposed.length < keys * kvd) s.keysTransposed = new float[keys * kvd];
+            VectorOps.transpose(kc, keys, kvd, kvd, s.keysTransposed);
+            Attention.forward(s.query, s.keysTransposed, keys, vc, s.attention, null, nRun, r -> s.positions[s.runRows[r]],
+                    heads, config.numKvHeads(), hd);
+            return;
+        }
         Parallel.pool().forRange(nRun * heads, Math.max(1, 4096 / Math.max(1, s.positions[s.runRows[nRun - 1]] + 1) / hd + 1), (start, end) -> {
             for (int item = start; item < end; item++) {
                 int r = item / heads, h = item % heads;
@@ -200,6 +209,12 @@ public final class Transformer {
             }
         });
     }
+
+    /**
+     * From this many query rows on (prefill, scoring) attention runs as {@link Attention}'s Gemm blocks, which pay
+     * one transpose of the keys; fewer (decode) keep the per-query online softmax.
+     */
+    private static final int BLOCK_ATTENTION_MIN_ROWS = 8;
 
     /** SwiGLU FFN of the run rows, scaled by their gates, added into the residual. */
     private void feedForward(int l, LayerWeights w, InferenceState s, int nRun, boolean allRun) {

@@ -143,4 +143,11 @@ public final class VectorOps {
         for (int j = 1; j < n; j++) if (x[off + j] > x[off + best]) best = j;
         return best;
     }
+
+    /** dst[j, i] = src[i, j] for i < m, j < n; src has row stride srcStride, dst is dense [n, m]. */
+    public static void transpose(float[] src, int m, int n, int srcStride, float[] dst) {
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < n; j++) dst[j * m + i] = src[i * srcStride + j];
+        }
+    }
 }

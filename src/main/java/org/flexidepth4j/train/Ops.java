@@ -1,5 +1,6 @@
 package org.flexidepth4j.train;
 
+import org.flexidepth4j.tensor.Attention;
 import org.flexidepth4j.tensor.Gemm;
 import org.flexidepth4j.tensor.Parallel;
 import org.flexidepth4j.tensor.VectorOps;
@@ -122,60 +123,18 @@ public final class Ops {
 
     /**
      * out[t, h] = Σ_{s≤t} softmax_s(q[t,h]·k[s,g]/√hd) v[s,g] with g = h / (heads/kvHeads); keeps the log-sum-exp
-     * of every (t, h) so the backward recomputes the probabilities instead of storing [heads, T, T]. Blocks of
-     * {@value #QUERY_BLOCK} queries of one head: scores and p·v are {@link Gemm} products. Parallel over
-     * (block, head) items in zigzag block order, so the two halves of the causal triangle weigh the same.
+     * of every (t, h) so the backward recomputes the probabilities instead of storing [heads, T, T]. The block
+     * kernel is {@link Attention#forward}, shared with inference.
      */
     public static void attention(float[] q, float[] k, float[] v, float[] out, float[] lse, int T, int heads, int kvHeads, int hd) {
-        int qd = heads * hd, kvd = kvHeads * hd, group = heads / kvHeads, blocks = (T + QUERY_BLOCK - 1) / QUERY_BLOCK;
-        float[] kt = transposeHeads(k, T, kvHeads, hd);
-        Parallel.pool().forRange(blocks * heads, 1, (start, end) -> {
-            float[] p = new float[QUERY_BLOCK * T];
-            for (int item = start; item < end; item++) {
-                int h = item % heads, zig = item / heads;
-                int t0 = QUERY_BLOCK * (zig % 2 == 0 ? zig / 2 : blocks - 1 - zig / 2), m = Math.min(QUERY_BLOCK, T - t0);
-                probabilities(q, kt, h, group, t0, m, T, heads, hd, p, lse, true);
-                Gemm.multiply(m, hd, t0 + m, p, 0, T, v, (h / group) * hd, kvd, out, t0 * qd + h * hd, qd, false);
-            }
-        });
+        Attention.forward(q, transposeHeads(k, T, kvHeads, hd), T, v, out, lse, T, t -> t, heads, kvHeads, hd);
     }
-
-    /** Query rows per block of the attention kernels: a block's [64, T] probability rows stay in L2. */
-    private static final int QUERY_BLOCK = 64;
 
     /** kt[g][d][s] = k[s, g * hd + d]: keys of each KV head transposed, so scores are a plain {@link Gemm}. */
     private static float[] transposeHeads(float[] x, int T, int kvHeads, int hd) {
         float[] xt = new float[T * kvHeads * hd];
-        transpose(x, T, kvHeads * hd, kvHeads * hd, xt);
+        VectorOps.transpose(x, T, kvHeads * hd, kvHeads * hd, xt);
         return xt;
-    }
-
-    /**
-     * p[i, s] = exp(q[t0+i, h]·k[s]/√hd − lse) for the m queries t0.. of head h and keys s ≤ t0+i, 0 for the masked
-     * keys s in (t0+i, t0+m) (row stride T). With {@code computeLse} each row's log-sum-exp is computed and stored
-     * into lse[t * heads + h]; otherwise it is read from there (the backward).
-     */
-    private static void probabilities(float[] q, float[] kt, int h, int group, int t0, int m, int T, int heads, int hd,
-                                      float[] p, float[] lse, boolean computeLse) {
-        int n = t0 + m;
-        Gemm.multiply(m, n, hd, q, t0 * heads * hd + h * hd, heads * hd, kt, (h / group) * hd * T, T, p, 0, T, false);
-        float scale = (float) (1.0 / Math.sqrt(hd));
-        for (int i = 0; i < m; i++) {
-            int t = t0 + i, row = i * T;
-            if (computeLse) {
-                float max = Float.NEGATIVE_INFINITY;
-                for (int s = 0; s <= t; s++) max = Math.max(max, p[row + s] * scale);
-                VectorOps.expScaledShifted(p, row, t + 1, scale, max);
-                double sum = 0;
-                for (int s = 0; s <= t; s++) sum += p[row + s];
-                float inv = (float) (1 / sum);
-                for (int s = 0; s <= t; s++) p[row + s] *= inv;
-                lse[t * heads + h] = (float) (max + Math.log(sum));
-            } else {
-                VectorOps.expScaledShifted(p, row, t + 1, scale, lse[t * heads + h]);
-            }
-            java.util.Arrays.fill(p, row + t + 1, row + n, 0f);
-        }
     }
 
     /**
@@ -191,12 +150,13 @@ public final class Ops {
         float[] kt = transposeHeads(k, T, kvHeads, hd), vt = transposeHeads(v, T, kvHeads, hd);
         float[] dkHead = new float[heads * T * hd], dvHead = new float[heads * T * hd];
         Parallel.pool().forRange(heads, 1, (start, end) -> {
-            float[] p = new float[QUERY_BLOCK * T], ds = new float[QUERY_BLOCK * T], transposed = new float[T * QUERY_BLOCK];
+            int block = Attention.QUERY_BLOCK;
+            float[] p = new float[block * T], ds = new float[block * T], transposed = new float[T * block];
             for (int h = start; h < end; h++) {
                 int ko = (h / group) * hd, po = h * T * hd;
-                for (int t0 = 0; t0 < T; t0 += QUERY_BLOCK) {
-                    int m = Math.min(QUERY_BLOCK, T - t0), n = t0 + m, qo = t0 * qd + h * hd;
-                    probabilities(q, kt, h, group, t0, m, T, heads, hd, p, lse, false);
+                for (int t0 = 0; t0 < T; t0 += block) {
+                    int m = Math.min(block, T - t0), qo = t0 * qd + h * hd;
+                    int n = Attention.probabilities(q, kt, T, h, heads, group, hd, t0, m, t -> t, p, lse, true);
                     Gemm.multiply(m, n, hd, dout, qo, qd, vt, ko * T, T, ds, 0, T, false);
                     for (int i = 0; i < m; i++) {
                         int t = t0 + i, row = i * T;
@@ -205,9 +165,9 @@ public final class Ops {
                         java.util.Arrays.fill(ds, row + t + 1, row + n, 0f);
                     }
                     Gemm.multiply(m, hd, n, ds, 0, T, k, ko, kvd, dq, qo, qd, true);
-                    transpose(ds, m, n, T, transposed);
+                    VectorOps.transpose(ds, m, n, T, transposed);
                     Gemm.multiply(n, hd, m, transposed, 0, m, q, qo, qd, dkHead, po, hd, true);
-                    transpose(p, m, n, T, transposed);
+                    VectorOps.transpose(p, m, n, T, transposed);
                     Gemm.multiply(n, hd, m, transposed, 0, m, dout, qo, qd, dvHead, po, hd, true);
                 }
             }
@@ -218,13 +178,6 @@ public final class Ops {
                 VectorOps.add(dkHead, po + s * hd, dk, s * kvd + ko, hd);
                 VectorOps.add(dvHead, po + s * hd, dv, s * kvd + ko, hd);
             }
-        }
-    }
-
-    /** dst[j, i] = src[i, j] for i < m, j < n; src has row stride srcStride, dst is dense [n, m]. */
-    private static void transpose(float[] src, int m, int n, int srcStride, float[] dst) {
-        for (int i = 0; i < m; i++) {
-            for (int j = 0; j < n; j++) dst[j * m + i] = src[i * srcStride + j];
         }
     }
 
