@@ -36,6 +36,17 @@ class HfParityTest {
                 System.arraycopy(inc.logits(), 0, stepped, t * v, v);
             }
             ParityAssert.assertClose(stepped, want, 1e-4, dir + " " + c[1] + " incremental");
+
+            // A prompt of 8+ tokens after a cached prefix: the block attention with keys the chunk did not write.
+            int split = ids.length - 8;
+            assertThat(split).isPositive();
+            InferenceState chunked = tf.newState(ids.length);
+            float[] joined = new float[ids.length * v];
+            tf.forward(chunked, ids, 0, split, SkipPolicy.NONE, true);
+            System.arraycopy(chunked.logits(), 0, joined, 0, split * v);
+            tf.forward(chunked, ids, split, ids.length - split, SkipPolicy.NONE, true);
+            System.arraycopy(chunked.logits(), 0, joined, split * v, (ids.length - split) * v);
+            ParityAssert.assertClose(joined, want, 1e-4, dir + " " + c[1] + " cached prefix + 8-token chunk");
         }
     }
 
