@@ -34,13 +34,15 @@ class FrontierCommandTest {
         assertThat(points).hasSize(5);
         assertThat(points.get(0).get("method").asText()).isEqualTo("dense");
         assertThat(points.get(0).get("mean_layers_skipped").asDouble()).isZero();
-        // The plug-in's point is exactly what `perplexity` reports for the same window.
+        // The plug-in's point is what `perplexity` reports for the same windows, up to float rounding: the decode-path
+        // kernels sum lanes with reduceLanes, whose order differs interpreted and compiled (measured: 3e-8 apart when
+        // the second command ran with more of the code compiled).
         Cli ppl = Cli.run("perplexity", "--model", TINYLM.toString(), "--adapters", plugin.toString(), "--skip", "flexidepth",
                 "--file", text.toString(), "--max-tokens", "64", "--json");
         JsonNode direct = Json.MAPPER.readTree(ppl.out());
         JsonNode fd = points.get(1), random = points.get(2);
         assertThat(fd.get("method").asText()).isEqualTo("flexidepth");
-        assertThat(fd.get("heldout_nll").asDouble()).isCloseTo(direct.get("mean_nll").asDouble(), within(1e-9));
+        assertThat(fd.get("heldout_nll").asDouble()).isCloseTo(direct.get("mean_nll").asDouble(), within(1e-6));
         assertThat(fd.get("mean_layers_skipped").asDouble()).isCloseTo(direct.get("mean_layers_skipped").asDouble(), within(1e-9))
                 .isGreaterThan(0.5);
         // Random skipping is drawn at the plug-in's rate, on its layers: the same skip up to sampling noise.
