@@ -10,7 +10,6 @@ import org.flexidepth4j.ModelLoader;
 import org.flexidepth4j.bench.Bench;
 import org.flexidepth4j.bench.SyntheticModel;
 import org.flexidepth4j.io.Json;
-
 import org.flexidepth4j.tensor.DType;
 import org.flexidepth4j.tensor.Parallel;
 import org.flexidepth4j.tensor.Roofline;

@@ -39,6 +39,8 @@ public final class Q4_0Matrix extends BlockMatrix {
     public float dot(int row, float[] x, int xOffset) {
         long base = row * rowBytes();
         // Two accumulators over alternate blocks: the loop-carried FMA latency is shared by two blocks.
+        // The same loop as Q8_0Matrix.dot on purpose: shared through an abstract per-block step it measured
+        // 20-40% slower (the Vector API chain no longer inlined into one loop).
         FloatVector acc0 = FloatVector.zero(F), acc1 = FloatVector.zero(F);
         int b = 0;
         for (; b + 1 < blocksPerRow; b += 2) {
