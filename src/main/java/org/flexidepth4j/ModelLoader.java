@@ -20,6 +20,7 @@ import org.flexidepth4j.model.SkipPolicy;
 import org.flexidepth4j.model.Transformer;
 import org.flexidepth4j.skip.BinaryRouters;
 import org.flexidepth4j.skip.FlexiDepth;
+import org.flexidepth4j.tensor.ColumnPanels;
 import org.flexidepth4j.tensor.DType;
 import org.flexidepth4j.tensor.Matrix;
 import org.flexidepth4j.tensor.Quantizer;
@@ -31,7 +32,12 @@ public final class ModelLoader {
     private ModelLoader() {
     }
 
+    /** The model at {@code path}, its wide matrices laid out for decode ({@link ColumnPanels}). */
     public static Model load(Path path) {
+        return withMatrices(open(path), ColumnPanels::of);
+    }
+
+    private static Model open(Path path) {
         if (!Files.exists(path)) throw new FormatException(path, "file not found");
         if (Files.isDirectory(path)) return loadHf(path);
         if (path.getFileName().toString().endsWith(".bin")) return loadLlama2c(path);
@@ -71,7 +77,7 @@ public final class ModelLoader {
      * it is. Tied embeddings stay tied.
      */
     public static Model quantize(Model model, DType target) {
-        return withMatrices(model, m -> m.dtype() == target || m.cols() % target.blockSize != 0 ? m : Quantizer.quantize(m, target));
+        return withMatrices(model, m -> m.dtype() == target || m.cols() % target.blockSize != 0 ? m : ColumnPanels.of(Quantizer.quantize(m, target)));
     }
 
     /**

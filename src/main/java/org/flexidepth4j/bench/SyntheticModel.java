@@ -11,6 +11,7 @@ import org.flexidepth4j.model.ModelWeights;
 import org.flexidepth4j.model.RopeConfig;
 import org.flexidepth4j.model.SkipPolicy;
 import org.flexidepth4j.model.Transformer;
+import org.flexidepth4j.tensor.ColumnPanels;
 import org.flexidepth4j.tensor.DType;
 import org.flexidepth4j.tensor.Matrices;
 import org.flexidepth4j.tensor.Matrix;
@@ -63,8 +64,16 @@ public final class SyntheticModel {
         return v;
     }
 
-    /** Uniform values in +-1/sqrt(cols), so activations stay finite through many layers. */
+    /** {@link #generate}, a wide matrix made in a scratch arena and kept only in its decode layout ({@link ColumnPanels}). */
     private static Matrix random(DType dtype, int rows, int cols, Arena arena, long seed) {
+        if (!ColumnPanels.splits(cols)) return generate(dtype, rows, cols, arena, seed);
+        try (Arena scratch = Arena.ofShared()) {
+            return ColumnPanels.of(generate(dtype, rows, cols, scratch, seed));
+        }
+    }
+
+    /** Uniform values in +-1/sqrt(cols), so activations stay finite through many layers. */
+    private static Matrix generate(DType dtype, int rows, int cols, Arena arena, long seed) {
         long rowBytes = dtype.byteSize(cols);
         MemorySegment data = arena.allocate(rowBytes * rows, 64);
         float amplitude = (float) (1 / Math.sqrt(cols));

@@ -206,6 +206,21 @@ class KernelTest {
     }
 
     @Test
+    void columnPanelsMatchDoubleReference() {
+        // Wider than ColumnPanels.MAX_PLAIN_COLS, so split: two full panels and a last one of one K-quant block.
+        int cols = 2 * ColumnPanels.PANEL_COLS + 256;
+        for (DType dtype : new DType[] {DType.F32, DType.BF16, DType.F16, DType.Q8_0, DType.Q4_0, DType.Q4_K, DType.Q6_K}) {
+            Case plain = randomMatrix(dtype, 5, cols);
+            Matrix panels = ColumnPanels.of(plain.matrix());
+            assertThat(panels).isInstanceOf(ColumnPanels.class);
+            assertThat(panels.dtype()).isEqualTo(dtype);
+            assertThat(panels.byteSize()).isEqualTo(plain.matrix().byteSize());
+            check(new Case(panels, plain.values()), random);
+        }
+        assertThat(ColumnPanels.of(randomMatrix(DType.BF16, 2, ColumnPanels.MAX_PLAIN_COLS).matrix())).isNotInstanceOf(ColumnPanels.class);
+    }
+
+    @Test
     void manyTokensOverLongRows() {
         // Token counts that leave a partial register block after the full ones, over rows longer than L1.
         check(randomMatrix(DType.Q8_0, 9, 2048), random, 37);
