@@ -6,6 +6,7 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
+import org.flexidepth4j.tensor.ColumnPanels;
 import org.flexidepth4j.tensor.DType;
 import org.flexidepth4j.tensor.Matrices;
 import org.flexidepth4j.tensor.Matrix;
@@ -41,7 +42,7 @@ public class MatmulBench {
     @Param({"F32", "BF16", "Q8_0", "Q4_0", "Q4_K", "Q6_K"})
     public String dtype;
 
-    @Param({"2048x2048", "8192x2048"})
+    @Param({"2048x2048", "8192x2048", "2048x8192"})
     public String shape;
 
     @Param({"1", "64"})
@@ -61,7 +62,8 @@ public class MatmulBench {
         String[] rc = shape.split("x");
         int rows = Integer.parseInt(rc[0]), cols = Integer.parseInt(rc[1]);
         arena = Arena.ofShared();
-        matrix = randomMatrix(DType.valueOf(dtype), rows, cols, arena, new Random(1));
+        // the layout ModelLoader gives a matrix of this width (column panels beyond 4096 columns)
+        matrix = ColumnPanels.of(randomMatrix(DType.valueOf(dtype), rows, cols, arena, new Random(1)));
         x = new float[tokens * cols];
         Random r = new Random(2);
         for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
