@@ -10,7 +10,7 @@ import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /** Row-major bfloat16 matrix: widened to float32 in registers (bf16 bits are the top half of a float32). */
-public final class BF16Matrix extends Matrix {
+public final class BF16Matrix extends Matrix implements RowBlockDot {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
     /** A constant species: the Vector API intrinsics need one (a species computed per call falls back to slow Java). */
@@ -63,17 +63,12 @@ public final class BF16Matrix extends Matrix {
     }
 
     /**
-     * Four rows per pass over x, each summed exactly as {@link #dot} sums it (so a row's value does not depend on
-     * where a thread's row range starts). Why: on an Intel Xeon VM one row at a time streamed 9.6 GB/s against a
-     * 15 GB/s ceiling, four rows at once 12.3; the synthetic 1B decode went from 3.0 to 4.1 tok/s on one thread and
-     * from 5.1 to 7.4-8.3 on two (docs/PERFORMANCE.md).
+     * Four rows per pass over x, each summed exactly as {@link #dot} sums it. Why: on an Intel Xeon VM one row at a
+     * time streamed 9.6 GB/s against a 15 GB/s ceiling, four rows at once 12.3; the synthetic 1B decode went from 3.0
+     * to 4.1 tok/s on one thread and from 5.1 to 7.4-8.3 on two (docs/PERFORMANCE.md).
      */
     @Override
-    protected void dotRows(int row, int n, float[] x, int xOffset, float[] out, int outOffset, boolean add) {
-        if (n < 4) {
-            super.dotRows(row, n, x, xOffset, out, outOffset, add);
-            return;
-        }
+    public void dotRows(int row, float[] x, int xOffset, float[] out, int outOffset, boolean add) {
         long rowBytes = cols * 2L, b0 = row * rowBytes, b1 = b0 + rowBytes, b2 = b1 + rowBytes, b3 = b2 + rowBytes;
         int step = F.length();
         int upper = F.loopBound(cols);

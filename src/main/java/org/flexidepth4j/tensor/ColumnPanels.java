@@ -83,9 +83,18 @@ public final class ColumnPanels extends Matrix {
         for (int p = 0; p < panels.length; p++) {
             Matrix panel = panels[p];
             int panelOffset = xOffset + p * PANEL_COLS;
-            for (int r = rowStart; r < rowEnd; r += DECODE_ROWS) {
-                int n = Math.min(DECODE_ROWS, rowEnd - r);
-                for (int t = 0; t < tokens; t++) panel.dotRows(r, n, x, panelOffset + t * xStride, out, outOffset + t * outStride + r, p > 0);
+            int r = rowStart;
+            if (panel instanceof RowBlockDot block) {
+                for (; r + RowBlockDot.ROWS <= rowEnd; r += RowBlockDot.ROWS) {
+                    for (int t = 0; t < tokens; t++) block.dotRows(r, x, panelOffset + t * xStride, out, outOffset + t * outStride + r, p > 0);
+                }
+            }
+            for (; r < rowEnd; r++) {
+                for (int t = 0; t < tokens; t++) {
+                    int o = outOffset + t * outStride + r;
+                    float partial = panel.dot(r, x, panelOffset + t * xStride);
+                    out[o] = p == 0 ? partial : out[o] + partial;
+                }
             }
         }
     }

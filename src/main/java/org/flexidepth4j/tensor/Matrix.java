@@ -44,20 +44,6 @@ public abstract class Matrix {
     /** sum over j of W[row, j] * x[xOffset + j]. */
     public abstract float dot(int row, float[] x, int xOffset);
 
-    /**
-     * out[outOffset + i] = dot(row + i, x, xOffset) for i in [0, n), or += it when {@code add}; n is at most
-     * {@link #DECODE_ROWS}. A dtype overrides it to read several rows in one pass over x.
-     */
-    protected void dotRows(int row, int n, float[] x, int xOffset, float[] out, int outOffset, boolean add) {
-        for (int i = 0; i < n; i++) {
-            float sum = dot(row + i, x, xOffset);
-            out[outOffset + i] = add ? out[outOffset + i] + sum : sum;
-        }
-    }
-
-    /** Rows per {@link #dotRows} call of the decode path. */
-    static final int DECODE_ROWS = 4;
-
     /** Dequantizes row {@code row} into dst[dstOffset .. dstOffset + cols). */
     public abstract void readRow(int row, float[] dst, int dstOffset);
 
@@ -86,9 +72,9 @@ public abstract class Matrix {
     }
 
     /**
-     * Output rows [rowStart, rowEnd) for every token. Fewer than {@value #GEMM_MIN_TOKENS} tokens: {@link #dotRows}
-     * over {@value #DECODE_ROWS} rows per token, the rows staying in L1 between tokens (decode is bound by reading the
-     * weights once). More:
+     * Output rows [rowStart, rowEnd) for every token. Fewer than {@value #GEMM_MIN_TOKENS} tokens: a {@link #dot} per
+     * row and token (blocks of rows through {@link RowBlockDot} where the dtype has it), the rows staying in L1
+     * between tokens (decode is bound by reading the weights once). More:
      * {@link Gemm} over a packed, transposed float panel of {@link Gemm#NR} dequantized rows against all tokens, so
      * each dtype needs only its dot and readRow, and the dequantization and packing of a row is paid once for all
      * tokens.
@@ -96,9 +82,14 @@ public abstract class Matrix {
     protected void matmulRows(float[] x, int xOffset, int xStride, float[] out, int outOffset, int outStride,
                               int tokens, int rowStart, int rowEnd) {
         if (tokens < GEMM_MIN_TOKENS) {
-            for (int r = rowStart; r < rowEnd; r += DECODE_ROWS) {
-                int n = Math.min(DECODE_ROWS, rowEnd - r);
-                for (int t = 0; t < tokens; t++) dotRows(r, n, x, xOffset + t * xStride, out, outOffset + t * outStride + r, false);
+            int r = rowStart;
+            if (this instanceof RowBlockDot block) {
+                for (; r + RowBlockDot.ROWS <= rowEnd; r += RowBlockDot.ROWS) {
+                    for (int t = 0; t < tokens; t++) block.dotRows(r, x, xOffset + t * xStride, out, outOffset + t * outStride + r, false);
+                }
+            }
+            for (; r < rowEnd; r++) {
+                for (int t = 0; t < tokens; t++) out[outOffset + t * outStride + r] = dot(r, x, xOffset + t * xStride);
             }
             return;
         }

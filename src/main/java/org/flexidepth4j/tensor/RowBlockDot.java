@@ -1,0 +1,18 @@
+package org.flexidepth4j.tensor;
+
+/**
+ * A dtype whose decode reads {@value #ROWS} rows in one pass over x: several weight streams at once, which a
+ * single-stream dot does not keep busy on every machine (measured on an Intel Xeon VM, docs/PERFORMANCE.md). The
+ * decode loops ({@link Matrix#matmulRows}, {@link ColumnPanels}) call it for whole blocks of rows and keep their own
+ * {@link Matrix#dot} call for the rest: routing every dtype's dot through one shared helper made the kernels share
+ * one call-site profile, and after Q8_0 had run, Q4_0 decoded at a quarter of its speed in the same JVM.
+ */
+interface RowBlockDot {
+    int ROWS = 4;
+
+    /**
+     * out[outOffset + i] = dot(row + i, x, xOffset) for i in [0, {@value #ROWS}), added to out when {@code add};
+     * each value bit for bit what {@link Matrix#dot} returns, so no result depends on a thread's row range.
+     */
+    void dotRows(int row, float[] x, int xOffset, float[] out, int outOffset, boolean add);
+}
