@@ -12,7 +12,8 @@ interface RowBlockDot {
 
     /**
      * out[outOffset + i] = dot(row + i, x, xOffset) for i in [0, {@value #ROWS}), added to out when {@code add};
-     * each value bit for bit what {@link Matrix#dot} returns, so no result depends on a thread's row range.
+     * each row summed in {@link Matrix#dot}'s order, so in compiled code no result depends on a thread's row range
+     * (the Vector API's interpreted fallback reduces lanes in another order, so a cold call may differ in the last bit).
      */
     void dotRows(int row, float[] x, int xOffset, float[] out, int outOffset, boolean add);
 }
