@@ -4,18 +4,37 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
-/** Row-major bfloat16 matrix: widened to float32 in registers (bf16 bits are the top half of a float32). */
+/**
+ * Row-major bfloat16 matrix: widened to float32 in registers (bf16 bits are the top half of a float32).
+ * <p>
+ * With 16 float lanes (AVX-512) the dot products read 32 bf16 values as 16 int lanes: the even elements are each
+ * lane shifted up 16 bits, the odd ones each lane masked, and x is split into its even and odd elements by a
+ * two-vector permute that a pass over four rows shares. No widening shuffle per weight: 1.5x the in-cache rate of
+ * widening (80 against 53 GB/s, four rows, one thread on the Intel VM), +4% from DRAM. Narrower vectors widen (their
+ * two-vector permute is not one instruction). Every row is summed in one order, by {@link #dot} and {@link #dotRows}
+ * alike: the pairs of vectors (even and odd sums), then single vectors into the even sum, then the scalar tail.
+ * <p>
+ * The loops call nothing but the Vector API: see {@link Matrix} on why.
+ */
 public final class BF16Matrix extends Matrix implements RowBlockDot {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
     /** A constant species: the Vector API intrinsics need one (a species computed per call falls back to slow Java). */
     private static final VectorSpecies<Integer> I = F.withLanes(int.class);
     private static final ValueLayout.OfShort LE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    private static final int STEP = F.length();
+    /** Columns per pair of vectors. */
+    private static final int PAIR = 2 * STEP;
+    private static final boolean SPLIT_PAIRS = STEP == 16;
+    private static final FloatVector EVEN = FloatVector.fromArray(F, new float[] {0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30}, 0);
+    private static final FloatVector ODD = EVEN.add(1f);
 
     private final MemorySegment data;
 
@@ -34,13 +53,6 @@ public final class BF16Matrix extends Matrix implements RowBlockDot {
         return data;
     }
 
-    static FloatVector load(MemorySegment data, long byteOffset) {
-        return ShortVector.fromMemorySegment(S, data, byteOffset, ByteOrder.LITTLE_ENDIAN)
-                .convertShape(VectorOperators.S2I, I, 0)
-                .lanewise(VectorOperators.LSHL, 16)
-                .reinterpretAsFloats();
-    }
-
     public static float toFloat(short bits) {
         return Float.intBitsToFloat(bits << 16);
     }
@@ -48,18 +60,26 @@ public final class BF16Matrix extends Matrix implements RowBlockDot {
     @Override
     public float dot(int row, float[] x, int xOffset) {
         long base = (long) row * cols * 2;
-        int step = F.length();
-        int upper = F.loopBound(cols);
-        FloatVector acc0 = FloatVector.zero(F), acc1 = FloatVector.zero(F);
+        FloatVector even = FloatVector.zero(F), odd = even;
         int j = 0;
-        for (; j + step < upper; j += 2 * step) {
-            acc0 = load(data, base + j * 2L).fma(FloatVector.fromArray(F, x, xOffset + j), acc0);
-            acc1 = load(data, base + (j + step) * 2L).fma(FloatVector.fromArray(F, x, xOffset + j + step), acc1);
+        for (; j + PAIR <= cols; j += PAIR) {
+            FloatVector x0 = FloatVector.fromArray(F, x, xOffset + j), x1 = FloatVector.fromArray(F, x, xOffset + j + STEP);
+            if (SPLIT_PAIRS) {
+                IntVector w = IntVector.fromMemorySegment(I, data, base + j * 2L, LE);
+                even = w.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(EVEN.selectFrom(x0, x1), even);
+                odd = w.and(0xFFFF0000).reinterpretAsFloats().fma(ODD.selectFrom(x0, x1), odd);
+            } else {
+                even = ShortVector.fromMemorySegment(S, data, base + j * 2L, LE).convertShape(VectorOperators.S2I, I, 0)
+                        .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(x0, even);
+                odd = ShortVector.fromMemorySegment(S, data, base + (j + STEP) * 2L, LE).convertShape(VectorOperators.S2I, I, 0)
+                        .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(x1, odd);
+            }
         }
-        for (; j < upper; j += step) {
-            acc0 = load(data, base + j * 2L).fma(FloatVector.fromArray(F, x, xOffset + j), acc0);
+        for (; j + STEP <= cols; j += STEP) {
+            even = ShortVector.fromMemorySegment(S, data, base + j * 2L, LE).convertShape(VectorOperators.S2I, I, 0)
+                    .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xOffset + j), even);
         }
-        return tail(base, acc0.add(acc1).reduceLanes(VectorOperators.ADD), j, x, xOffset);
+        return tail(base, even.add(odd).reduceLanes(VectorOperators.ADD), j, x, xOffset);
     }
 
     /**
@@ -70,40 +90,47 @@ public final class BF16Matrix extends Matrix implements RowBlockDot {
     @Override
     public void dotRows(int row, float[] x, int xOffset, float[] out, int outOffset, boolean add) {
         long rowBytes = cols * 2L, b0 = row * rowBytes, b1 = b0 + rowBytes, b2 = b1 + rowBytes, b3 = b2 + rowBytes;
-        int step = F.length();
-        int upper = F.loopBound(cols);
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, c0 = a0, c1 = a0, c2 = a0, c3 = a0;
+        FloatVector e0 = FloatVector.zero(F), e1 = e0, e2 = e0, e3 = e0, o0 = e0, o1 = e0, o2 = e0, o3 = e0;
         int j = 0;
-        for (; j + step < upper; j += 2 * step) {
-            FloatVector x0 = FloatVector.fromArray(F, x, xOffset + j), x1 = FloatVector.fromArray(F, x, xOffset + j + step);
-            long o0 = j * 2L, o1 = o0 + step * 2L;
-            a0 = load(data, b0 + o0).fma(x0, a0);
-            a1 = load(data, b1 + o0).fma(x0, a1);
-            a2 = load(data, b2 + o0).fma(x0, a2);
-            a3 = load(data, b3 + o0).fma(x0, a3);
-            c0 = load(data, b0 + o1).fma(x1, c0);
-            c1 = load(data, b1 + o1).fma(x1, c1);
-            c2 = load(data, b2 + o1).fma(x1, c2);
-            c3 = load(data, b3 + o1).fma(x1, c3);
+        for (; j + PAIR <= cols; j += PAIR) {
+            FloatVector x0 = FloatVector.fromArray(F, x, xOffset + j), x1 = FloatVector.fromArray(F, x, xOffset + j + STEP);
+            long o = j * 2L;
+            if (SPLIT_PAIRS) {
+                FloatVector xe = EVEN.selectFrom(x0, x1), xo = ODD.selectFrom(x0, x1);
+                IntVector w0 = IntVector.fromMemorySegment(I, data, b0 + o, LE), w1 = IntVector.fromMemorySegment(I, data, b1 + o, LE);
+                IntVector w2 = IntVector.fromMemorySegment(I, data, b2 + o, LE), w3 = IntVector.fromMemorySegment(I, data, b3 + o, LE);
+                e0 = w0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xe, e0);
+                e1 = w1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xe, e1);
+                e2 = w2.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xe, e2);
+                e3 = w3.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xe, e3);
+                o0 = w0.and(0xFFFF0000).reinterpretAsFloats().fma(xo, o0);
+                o1 = w1.and(0xFFFF0000).reinterpretAsFloats().fma(xo, o1);
+                o2 = w2.and(0xFFFF0000).reinterpretAsFloats().fma(xo, o2);
+                o3 = w3.and(0xFFFF0000).reinterpretAsFloats().fma(xo, o3);
+            } else {
+                long p = o + STEP * 2L;
+                e0 = ShortVector.fromMemorySegment(S, data, b0 + o, LE).convertShape(VectorOperators.S2I, I, 0).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(x0, e0);
+                e1 = ShortVector.fromMemorySegment(S, data, b1 + o, LE).convertShape(VectorOperators.S2I, I, 0).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(x0, e1);
+                e2 = ShortVector.fromMemorySegment(S, data, b2 + o, LE).convertShape(VectorOperators.S2I, I, 0).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(x0, e2);
+                e3 = ShortVector.fromMemorySegment(S, data, b3 + o, LE).convertShape(VectorOperators.S2I, I, 0).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(x0, e3);
+                o0 = ShortVector.fromMemorySegment(S, data, b0 + p, LE).convertShape(VectorOperators.S2I, I, 0).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(x1, o0);
+                o1 = ShortVector.fromMemorySegment(S, data, b1 + p, LE).convertShape(VectorOperators.S2I, I, 0).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(x1, o1);
+                o2 = ShortVector.fromMemorySegment(S, data, b2 + p, LE).convertShape(VectorOperators.S2I, I, 0).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(x1, o2);
+                o3 = ShortVector.fromMemorySegment(S, data, b3 + p, LE).convertShape(VectorOperators.S2I, I, 0).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(x1, o3);
+            }
         }
-        for (; j < upper; j += step) {
-            FloatVector x0 = FloatVector.fromArray(F, x, xOffset + j);
-            long o0 = j * 2L;
-            a0 = load(data, b0 + o0).fma(x0, a0);
-            a1 = load(data, b1 + o0).fma(x0, a1);
-            a2 = load(data, b2 + o0).fma(x0, a2);
-            a3 = load(data, b3 + o0).fma(x0, a3);
+        for (; j + STEP <= cols; j += STEP) {
+            FloatVector xj = FloatVector.fromArray(F, x, xOffset + j);
+            long o = j * 2L;
+            e0 = ShortVector.fromMemorySegment(S, data, b0 + o, LE).convertShape(VectorOperators.S2I, I, 0).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xj, e0);
+            e1 = ShortVector.fromMemorySegment(S, data, b1 + o, LE).convertShape(VectorOperators.S2I, I, 0).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xj, e1);
+            e2 = ShortVector.fromMemorySegment(S, data, b2 + o, LE).convertShape(VectorOperators.S2I, I, 0).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xj, e2);
+            e3 = ShortVector.fromMemorySegment(S, data, b3 + o, LE).convertShape(VectorOperators.S2I, I, 0).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xj, e3);
         }
-        float s0 = a0.add(c0).reduceLanes(VectorOperators.ADD), s1 = a1.add(c1).reduceLanes(VectorOperators.ADD);
-        float s2 = a2.add(c2).reduceLanes(VectorOperators.ADD), s3 = a3.add(c3).reduceLanes(VectorOperators.ADD);
-        store(out, outOffset, add, tail(b0, s0, j, x, xOffset));
-        store(out, outOffset + 1, add, tail(b1, s1, j, x, xOffset));
-        store(out, outOffset + 2, add, tail(b2, s2, j, x, xOffset));
-        store(out, outOffset + 3, add, tail(b3, s3, j, x, xOffset));
-    }
-
-    private static void store(float[] out, int index, boolean add, float value) {
-        out[index] = add ? out[index] + value : value;
+        RowBlockDot.store(out, outOffset, add, tail(b0, e0.add(o0).reduceLanes(VectorOperators.ADD), j, x, xOffset));
+        RowBlockDot.store(out, outOffset + 1, add, tail(b1, e1.add(o1).reduceLanes(VectorOperators.ADD), j, x, xOffset));
+        RowBlockDot.store(out, outOffset + 2, add, tail(b2, e2.add(o2).reduceLanes(VectorOperators.ADD), j, x, xOffset));
+        RowBlockDot.store(out, outOffset + 3, add, tail(b3, e3.add(o3).reduceLanes(VectorOperators.ADD), j, x, xOffset));
     }
 
     /** {@code sum} plus the scalar tail from column {@code from} of the row at {@code base}. */
@@ -116,7 +143,10 @@ public final class BF16Matrix extends Matrix implements RowBlockDot {
     public void readRow(int row, float[] dst, int dstOffset) {
         long base = (long) row * cols * 2;
         int j = 0;
-        for (int upper = F.loopBound(cols); j < upper; j += F.length()) load(data, base + j * 2L).intoArray(dst, dstOffset + j);
+        for (; j + STEP <= cols; j += STEP) {
+            ShortVector.fromMemorySegment(S, data, base + j * 2L, LE).convertShape(VectorOperators.S2I, I, 0)
+                    .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(dst, dstOffset + j);
+        }
         for (; j < cols; j++) dst[dstOffset + j] = toFloat(data.get(LE_SHORT, base + j * 2L));
     }
 

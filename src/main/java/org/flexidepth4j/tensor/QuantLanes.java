@@ -39,9 +39,4 @@ final class QuantLanes {
     static FloatVector floats(Vector<Integer> ints) {
         return (FloatVector) ints.convert(VectorOperators.I2F, 0);
     }
-
-    /** {@link #L} signed bytes at {@code offset} as floats. */
-    static FloatVector floats(MemorySegment data, long offset) {
-        return floats(ints(data, offset));
-    }
 }

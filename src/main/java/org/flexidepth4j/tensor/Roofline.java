@@ -3,6 +3,9 @@ package org.flexidepth4j.tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.List;
+import com.fasterxml.jackson.annotation.JsonInclude;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -16,8 +19,25 @@ import jdk.incubator.vector.VectorSpecies;
  * @param readGBps         best-of-runs streaming read bandwidth, 1e9 bytes per second
  * @param fmaGflops        best-of-runs float32 FMA throughput, 1e9 floating-point operations (2 per FMA lane) per second
  * @param bufferBytes      size of the streamed buffer
+ * @param readWithCompute  the same stream with FMAs interleaved (empty unless asked for, {@link #withCompute})
  */
-public record Roofline(int threads, double readGBps, double fmaGflops, long bufferBytes) {
+public record Roofline(int threads, double readGBps, double fmaGflops, long bufferBytes,
+                       @JsonInclude(JsonInclude.Include.NON_EMPTY) List<LoadedRead> readWithCompute) {
+    /**
+     * Streaming read bandwidth when every 128 bytes read also carry {@code fmaPer128Bytes} FMA instructions that do
+     * not depend on the data. Why: it separates the machine from the kernels. Where a core overlaps its memory stalls
+     * with work, this stays at {@link #readGBps} until the FMAs alone take longer than the reads; where it does not
+     * (the Intel VM, docs/PERFORMANCE.md), it falls with every FMA added, and no kernel with that much arithmetic per
+     * byte can reach the plain bound.
+     */
+    public record LoadedRead(int fmaPer128Bytes, double readGBps) {
+    }
+
+    /**
+     * FMA instructions per 128 bytes read, measured by {@link #withCompute}; BF16 decode does 4 per 128 bytes plus
+     * as many shifts and masks, Q8_0 8 plus 16 widening steps, Q4_0 16 plus about 20.
+     */
+    private static final int[] LOADS = {8, 16, 32};
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     /** Default streamed buffer: 1 GiB, 32x the 32 MiB L3 of the reference machine. */
     public static final long DEFAULT_BUFFER_BYTES = 1L << 30;
@@ -25,7 +45,15 @@ public record Roofline(int threads, double readGBps, double fmaGflops, long buff
     /** Measures both ceilings with the current pool size; {@code runs} repetitions, the best kept. */
     public static Roofline measure(long bufferBytes, int runs) {
         int threads = Parallel.pool().threads();
-        return new Roofline(threads, readBandwidth(bufferBytes, runs), fmaThroughput(runs), bufferBytes);
+        return new Roofline(threads, readBandwidth(bufferBytes, runs), fmaThroughput(runs), bufferBytes, List.of());
+    }
+
+    /** {@link #measure} plus the stream with interleaved FMAs ({@link LoadedRead}) at each of {@link #LOADS}. */
+    public static Roofline withCompute(long bufferBytes, int runs) {
+        Roofline plain = measure(bufferBytes, runs);
+        List<LoadedRead> loaded = new ArrayList<>();
+        for (int fma : LOADS) loaded.add(new LoadedRead(fma, readBandwidth(bufferBytes, runs, fma)));
+        return new Roofline(plain.threads, plain.readGBps, plain.fmaGflops, bufferBytes, List.copyOf(loaded));
     }
 
     /** Prints the ceilings for 1 thread and for all available processors: {@code Roofline [bufferMiB]}. */
@@ -39,6 +67,11 @@ public record Roofline(int threads, double readGBps, double fmaGflops, long buff
     }
 
     public static double readBandwidth(long bufferBytes, int runs) {
+        return readBandwidth(bufferBytes, runs, 0);
+    }
+
+    /** Best-of-runs read bandwidth with {@code fmaPer128Bytes} (a multiple of 8) independent FMAs per 128 bytes. */
+    private static double readBandwidth(long bufferBytes, int runs, int fmaPer128Bytes) {
         long bytes = bufferBytes / (4L * F.vectorByteSize()) * (4L * F.vectorByteSize());
         try (Arena arena = Arena.ofShared()) {
             MemorySegment buffer = arena.allocate(bytes, 64);
@@ -48,7 +81,8 @@ public record Roofline(int threads, double readGBps, double fmaGflops, long buff
             float[] sink = new float[Parallel.pool().threads()];
             for (int run = 0; run < runs + 1; run++) {
                 long start = System.nanoTime();
-                Parallel.pool().forRange(blocks, 1, (first, end) -> sink[(int) ((long) first * sink.length / blocks)] += sum(buffer, first, end));
+                Parallel.pool().forRange(blocks, 1, (first, end) -> sink[(int) ((long) first * sink.length / blocks)] +=
+                        fmaPer128Bytes == 0 ? sum(buffer, first, end) : sumWithFma(buffer, first, end, fmaPer128Bytes));
                 double seconds = (System.nanoTime() - start) / 1e9;
                 if (run > 0) best = Math.max(best, bytes / seconds / 1e9); // run 0 warms up the JIT
             }
@@ -67,6 +101,34 @@ public record Roofline(int threads, double readGBps, double fmaGflops, long buff
             a3 = a3.add(FloatVector.fromMemorySegment(F, buffer, o + 3 * step, ByteOrder.LITTLE_ENDIAN));
         }
         return a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+    }
+
+    /**
+     * {@link #sum} with {@code fma} FMA instructions per 128 bytes on eight chains that never touch the data (a
+     * multiple of 8 per block of 4 vectors: exact from 256-bit vectors up).
+     */
+    private static float sumWithFma(MemorySegment buffer, int first, int end, int fma) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0;
+        FloatVector m = FloatVector.broadcast(F, 0.999999f), c = FloatVector.broadcast(F, 1e-7f);
+        FloatVector f0 = FloatVector.broadcast(F, 1), f1 = f0, f2 = f0, f3 = f0, f4 = f0, f5 = f0, f6 = f0, f7 = f0;
+        long step = F.vectorByteSize();
+        for (long o = first * 4L * step, stop = end * 4L * step; o < stop; o += 4 * step) {
+            a0 = a0.add(FloatVector.fromMemorySegment(F, buffer, o, ByteOrder.LITTLE_ENDIAN));
+            a1 = a1.add(FloatVector.fromMemorySegment(F, buffer, o + step, ByteOrder.LITTLE_ENDIAN));
+            a0 = a0.add(FloatVector.fromMemorySegment(F, buffer, o + 2 * step, ByteOrder.LITTLE_ENDIAN));
+            a1 = a1.add(FloatVector.fromMemorySegment(F, buffer, o + 3 * step, ByteOrder.LITTLE_ENDIAN));
+            for (int i = 0, n = (int) (fma * 4 * step / 128); i < n; i += 8) {
+                f0 = f0.fma(m, c);
+                f1 = f1.fma(m, c);
+                f2 = f2.fma(m, c);
+                f3 = f3.fma(m, c);
+                f4 = f4.fma(m, c);
+                f5 = f5.fma(m, c);
+                f6 = f6.fma(m, c);
+                f7 = f7.fma(m, c);
+            }
+        }
+        return a0.add(a1).add(f0.add(f1).add(f2.add(f3))).add(f4.add(f5).add(f6.add(f7))).reduceLanes(VectorOperators.ADD);
     }
 
     public static double fmaThroughput(int runs) {

@@ -16,4 +16,9 @@ interface RowBlockDot {
      * (the Vector API's interpreted fallback reduces lanes in another order, so a cold call may differ in the last bit).
      */
     void dotRows(int row, float[] x, int xOffset, float[] out, int outOffset, boolean add);
+
+    /** out[index] = value, or += value when {@code add}: how {@link #dotRows} stores each row's sum. */
+    static void store(float[] out, int index, boolean add, float value) {
+        out[index] = add ? out[index] + value : value;
+    }
 }

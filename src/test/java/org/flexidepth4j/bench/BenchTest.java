@@ -13,6 +13,7 @@ import org.flexidepth4j.model.RopeConfig;
 import org.flexidepth4j.model.SkipPolicy;
 import org.flexidepth4j.skip.EarlyExit;
 import org.flexidepth4j.tensor.DType;
+import org.flexidepth4j.tensor.Roofline;
 import org.junit.jupiter.api.Test;
 
 /** The benchmark's bookkeeping (never its speed): shapes, bytes per token, ceilings, JSON form. */
@@ -44,8 +45,16 @@ class BenchTest {
             double flops = 2.0 * (8 * 2 * (64 * 64 + 2 * 32 * 64 + 64 * 64 + 3 * 64 * 128) + 256 * 64 + 2 * 2 * 64 * (1 + 2 + 3 + 4 + 5 + 6 + 7 + 8));
             assertThat(run.prefillCeiling()).isCloseTo(run.roofline().fmaGflops() * 1e9 / (flops / 8), org.assertj.core.data.Percentage.withPercentage(1e-6));
             String json = Json.MAPPER.writeValueAsString(r);
-            assertThat(json).contains("\"decodeFraction\"", "\"prefillFraction\"", "\"readGBps\"");
+            assertThat(json).contains("\"decodeFraction\"", "\"prefillFraction\"", "\"readGBps\"").doesNotContain("readWithCompute");
         }
+    }
+
+    @Test
+    void rooflineWithComputeAddsTheLoadedStreams() throws Exception {
+        Roofline roof = Roofline.withCompute(1 << 22, 1);
+        assertThat(roof.readWithCompute()).extracting(Roofline.LoadedRead::fmaPer128Bytes).containsExactly(8, 16, 32);
+        assertThat(roof.readWithCompute()).allSatisfy(l -> assertThat(l.readGBps()).isPositive().isFinite());
+        assertThat(Json.MAPPER.writeValueAsString(roof)).contains("\"readWithCompute\"", "\"fmaPer128Bytes\"");
     }
 
     @Test
