@@ -11,8 +11,7 @@ import java.lang.foreign.MemorySegment;
  * shared decode loop inlines the kernel of each dtype its call site has seen, up to two; with two inlined, C2 runs
  * out of its inlining node budget, and a helper then left out of line boxes every vector it passes. One helper per
  * block made Q8_0 decode 6x slower beside Q4_0 (2.1 against 12.8 G weights/s, docs/KERNELS.md); the Vector API's
- * own methods are force-inlined and never left out. (The K-quant kernels still widen through {@link QuantLanes}; in
- * the mix a Q4_K_M file has, Q4_K beside Q6_K, both measured as fast as alone.)
+ * own methods are force-inlined and never left out.
  */
 public abstract class Matrix {
     /**

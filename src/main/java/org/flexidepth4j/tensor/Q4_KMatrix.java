@@ -1,13 +1,14 @@
 package org.flexidepth4j.tensor;
 
+import static org.flexidepth4j.tensor.QuantLanes.B;
 import static org.flexidepth4j.tensor.QuantLanes.F;
+import static org.flexidepth4j.tensor.QuantLanes.I;
 import static org.flexidepth4j.tensor.QuantLanes.L;
-import static org.flexidepth4j.tensor.QuantLanes.floats;
-import static org.flexidepth4j.tensor.QuantLanes.ints;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
@@ -27,43 +28,51 @@ public final class Q4_KMatrix extends BlockMatrix {
         super(DType.Q4_K, data, rows, cols);
     }
 
-    /** get_scale_min_k4: the 6-bit scale (which = 0) or min (which = 1) of sub-block j from the 12 packed bytes at s. */
-    private int scaleMin(long s, int j, int which) {
-        if (j < 4) return data.get(ValueLayout.JAVA_BYTE, s + j + 4L * which) & 63;
-        int packed = data.get(ValueLayout.JAVA_BYTE, s + j + 4) & 0xFF;
-        int high = (data.get(ValueLayout.JAVA_BYTE, s + j - 4 + 4L * which) & 0xFF) >> 6;
-        return (which == 0 ? packed & 0xF : packed >> 4) | (high << 4);
+    private static final ValueLayout.OfLong LE_LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfInt LE_INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    /**
+     * get_scale_min_k4: the 6-bit scale (which = 0) or min (which = 1) of sub-block j, from the 12 packed bytes read
+     * as one long (bytes 0-7) and one int (8-11): two loads per super-block instead of two or three per value.
+     */
+    private static int scaleMin(long low, int high, int j, int which) {
+        if (j < 4) return (int) (low >>> (8 * (j + 4 * which))) & 63;
+        int packed = (high >>> (8 * (j - 4))) & 0xFF;
+        int top = (int) (low >>> (8 * (j - 4 + 4 * which))) & 0xFF;
+        return (which == 0 ? packed & 0xF : packed >> 4) | ((top >> 6) << 4);
     }
 
     @Override
     public float dot(int row, float[] x, int xOffset) {
         long base = row * rowBytes();
-        FloatVector acc = FloatVector.zero(F);
+        // two accumulators (low and high nibbles' sub-blocks): half the loop-carried FMA chain
+        FloatVector acc = FloatVector.zero(F), accHigh = acc;
         for (int b = 0; b < blocksPerRow; b++) {
             long blk = base + (long) b * BLOCK_BYTES;
             float d = Float.float16ToFloat(data.get(LE_SHORT, blk));
             float dmin = Float.float16ToFloat(data.get(LE_SHORT, blk + 2));
+            long low = data.get(LE_LONG, blk + 4);
+            int high = data.get(LE_INT, blk + 12);
             for (int j = 0; j < 4; j++) {
                 long q = blk + 16 + 32L * j;
                 int xi = xOffset + b * BLOCK + 64 * j;
                 FloatVector lo = FloatVector.zero(F), hi = FloatVector.zero(F), xLo = FloatVector.zero(F), xHi = FloatVector.zero(F);
                 for (int l = 0; l < 32; l += L) {
-                    // widened to int lanes first: AVX2 shifts ints natively, not bytes
-                    IntVector packed = ints(data, q + l);
+                    // widened to int lanes first: x86 shifts ints natively, not bytes
+                    IntVector packed = (IntVector) ByteVector.fromMemorySegment(B, data, q + l, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2I, I, 0);
                     FloatVector x0 = FloatVector.fromArray(F, x, xi + l), x1 = FloatVector.fromArray(F, x, xi + 32 + l);
-                    lo = floats(packed.and(0xF)).fma(x0, lo);
-                    hi = floats(packed.lanewise(VectorOperators.LSHR, 4).and(0xF)).fma(x1, hi);
+                    lo = ((FloatVector) packed.and(0xF).convert(VectorOperators.I2F, 0)).fma(x0, lo);
+                    hi = ((FloatVector) packed.lanewise(VectorOperators.LSHR, 4).and(0xF).convert(VectorOperators.I2F, 0)).fma(x1, hi);
                     xLo = xLo.add(x0);
                     xHi = xHi.add(x1);
                 }
-                long s = blk + 4;
-                acc = lo.fma(FloatVector.broadcast(F, d * scaleMin(s, 2 * j, 0)), acc);
-                acc = xLo.fma(FloatVector.broadcast(F, -dmin * scaleMin(s, 2 * j, 1)), acc);
-                acc = hi.fma(FloatVector.broadcast(F, d * scaleMin(s, 2 * j + 1, 0)), acc);
-                acc = xHi.fma(FloatVector.broadcast(F, -dmin * scaleMin(s, 2 * j + 1, 1)), acc);
+                acc = lo.fma(FloatVector.broadcast(F, d * scaleMin(low, high, 2 * j, 0)), acc);
+                acc = xLo.fma(FloatVector.broadcast(F, -dmin * scaleMin(low, high, 2 * j, 1)), acc);
+                accHigh = hi.fma(FloatVector.broadcast(F, d * scaleMin(low, high, 2 * j + 1, 0)), accHigh);
+                accHigh = xHi.fma(FloatVector.broadcast(F, -dmin * scaleMin(low, high, 2 * j + 1, 1)), accHigh);
             }
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return acc.add(accHigh).reduceLanes(VectorOperators.ADD);
     }
 
     @Override
@@ -73,9 +82,11 @@ public final class Q4_KMatrix extends BlockMatrix {
             long blk = base + (long) b * BLOCK_BYTES;
             float d = Float.float16ToFloat(data.get(LE_SHORT, blk));
             float dmin = Float.float16ToFloat(data.get(LE_SHORT, blk + 2));
+            long low = data.get(LE_LONG, blk + 4);
+            int high = data.get(LE_INT, blk + 12);
             for (int j = 0; j < 4; j++) {
-                float d1 = d * scaleMin(blk + 4, 2 * j, 0), m1 = dmin * scaleMin(blk + 4, 2 * j, 1);
-                float d2 = d * scaleMin(blk + 4, 2 * j + 1, 0), m2 = dmin * scaleMin(blk + 4, 2 * j + 1, 1);
+                float d1 = d * scaleMin(low, high, 2 * j, 0), m1 = dmin * scaleMin(low, high, 2 * j, 1);
+                float d2 = d * scaleMin(low, high, 2 * j + 1, 0), m2 = dmin * scaleMin(low, high, 2 * j + 1, 1);
                 int o = dstOffset + b * BLOCK + 64 * j;
                 for (int l = 0; l < 32; l++) {
                     int q = data.get(ValueLayout.JAVA_BYTE, blk + 16 + 32L * j + l) & 0xFF;

@@ -2,15 +2,15 @@ package org.flexidepth4j.tensor;
 
 import static org.flexidepth4j.tensor.QuantLanes.B;
 import static org.flexidepth4j.tensor.QuantLanes.F;
+import static org.flexidepth4j.tensor.QuantLanes.I;
 import static org.flexidepth4j.tensor.QuantLanes.L;
-import static org.flexidepth4j.tensor.QuantLanes.floats;
-import static org.flexidepth4j.tensor.QuantLanes.ints;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 
 /**
@@ -27,12 +27,6 @@ public final class Q6_KMatrix extends BlockMatrix {
         super(DType.Q6_K, data, rows, cols);
     }
 
-    /** The 6-bit quant (minus 32) from a nibble vector and the 2 high bits at bit {@code shift} of qh. */
-    private static FloatVector quant(ByteVector nibbles, ByteVector qh, int shift) {
-        ByteVector high = qh.lanewise(VectorOperators.LSHR, shift).and((byte) 3).lanewise(VectorOperators.LSHL, 4);
-        return floats(ints(nibbles.or(high).sub((byte) 32)));
-    }
-
     @Override
     public float dot(int row, float[] x, int xOffset) {
         long base = row * rowBytes();
@@ -44,18 +38,19 @@ public final class Q6_KMatrix extends BlockMatrix {
                 long ql = blk + 64L * n, qh = blk + 128 + 32L * n, sc = blk + 192 + 8L * n;
                 int xi = xOffset + b * BLOCK + 128 * n;
                 for (int l = 0; l < 32; l += L) {
-                    ByteVector a = ByteVector.fromMemorySegment(B, data, ql + l, ByteOrder.LITTLE_ENDIAN);
-                    ByteVector c = ByteVector.fromMemorySegment(B, data, ql + 32 + l, ByteOrder.LITTLE_ENDIAN);
-                    ByteVector h = ByteVector.fromMemorySegment(B, data, qh + l, ByteOrder.LITTLE_ENDIAN);
+                    // bytes widened to int lanes first: the bit fields are cut with int shifts (x86 has no byte shift)
+                    IntVector a = (IntVector) ByteVector.fromMemorySegment(B, data, ql + l, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2I, I, 0);
+                    IntVector c = (IntVector) ByteVector.fromMemorySegment(B, data, ql + 32 + l, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2I, I, 0);
+                    IntVector h = (IntVector) ByteVector.fromMemorySegment(B, data, qh + l, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2I, I, 0);
+                    FloatVector q1 = (FloatVector) a.and(0xF).or(h.lanewise(VectorOperators.LSHL, 4).and(0x30)).sub(32).convert(VectorOperators.I2F, 0);
+                    FloatVector q2 = (FloatVector) c.and(0xF).or(h.lanewise(VectorOperators.LSHL, 2).and(0x30)).sub(32).convert(VectorOperators.I2F, 0);
+                    FloatVector q3 = (FloatVector) a.lanewise(VectorOperators.LSHR, 4).and(0xF).or(h.and(0x30)).sub(32).convert(VectorOperators.I2F, 0);
+                    FloatVector q4 = (FloatVector) c.lanewise(VectorOperators.LSHR, 4).and(0xF).or(h.lanewise(VectorOperators.LSHR, 2).and(0x30)).sub(32).convert(VectorOperators.I2F, 0);
                     int is = l / 16;
-                    FloatVector p1 = quant(a.and((byte) 0xF), h, 0).mul(FloatVector.fromArray(F, x, xi + l));
-                    FloatVector p2 = quant(c.and((byte) 0xF), h, 2).mul(FloatVector.fromArray(F, x, xi + 32 + l));
-                    FloatVector p3 = quant(a.lanewise(VectorOperators.LSHR, 4).and((byte) 0xF), h, 4).mul(FloatVector.fromArray(F, x, xi + 64 + l));
-                    FloatVector p4 = quant(c.lanewise(VectorOperators.LSHR, 4).and((byte) 0xF), h, 6).mul(FloatVector.fromArray(F, x, xi + 96 + l));
-                    acc = p1.fma(FloatVector.broadcast(F, d * data.get(ValueLayout.JAVA_BYTE, sc + is)), acc);
-                    acc = p2.fma(FloatVector.broadcast(F, d * data.get(ValueLayout.JAVA_BYTE, sc + is + 2)), acc);
-                    acc = p3.fma(FloatVector.broadcast(F, d * data.get(ValueLayout.JAVA_BYTE, sc + is + 4)), acc);
-                    acc = p4.fma(FloatVector.broadcast(F, d * data.get(ValueLayout.JAVA_BYTE, sc + is + 6)), acc);
+                    acc = q1.mul(FloatVector.fromArray(F, x, xi + l)).fma(FloatVector.broadcast(F, d * data.get(ValueLayout.JAVA_BYTE, sc + is)), acc);
+                    acc = q2.mul(FloatVector.fromArray(F, x, xi + 32 + l)).fma(FloatVector.broadcast(F, d * data.get(ValueLayout.JAVA_BYTE, sc + is + 2)), acc);
+                    acc = q3.mul(FloatVector.fromArray(F, x, xi + 64 + l)).fma(FloatVector.broadcast(F, d * data.get(ValueLayout.JAVA_BYTE, sc + is + 4)), acc);
+                    acc = q4.mul(FloatVector.fromArray(F, x, xi + 96 + l)).fma(FloatVector.broadcast(F, d * data.get(ValueLayout.JAVA_BYTE, sc + is + 6)), acc);
                 }
             }
         }
