@@ -222,6 +222,31 @@ class KernelTest {
     }
 
     @Test
+    void halfPrecisionConvertsEveryBitPatternExactly() {
+        // all 65,536 halves (zeros, subnormals, normals, infinities, NaNs) against Float.float16ToFloat, bit for bit
+        int n = 1 << 16;
+        MemorySegment seg = MemorySegment.ofArray(new short[n]);
+        for (int i = 0; i < n; i++) seg.set(LE_SHORT, 2L * i, (short) i);
+        Matrix m = Matrices.of(DType.F16, seg, 1, n);
+        float[] row = new float[n];
+        m.readRow(0, row, 0);
+        for (int i = 0; i < n; i++) {
+            float expected = Float.float16ToFloat((short) i);
+            if (Float.isNaN(expected)) assertThat(row[i]).as("half 0x%04x", i).isNaN();
+            else assertThat(Float.floatToRawIntBits(row[i])).as("half 0x%04x", i).isEqualTo(Float.floatToRawIntBits(expected));
+        }
+        // dot over the finite ones, against a double sum of the same products
+        int finite = 0x7C00;
+        float[] x = new float[finite];
+        double expected = 0;
+        for (int i = 0; i < finite; i++) {
+            x[i] = (i % 7 - 3) * 1e-3f;
+            expected += (double) Float.float16ToFloat((short) i) * x[i];
+        }
+        assertThat((double) Matrices.of(DType.F16, seg.asSlice(0, 2L * finite), 1, finite).dot(0, x, 0)).isCloseTo(expected, org.assertj.core.data.Offset.offset(1e-3 * Math.abs(expected) + 1e-6));
+    }
+
+    @Test
     void manyTokensOverLongRows() {
         // Token counts that leave a partial register block after the full ones, over rows longer than L1.
         check(randomMatrix(DType.Q8_0, 9, 2048), random, 37);
