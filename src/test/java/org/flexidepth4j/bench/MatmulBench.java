@@ -39,7 +39,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 5, time = 1)
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-Xmx2g"})
 public class MatmulBench {
-    @Param({"F32", "BF16", "Q8_0", "Q4_0", "Q4_K", "Q6_K"})
+    @Param({"F32", "BF16", "F16", "Q8_0", "Q4_0", "Q4_K", "Q6_K"})
     public String dtype;
 
     @Param({"2048x2048", "8192x2048", "2048x8192"})
