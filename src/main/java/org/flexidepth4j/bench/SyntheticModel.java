@@ -2,6 +2,8 @@ package org.flexidepth4j.bench;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.util.Arrays;
 import org.flexidepth4j.model.LayerWeights;
@@ -40,10 +42,10 @@ public final class SyntheticModel {
         };
     }
 
-    /** Random weights of {@code config} in {@code dtype} (BF16, F32, Q8_0 or Q4_0), allocated in {@code arena}. */
+    /** Random weights of {@code config} in {@code dtype} (BF16, F32, Q8_0, Q4_0, Q4_K or Q6_K), allocated in {@code arena}. */
     public static Model build(ModelConfig c, DType dtype, Arena arena, long seed) {
-        if (!(dtype == DType.BF16 || dtype == DType.F32 || dtype == DType.Q8_0 || dtype == DType.Q4_0)) {
-            throw new IllegalArgumentException("synthetic weights are BF16, F32, Q8_0 or Q4_0, not " + dtype);
+        if (!(dtype == DType.BF16 || dtype == DType.F32 || dtype == DType.Q8_0 || dtype == DType.Q4_0 || dtype == DType.Q4_K || dtype == DType.Q6_K)) {
+            throw new IllegalArgumentException("synthetic weights are BF16, F32, Q8_0, Q4_0, Q4_K or Q6_K, not " + dtype);
         }
         int d = c.hiddenSize(), qd = c.queryDim(), kvd = c.kvDim(), ff = c.intermediateSize();
         Matrix embedding = random(dtype, c.vocabSize(), d, arena, seed);
@@ -77,6 +79,10 @@ public final class SyntheticModel {
         long rowBytes = dtype.byteSize(cols);
         MemorySegment data = arena.allocate(rowBytes * rows, 64);
         float amplitude = (float) (1 / Math.sqrt(cols));
+        if (dtype == DType.Q4_K || dtype == DType.Q6_K) {
+            kQuantBlocks(dtype, rows, rowBytes, data, seed, amplitude);
+            return Matrices.of(dtype, data, rows, cols);
+        }
         Parallel.pool().forRange(rows, 64, (start, end) -> {
             float[] row = new float[cols];
             for (int r = start; r < end; r++) {
@@ -91,5 +97,37 @@ public final class SyntheticModel {
             }
         });
         return Matrices.of(dtype, data, rows, cols);
+    }
+
+    private static final ValueLayout.OfShort LE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    /**
+     * K-quant blocks written directly (there is no K-quant quantizer: files bring them): random quants, and every
+     * sub-block's scale and min set so that the values are uniform in +-amplitude like the other dtypes'. Q4_K: all
+     * 6-bit scales and mins 63 (the 12 packed bytes all 0xFF), d * 63 * 15 = 2 amplitude, dmin * 63 = amplitude. Q6_K:
+     * all int8 scales 127, d * 127 * 32 = amplitude.
+     */
+    private static void kQuantBlocks(DType dtype, int rows, long rowBytes, MemorySegment data, long seed, float amplitude) {
+        Parallel.pool().forRange(rows, 64, (start, end) -> {
+            for (int r = start; r < end; r++) {
+                long state = (seed * 0x9E3779B97F4A7C15L) ^ (r * 0xBF58476D1CE4E5B9L) | 1, row = r * rowBytes;
+                for (long i = 0; i < rowBytes; i += 8) {
+                    state ^= state << 13;
+                    state ^= state >>> 7;
+                    state ^= state << 17;
+                    for (int k = 0; k < 8 && i + k < rowBytes; k++) data.set(ValueLayout.JAVA_BYTE, row + i + k, (byte) (state >>> (8 * k)));
+                }
+                for (long blk = row; blk < row + rowBytes; blk += dtype.blockBytes) {
+                    if (dtype == DType.Q4_K) {
+                        data.set(LE_SHORT, blk, Float.floatToFloat16(2 * amplitude / (63 * 15)));
+                        data.set(LE_SHORT, blk + 2, Float.floatToFloat16(amplitude / 63));
+                        data.asSlice(blk + 4, 12).fill((byte) 0xFF);
+                    } else {
+                        data.asSlice(blk + 192, 16).fill((byte) 127);
+                        data.set(LE_SHORT, blk + 208, Float.floatToFloat16(amplitude / (127 * 32)));
+                    }
+                }
+            }
+        });
     }
 }

@@ -34,7 +34,7 @@ public final class BenchCommand implements Callable<Integer> {
     Path model;
 
     @Option(names = "--dtype", paramLabel = "LIST", split = ",", defaultValue = "bf16",
-            description = "weight dtypes of --synthetic, or the --quantize target of --model (bf16, f32, q8_0, q4_0; default: ${DEFAULT-VALUE})")
+            description = "weight dtypes of --synthetic, or the --quantize target of --model (bf16, f32, q8_0, q4_0; --synthetic also q4_k, q6_k; default: ${DEFAULT-VALUE})")
     List<String> dtypes;
 
     @Option(names = "--thread-counts", paramLabel = "LIST", split = ",",
@@ -107,7 +107,7 @@ public final class BenchCommand implements Callable<Integer> {
         try {
             return DType.valueOf(name.toUpperCase());
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("unknown dtype '" + name + "' (expected bf16, f32, q8_0 or q4_0)");
+            throw new IllegalArgumentException("unknown dtype '" + name + "' (expected bf16, f32, q8_0, q4_0, or for --synthetic also q4_k, q6_k)");
         }
     }
 }

@@ -50,6 +50,32 @@ class BenchTest {
     }
 
     @Test
+    void kQuantSyntheticWeightsAreUniformInTheAmplitude() {
+        ModelConfig c = new ModelConfig("llama", 256, 512, 1, 4, 2, 64, 512, 64, 1e-5f, RopeConfig.plain(10000, false), true, false, false);
+        for (DType dtype : new DType[] {DType.Q4_K, DType.Q6_K}) {
+            try (Arena arena = Arena.ofShared()) {
+                Model model = SyntheticModel.build(c, dtype, arena, 3);
+                var wq = model.transformer().weights().layers()[0].wq();
+                assertThat(wq.dtype()).isEqualTo(dtype);
+                float[] row = new float[256];
+                double amplitude = 1 / Math.sqrt(256), min = 0, max = 0, sum = 0;
+                for (int r = 0; r < wq.rows(); r++) {
+                    wq.readRow(r, row, 0);
+                    for (float v : row) {
+                        min = Math.min(min, v);
+                        max = Math.max(max, v);
+                        sum += v;
+                    }
+                }
+                // the scales are stored as fp16 (rounded), so the range is the amplitude to within a few percent
+                assertThat(max).as(dtype + " max").isBetween(0.9 * amplitude, 1.05 * amplitude);
+                assertThat(min).as(dtype + " min").isBetween(-1.05 * amplitude, -0.9 * amplitude);
+                assertThat(Math.abs(sum / (wq.rows() * 256.0))).as(dtype + " mean").isLessThan(0.05 * amplitude);
+            }
+        }
+    }
+
+    @Test
     void rooflineWithComputeAddsTheLoadedStreams() throws Exception {
         Roofline roof = Roofline.withCompute(1 << 22, 1);
         assertThat(roof.readWithCompute()).extracting(Roofline.LoadedRead::fmaPer128Bytes).containsExactly(8, 16, 32);
