@@ -88,10 +88,11 @@ public final class Q4_KMatrix extends BlockMatrix {
                 float d1 = d * scaleMin(low, high, 2 * j, 0), m1 = dmin * scaleMin(low, high, 2 * j, 1);
                 float d2 = d * scaleMin(low, high, 2 * j + 1, 0), m2 = dmin * scaleMin(low, high, 2 * j + 1, 1);
                 int o = dstOffset + b * BLOCK + 64 * j;
-                for (int l = 0; l < 32; l++) {
-                    int q = data.get(ValueLayout.JAVA_BYTE, blk + 16 + 32L * j + l) & 0xFF;
-                    dst[o + l] = d1 * (q & 0xF) - m1;
-                    dst[o + 32 + l] = d2 * (q >> 4) - m2;
+                for (int l = 0; l < 32; l += L) {
+                    IntVector packed = (IntVector) ByteVector.fromMemorySegment(B, data, blk + 16 + 32L * j + l, ByteOrder.LITTLE_ENDIAN)
+                            .convertShape(VectorOperators.B2I, I, 0);
+                    ((FloatVector) packed.and(0xF).convert(VectorOperators.I2F, 0)).mul(d1).sub(m1).intoArray(dst, o + l);
+                    ((FloatVector) packed.lanewise(VectorOperators.LSHR, 4).and(0xF).convert(VectorOperators.I2F, 0)).mul(d2).sub(m2).intoArray(dst, o + 32 + l);
                 }
             }
         }

@@ -66,14 +66,19 @@ public final class Q6_KMatrix extends BlockMatrix {
             for (int n = 0; n < 2; n++) {
                 long ql = blk + 64L * n, qh = blk + 128 + 32L * n, sc = blk + 192 + 8L * n;
                 int o = dstOffset + b * BLOCK + 128 * n;
-                for (int l = 0; l < 32; l++) {
+                for (int l = 0; l < 32; l += L) {
+                    IntVector a = (IntVector) ByteVector.fromMemorySegment(B, data, ql + l, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2I, I, 0);
+                    IntVector c = (IntVector) ByteVector.fromMemorySegment(B, data, ql + 32 + l, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2I, I, 0);
+                    IntVector h = (IntVector) ByteVector.fromMemorySegment(B, data, qh + l, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2I, I, 0);
                     int is = l / 16;
-                    int a = data.get(ValueLayout.JAVA_BYTE, ql + l) & 0xFF, c = data.get(ValueLayout.JAVA_BYTE, ql + 32 + l) & 0xFF;
-                    int h = data.get(ValueLayout.JAVA_BYTE, qh + l) & 0xFF;
-                    dst[o + l] = d * data.get(ValueLayout.JAVA_BYTE, sc + is) * (((a & 0xF) | ((h & 3) << 4)) - 32);
-                    dst[o + 32 + l] = d * data.get(ValueLayout.JAVA_BYTE, sc + is + 2) * (((c & 0xF) | (((h >> 2) & 3) << 4)) - 32);
-                    dst[o + 64 + l] = d * data.get(ValueLayout.JAVA_BYTE, sc + is + 4) * (((a >> 4) | (((h >> 4) & 3) << 4)) - 32);
-                    dst[o + 96 + l] = d * data.get(ValueLayout.JAVA_BYTE, sc + is + 6) * (((c >> 4) | (((h >> 6) & 3) << 4)) - 32);
+                    ((FloatVector) a.and(0xF).or(h.lanewise(VectorOperators.LSHL, 4).and(0x30)).sub(32).convert(VectorOperators.I2F, 0))
+                            .mul(d * data.get(ValueLayout.JAVA_BYTE, sc + is)).intoArray(dst, o + l);
+                    ((FloatVector) c.and(0xF).or(h.lanewise(VectorOperators.LSHL, 2).and(0x30)).sub(32).convert(VectorOperators.I2F, 0))
+                            .mul(d * data.get(ValueLayout.JAVA_BYTE, sc + is + 2)).intoArray(dst, o + 32 + l);
+                    ((FloatVector) a.lanewise(VectorOperators.LSHR, 4).and(0xF).or(h.and(0x30)).sub(32).convert(VectorOperators.I2F, 0))
+                            .mul(d * data.get(ValueLayout.JAVA_BYTE, sc + is + 4)).intoArray(dst, o + 64 + l);
+                    ((FloatVector) c.lanewise(VectorOperators.LSHR, 4).and(0xF).or(h.lanewise(VectorOperators.LSHR, 2).and(0x30)).sub(32).convert(VectorOperators.I2F, 0))
+                            .mul(d * data.get(ValueLayout.JAVA_BYTE, sc + is + 6)).intoArray(dst, o + 96 + l);
                 }
             }
         }
