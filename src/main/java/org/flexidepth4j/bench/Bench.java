@@ -96,7 +96,8 @@ public final class Bench {
             Roofline roof = Roofline.measure(rooflineBufferBytes, 3);
             for (Mode mode : modes) {
                 decode(tf, mode.policy(), Math.min(decodeTokens, 16));
-                prefill(tf, mode.policy(), randomIds(Math.max(2, prefillTokens / 8), vocab));
+                // as long as the timed prompt up to 64 tokens: the same kernel path (dots below Matrix.GEMM_MIN_TOKENS, packed Gemm from there)
+                prefill(tf, mode.policy(), randomIds(Math.min(prefillTokens, Math.max(64, prefillTokens / 8)), vocab));
             }
             Decode[][] decodes = new Decode[modes.size()][repeats];
             double[][] prefills = new double[modes.size()][repeats];
@@ -170,8 +171,7 @@ public final class Bench {
     }
 
     private static Decode decode(Transformer tf, SkipPolicy policy, int tokens) {
-        // a few untimed steps first: some context, and a warm cache. Token by token, because a short multi-token
-        // forward costs more than as many single steps (the tile kernel's panel packing does not pay off).
+        // a few untimed steps first: some context, and a warm cache; token by token, as decode builds its context
         int untimed = 6;
         int[] ids = randomIds(untimed + tokens, tf.config().vocabSize());
         InferenceState s = tf.newState(ids.length);
