@@ -139,7 +139,7 @@ public final class Bench {
                         prefillFlops[m] * prefill / prefillTokens / 1e9));
             }
         }
-        String dtype = w.layers()[0].wq().dtype().name();
+        String dtype = w.dtypeMix();
         List<Result> results = new ArrayList<>();
         for (int m = 0; m < modes.size(); m++) {
             results.add(new Result(model.source().toString(), dtype, modes.get(m).name(), repeats, tf.config().parameterCount(), w.bytesPerToken(), runs.get(m)));

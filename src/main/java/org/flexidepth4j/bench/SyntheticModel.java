@@ -44,17 +44,33 @@ public final class SyntheticModel {
 
     /** Random weights of {@code config} in {@code dtype} (BF16, F32, Q8_0, Q4_0, Q4_K or Q6_K), allocated in {@code arena}. */
     public static Model build(ModelConfig c, DType dtype, Arena arena, long seed) {
-        if (!(dtype == DType.BF16 || dtype == DType.F32 || dtype == DType.Q8_0 || dtype == DType.Q4_0 || dtype == DType.Q4_K || dtype == DType.Q6_K)) {
-            throw new IllegalArgumentException("synthetic weights are BF16, F32, Q8_0, Q4_0, Q4_K or Q6_K, not " + dtype);
+        return build(c, dtype, dtype, arena, seed);
+    }
+
+    /**
+     * The dtype mix of a llama.cpp Q4_K_M file: Q4_K, with Q6_K for the output matrix (the embedding when tied) and
+     * for {@code v_proj} and {@code down_proj} of the layers llama.cpp's {@code use_more_bits} picks (the first and
+     * last eighth, and every third layer between).
+     */
+    public static Model buildQ4KM(ModelConfig c, Arena arena, long seed) {
+        return build(c, DType.Q4_K, DType.Q6_K, arena, seed);
+    }
+
+    private static Model build(ModelConfig c, DType dtype, DType moreBits, Arena arena, long seed) {
+        for (DType t : new DType[] {dtype, moreBits}) {
+            if (!(t == DType.BF16 || t == DType.F32 || t == DType.Q8_0 || t == DType.Q4_0 || t == DType.Q4_K || t == DType.Q6_K)) {
+                throw new IllegalArgumentException("synthetic weights are BF16, F32, Q8_0, Q4_0, Q4_K or Q6_K, not " + t);
+            }
         }
-        int d = c.hiddenSize(), qd = c.queryDim(), kvd = c.kvDim(), ff = c.intermediateSize();
-        Matrix embedding = random(dtype, c.vocabSize(), d, arena, seed);
-        LayerWeights[] layers = new LayerWeights[c.numLayers()];
+        int d = c.hiddenSize(), qd = c.queryDim(), kvd = c.kvDim(), ff = c.intermediateSize(), n = c.numLayers();
+        Matrix embedding = random(moreBits, c.vocabSize(), d, arena, seed);
+        LayerWeights[] layers = new LayerWeights[n];
         for (int i = 0; i < layers.length; i++) {
             long s = seed + 16L * (i + 1);
+            DType more = i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2 ? moreBits : dtype;
             layers[i] = new LayerWeights(ones(d), random(dtype, qd, d, arena, s), random(dtype, kvd, d, arena, s + 1),
-                    random(dtype, kvd, d, arena, s + 2), random(dtype, d, qd, arena, s + 3), null, null, null, null, null, ones(d),
-                    random(dtype, ff, d, arena, s + 4), random(dtype, ff, d, arena, s + 5), random(dtype, d, ff, arena, s + 6));
+                    random(more, kvd, d, arena, s + 2), random(dtype, d, qd, arena, s + 3), null, null, null, null, null, ones(d),
+                    random(dtype, ff, d, arena, s + 4), random(dtype, ff, d, arena, s + 5), random(more, d, ff, arena, s + 6));
         }
         ModelWeights weights = new ModelWeights(embedding, layers, ones(d), embedding);
         return new Model(Path.of("synthetic"), "synthetic", new Transformer(c, weights), null, SkipPolicy.NONE);

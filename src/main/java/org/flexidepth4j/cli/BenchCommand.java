@@ -34,7 +34,7 @@ public final class BenchCommand implements Callable<Integer> {
     Path model;
 
     @Option(names = "--dtype", paramLabel = "LIST", split = ",", defaultValue = "bf16",
-            description = "weight dtypes of --synthetic, or the --quantize target of --model (bf16, f32, q8_0, q4_0; --synthetic also q4_k, q6_k; default: ${DEFAULT-VALUE})")
+            description = "weight dtypes of --synthetic, or the --quantize target of --model (bf16, f32, q8_0, q4_0; --synthetic also q4_k, q6_k and q4_k_m, llama.cpp's Q4_K/Q6_K mix; default: ${DEFAULT-VALUE})")
     List<String> dtypes;
 
     @Option(names = "--thread-counts", paramLabel = "LIST", split = ",",
@@ -89,9 +89,11 @@ public final class BenchCommand implements Callable<Integer> {
             if (decodeTokens < 1 || prefillTokens < 2) throw new IllegalArgumentException("--decode-tokens must be >= 1 and --prefill-tokens >= 2");
             if (repeat < 1) throw new IllegalArgumentException("--repeat must be >= 1");
             for (String name : dtypes) {
-                DType dtype = parseDtype(name);
+                boolean q4km = synthetic != null && name.equalsIgnoreCase("q4_k_m");
+                DType dtype = q4km ? DType.Q4_K : parseDtype(name);
                 try (Arena arena = Arena.ofShared()) {
-                    var m = synthetic != null ? SyntheticModel.build(SyntheticModel.named(synthetic), dtype, arena, 1) : ModelLoader.load(model);
+                    var m = q4km ? SyntheticModel.buildQ4KM(SyntheticModel.named(synthetic), arena, 1)
+                            : synthetic != null ? SyntheticModel.build(SyntheticModel.named(synthetic), dtype, arena, 1) : ModelLoader.load(model);
                     if (synthetic == null && (dtype == DType.Q8_0 || dtype == DType.Q4_0)) m = ModelLoader.quantize(m, dtype);
                     List<Bench.Mode> modes = new ArrayList<>();
                     for (String mode : skipModes) modes.add(new Bench.Mode(mode, SkipModes.resolve(m, mode, null, skipSeed)));
@@ -107,7 +109,7 @@ public final class BenchCommand implements Callable<Integer> {
         try {
             return DType.valueOf(name.toUpperCase());
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("unknown dtype '" + name + "' (expected bf16, f32, q8_0, q4_0, or for --synthetic also q4_k, q6_k)");
+            throw new IllegalArgumentException("unknown dtype '" + name + "' (expected bf16, f32, q8_0, q4_0, or for --synthetic also q4_k, q6_k, q4_k_m)");
         }
     }
 }

@@ -1,9 +1,12 @@
 package org.flexidepth4j.model;
 
 import java.nio.file.Path;
+import java.util.EnumMap;
 import java.util.Map;
+import java.util.stream.Collectors;
 import org.flexidepth4j.io.FormatException;
 import org.flexidepth4j.io.TensorEntry;
+import org.flexidepth4j.tensor.DType;
 import org.flexidepth4j.tensor.Matrix;
 
 /** All weights of a decoder, named and shaped as in HF checkpoints; other formats map their names onto these. */
@@ -47,6 +50,20 @@ public record ModelWeights(Matrix embedding, LayerWeights[] layers, float[] fina
                     + l.wGate().byteSize() + l.wUp().byteSize() + l.wDown().byteSize();
         }
         return sum;
+    }
+
+    /**
+     * The dtypes of the weights read per token, the largest share of bytes first, joined by "+": "BF16" for most
+     * models, "Q4_K+Q6_K" for a llama.cpp Q4_K_M file.
+     */
+    public String dtypeMix() {
+        Map<DType, Long> bytes = new EnumMap<>(DType.class);
+        bytes.merge(lmHead.dtype(), lmHead.byteSize(), Long::sum);
+        for (LayerWeights l : layers) {
+            for (Matrix m : new Matrix[] {l.wq(), l.wk(), l.wv(), l.wo(), l.wGate(), l.wUp(), l.wDown()}) bytes.merge(m.dtype(), m.byteSize(), Long::sum);
+        }
+        return bytes.entrySet().stream().sorted(Map.Entry.<DType, Long>comparingByValue().reversed())
+                .map(e -> e.getKey().name()).collect(Collectors.joining("+"));
     }
 
     private record Lookup(Map<String, TensorEntry> tensors, Path source) {

@@ -76,6 +76,26 @@ class BenchTest {
     }
 
     @Test
+    void q4kmMixFollowsLlamaCppsLayerChoice() {
+        ModelConfig c = new ModelConfig("llama", 256, 512, 16, 4, 2, 64, 512, 64, 1e-5f, RopeConfig.plain(10000, false), true, false, false);
+        try (Arena arena = Arena.ofShared()) {
+            Model model = SyntheticModel.buildQ4KM(c, arena, 3);
+            var w = model.transformer().weights();
+            // use_more_bits for 16 layers: the first two, the last two, and 4, 7, 10, 13
+            List<Integer> moreBits = new java.util.ArrayList<>();
+            for (int i = 0; i < 16; i++) {
+                LayerWeights l = w.layers()[i];
+                assertThat(l.wq().dtype()).isEqualTo(DType.Q4_K);
+                assertThat(l.wDown().dtype()).isEqualTo(l.wv().dtype());
+                if (l.wv().dtype() == DType.Q6_K) moreBits.add(i);
+            }
+            assertThat(moreBits).containsExactly(0, 1, 4, 7, 10, 13, 14, 15);
+            assertThat(w.lmHead().dtype()).isEqualTo(DType.Q6_K);
+            assertThat(w.dtypeMix()).isEqualTo("Q4_K+Q6_K");
+        }
+    }
+
+    @Test
     void rooflineWithComputeAddsTheLoadedStreams() throws Exception {
         Roofline roof = Roofline.withCompute(1 << 22, 1);
         assertThat(roof.readWithCompute()).extracting(Roofline.LoadedRead::fmaPer128Bytes).containsExactly(8, 16, 32);

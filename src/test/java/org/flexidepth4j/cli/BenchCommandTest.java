@@ -26,7 +26,8 @@ class BenchCommandTest {
                 "--thread-counts", "1", "--decode-tokens", "2", "--prefill-tokens", "8", "--buffer-mib", "8");
         assertThat(r.code()).as(r.err()).isZero();
         JsonNode result = Json.MAPPER.readTree(r.out());
-        assertThat(result.get("dtype").asText()).isEqualTo("Q8_0");
+        // down_proj rows (172 columns) are not whole Q8_0 blocks and stay F32: the larger share of the bytes
+        assertThat(result.get("dtype").asText()).isEqualTo("F32+Q8_0");
         assertThat(result.get("runs").get(0).has("decodeFraction")).isTrue();
     }
 
