@@ -102,17 +102,27 @@ public final class SyntheticModel {
         Parallel.pool().forRange(rows, 64, (start, end) -> {
             float[] row = new float[cols];
             for (int r = start; r < end; r++) {
-                long state = (seed * 0x9E3779B97F4A7C15L) ^ (r * 0xBF58476D1CE4E5B9L) | 1;
+                long state = rowSeed(seed, r);
                 for (int j = 0; j < cols; j++) {
-                    state ^= state << 13;
-                    state ^= state >>> 7;
-                    state ^= state << 17;
+                    state = xorshift(state);
                     row[j] = amplitude * ((state >>> 40) * 0x1p-23f - 1f);
                 }
                 Quantizer.quantizeRow(dtype, row, 0, cols, data, r * rowBytes);
             }
         });
         return Matrices.of(dtype, data, rows, cols);
+    }
+
+    /** The random stream of row r: a different, never-zero start per seed and row. */
+    private static long rowSeed(long seed, int r) {
+        return (seed * 0x9E3779B97F4A7C15L) ^ (r * 0xBF58476D1CE4E5B9L) | 1;
+    }
+
+    /** Marsaglia's xorshift64 step. */
+    private static long xorshift(long state) {
+        state ^= state << 13;
+        state ^= state >>> 7;
+        return state ^ state << 17;
     }
 
     private static final ValueLayout.OfShort LE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -126,11 +136,9 @@ public final class SyntheticModel {
     private static void kQuantBlocks(DType dtype, int rows, long rowBytes, MemorySegment data, long seed, float amplitude) {
         Parallel.pool().forRange(rows, 64, (start, end) -> {
             for (int r = start; r < end; r++) {
-                long state = (seed * 0x9E3779B97F4A7C15L) ^ (r * 0xBF58476D1CE4E5B9L) | 1, row = r * rowBytes;
+                long state = rowSeed(seed, r), row = r * rowBytes;
                 for (long i = 0; i < rowBytes; i += 8) {
-                    state ^= state << 13;
-                    state ^= state >>> 7;
-                    state ^= state << 17;
+                    state = xorshift(state);
                     for (int k = 0; k < 8 && i + k < rowBytes; k++) data.set(ValueLayout.JAVA_BYTE, row + i + k, (byte) (state >>> (8 * k)));
                 }
                 for (long blk = row; blk < row + rowBytes; blk += dtype.blockBytes) {

@@ -1,7 +1,9 @@
 package org.flexidepth4j.model;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.EnumMap;
+import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
 import org.flexidepth4j.io.FormatException;
@@ -42,13 +44,18 @@ public record ModelWeights(Matrix embedding, LayerWeights[] layers, float[] fina
         return new ModelWeights(embedding, layers, norm, head);
     }
 
+    /** The matrices a decoded token reads whole: the LM head and every layer's projections (not the embedding). */
+    private List<Matrix> readPerToken() {
+        List<Matrix> matrices = new ArrayList<>(1 + 7 * layers.length);
+        matrices.add(lmHead);
+        for (LayerWeights l : layers) matrices.addAll(List.of(l.wq(), l.wk(), l.wv(), l.wo(), l.wGate(), l.wUp(), l.wDown()));
+        return matrices;
+    }
+
     /** Total bytes of the weights read once per decoded token (embedding row excluded). */
     public long bytesPerToken() {
-        long sum = lmHead.byteSize();
-        for (LayerWeights l : layers) {
-            sum += l.wq().byteSize() + l.wk().byteSize() + l.wv().byteSize() + l.wo().byteSize()
-                    + l.wGate().byteSize() + l.wUp().byteSize() + l.wDown().byteSize();
-        }
+        long sum = 0;
+        for (Matrix m : readPerToken()) sum += m.byteSize();
         return sum;
     }
 
@@ -58,10 +65,7 @@ public record ModelWeights(Matrix embedding, LayerWeights[] layers, float[] fina
      */
     public String dtypeMix() {
         Map<DType, Long> bytes = new EnumMap<>(DType.class);
-        bytes.merge(lmHead.dtype(), lmHead.byteSize(), Long::sum);
-        for (LayerWeights l : layers) {
-            for (Matrix m : new Matrix[] {l.wq(), l.wk(), l.wv(), l.wo(), l.wGate(), l.wUp(), l.wDown()}) bytes.merge(m.dtype(), m.byteSize(), Long::sum);
-        }
+        for (Matrix m : readPerToken()) bytes.merge(m.dtype(), m.byteSize(), Long::sum);
         return bytes.entrySet().stream().sorted(Map.Entry.<DType, Long>comparingByValue().reversed())
                 .map(e -> e.getKey().name()).collect(Collectors.joining("+"));
     }
