@@ -26,13 +26,14 @@ public final class Transformer {
         this.ropeMaxPositions = config.maxPositions();
         int half = config.headDim() / 2;
         double[] inv = config.rope().inverseFrequencies(config.headDim());
+        double scale = config.rope().attentionFactor();
         ropeCos = new float[ropeMaxPositions * half];
         ropeSin = new float[ropeMaxPositions * half];
         for (int p = 0; p < ropeMaxPositions; p++) {
             for (int i = 0; i < half; i++) {
                 double angle = p * inv[i];
-                ropeCos[p * half + i] = (float) Math.cos(angle);
-                ropeSin[p * half + i] = (float) Math.sin(angle);
+                ropeCos[p * half + i] = (float) (scale * Math.cos(angle));
+                ropeSin[p * half + i] = (float) (scale * Math.sin(angle));
             }
         }
     }
