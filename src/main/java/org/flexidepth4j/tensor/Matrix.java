@@ -67,14 +67,25 @@ public abstract class Matrix {
 
     /** Strided form: row t of x starts at xOffset + t * xStride, row t of out at outOffset + t * outStride. */
     public final void matmul(float[] x, int xOffset, int xStride, float[] out, int outOffset, int outStride, int tokens) {
+        forRows(tokens, (start, end) -> matmulRows(x, xOffset, xStride, out, outOffset, outStride, tokens, start, end));
+    }
+
+    /**
+     * As {@link #matmul}, always through {@link Gemm} whatever the token count: each output is one fma chain, so the
+     * bits are the same interpreted or compiled ({@link #dot}'s lane sum is not), which training needs.
+     */
+    public final void matmulOrderFixed(float[] x, float[] out, int tokens) {
+        forRows(tokens, (start, end) -> matmulPacked(x, 0, cols, out, 0, rows, tokens, start, end));
+    }
+
+    /** Splits the output rows over the pool when the work pays for the hand-off. */
+    private void forRows(int tokens, Parallel.RangeBody task) {
         long work = (long) rows * cols * tokens;
         if (work < PARALLEL_MIN_WORK) {
-            matmulRows(x, xOffset, xStride, out, outOffset, outStride, tokens, 0, rows);
+            task.run(0, rows);
             return;
         }
-        int minRows = (int) Math.max(1, PARALLEL_MIN_WORK / ((long) cols * tokens));
-        Parallel.pool().forRange(rows, minRows,
-                (start, end) -> matmulRows(x, xOffset, xStride, out, outOffset, outStride, tokens, start, end));
+        Parallel.pool().forRange(rows, (int) Math.max(1, PARALLEL_MIN_WORK / ((long) cols * tokens)), task);
     }
 
     /**
@@ -99,6 +110,12 @@ public abstract class Matrix {
             }
             return;
         }
+        matmulPacked(x, xOffset, xStride, out, outOffset, outStride, tokens, rowStart, rowEnd);
+    }
+
+    /** Output rows [rowStart, rowEnd) through {@link Gemm}, panel by panel of {@link Gemm#NR} dequantized rows. */
+    private void matmulPacked(float[] x, int xOffset, int xStride, float[] out, int outOffset, int outStride,
+                              int tokens, int rowStart, int rowEnd) {
         int nr = Gemm.NR;
         // Padded tile rows: with a power-of-two row length the transpose's column reads would all map to one L1 set.
         int stride = cols + TILE_PAD;
