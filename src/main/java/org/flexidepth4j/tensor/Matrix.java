@@ -7,18 +7,11 @@ import java.lang.foreign.MemorySegment;
  * (inference, training, evaluation) multiplies through {@link #matmul}, so each dtype has exactly one kernel: its
  * {@link #dot} for one token and its {@link #readRow} for the multi-token tile kernel of {@link #matmulRows}.
  * <p>
- * Kernel loops call nothing but the Vector API (no helper of our own that takes or returns a vector). Why: the
- * shared decode loop inlines the kernel of each dtype its call site has seen, up to two; with two inlined, C2 runs
- * out of its inlining node budget, and a helper then left out of line boxes every vector it passes. One helper per
- * block made Q8_0 decode 6x slower beside Q4_0 (2.1 against 12.8 G weights/s, docs/KERNELS.md); the Vector API's
- * own methods are force-inlined and never left out.
+ * Kernel loops call nothing but the Vector API (no helper of our own that takes or returns a vector), because a
+ * helper C2 leaves out of line once its inlining budget is spent boxes every vector it passes (docs/KERNELS.md).
  */
 public abstract class Matrix {
-    /**
-     * Below this many multiply-adds (~30 us on one core) a matmul runs on the calling thread: the hand-off would
-     * cost more. Measured on the 2-core machine: tinylm (d = 256) decode on 2 threads went from 82-90 to 179-286
-     * tok/s when its 256 x 256 projections stopped being split (threshold 2^15 -> 2^18).
-     */
+    /** Below this many multiply-adds (~30 us on one core) a matmul runs on the calling thread: the hand-off would cost more. */
     private static final long PARALLEL_MIN_WORK = 1L << 18;
 
     protected final int rows;
@@ -130,14 +123,7 @@ public abstract class Matrix {
         }
     }
 
-    /**
-     * From this many tokens on, packing rows for {@link Gemm} beats a dot per token. Packing (dequantize, transpose)
-     * costs about 1.2 ns per weight once; a dot per token re-reads a row that stays in L1 between tokens. One thread,
-     * Intel VM, whole prompts: synthetic 1B BF16 8 / 16 / 31 tokens 0.47 / 0.74 / 1.23 s by dots against 1.77 / 2.0 s
-     * packed at 8 / 16 (and 1.75 s at 32), a crossover near 90 tokens; tinylm (rows of 256, where a dot's reduction
-     * weighs more) 14 ms by dots against 22-28 ms packed at 8-16 tokens, about even at 20-28, 35 against 28 ms at 31.
-     * 32 takes nearly all of the first and little of the second (the threshold was 8).
-     */
+    /** From this many tokens on, packing rows for {@link Gemm} (about 1.2 ns per weight, once) beats a dot per token. */
     static final int GEMM_MIN_TOKENS = 32;
 
     /** Floats of padding per tile row of {@link #matmulRows}: one cache line. */

@@ -4,10 +4,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.function.Predicate;
-import org.flexidepth4j.model.LayerWeights;
 import org.flexidepth4j.model.ModelConfig;
 import org.flexidepth4j.model.ModelWeights;
-import org.flexidepth4j.tensor.Matrix;
 import org.flexidepth4j.tensor.Rope;
 import org.flexidepth4j.tensor.VectorOps;
 
@@ -20,16 +18,6 @@ import org.flexidepth4j.tensor.VectorOps;
  * routed one cost a forward only.
  */
 public final class TrainableDecoder {
-    /** One layer's tensors in HF naming; biases and q/k norms are null where the architecture has none. */
-    public record Layer(Param attnNorm, Param wq, Param wk, Param wv, Param wo, Param bq, Param bk, Param bv,
-                        Param qNorm, Param kNorm, Param ffnNorm, Param wGate, Param wUp, Param wDown) {
-        List<Param> params() {
-            List<Param> out = new ArrayList<>();
-            for (Param p : new Param[] {attnNorm, wq, wk, wv, wo, bq, bk, bv, qNorm, kNorm, ffnNorm, wGate, wUp, wDown}) if (p != null) out.add(p);
-            return out;
-        }
-    }
-
     /** Activations of one layer for one sequence, saved by the forward for the backward. */
     private static final class Saved {
         final float[] x, qRaw, q, kRaw, k, v, att, lse, attOut, h1, y, ffGate, ffUp, ffAct, mlp;
@@ -96,7 +84,7 @@ public final class TrainableDecoder {
 
     private final ModelConfig c;
     private final Param embedding, finalNorm, lmHead;
-    private final Layer[] layers;
+    private final BaseParams.Layer[] layers;
     private final TrainableSkip skip;
     private final Rope rope;
     private final int maxT;
@@ -125,23 +113,11 @@ public final class TrainableDecoder {
         this.maxT = maxT;
         this.eps = c.rmsNormEps();
         int L = c.numLayers(), d = c.hiddenSize();
-        embedding = matrix("model.embed_tokens.weight", w.embedding(), trainBase);
-        finalNorm = vector("model.norm.weight", w.finalNorm(), trainBase);
-        lmHead = w.lmHead() == w.embedding() ? embedding : matrix("lm_head.weight", w.lmHead(), trainBase);
-        layers = new Layer[L];
-        for (int l = 0; l < L; l++) {
-            LayerWeights lw = w.layers()[l];
-            String p = "model.layers." + l + ".";
-            layers[l] = new Layer(vector(p + "input_layernorm.weight", lw.attnNorm(), trainBase),
-                    matrix(p + "self_attn.q_proj.weight", lw.wq(), trainBase), matrix(p + "self_attn.k_proj.weight", lw.wk(), trainBase),
-                    matrix(p + "self_attn.v_proj.weight", lw.wv(), trainBase), matrix(p + "self_attn.o_proj.weight", lw.wo(), trainBase),
-                    vector(p + "self_attn.q_proj.bias", lw.bq(), trainBase), vector(p + "self_attn.k_proj.bias", lw.bk(), trainBase),
-                    vector(p + "self_attn.v_proj.bias", lw.bv(), trainBase),
-                    vector(p + "self_attn.q_norm.weight", lw.qNorm(), trainBase), vector(p + "self_attn.k_norm.weight", lw.kNorm(), trainBase),
-                    vector(p + "post_attention_layernorm.weight", lw.ffnNorm(), trainBase),
-                    matrix(p + "mlp.gate_proj.weight", lw.wGate(), trainBase), matrix(p + "mlp.up_proj.weight", lw.wUp(), trainBase),
-                    matrix(p + "mlp.down_proj.weight", lw.wDown(), trainBase));
-        }
+        BaseParams base = BaseParams.of(w, trainBase);
+        embedding = base.embedding();
+        finalNorm = base.finalNorm();
+        lmHead = base.lmHead();
+        layers = base.layers();
         int lowest = L;
         if (embedding.trainable()) lowest = -1;
         for (int l = L - 1; l >= 0 && lowest >= 0; l--) {
@@ -181,24 +157,6 @@ public final class TrainableDecoder {
         dMlp = new float[maxT * d];
     }
 
-    private static Param matrix(String name, Matrix m, Predicate<String> trainable) {
-        return trainable.test(name) ? Param.trainableCopy(name, m, true) : Param.frozen(name, m);
-    }
-
-    private static Param vector(String name, float[] v, Predicate<String> trainable) {
-        if (v == null) return null;
-        boolean decay = !name.contains("norm");
-        return trainable.test(name) ? Param.trainable(name, v.clone(), 1, v.length, decay) : Param.frozenVector(name, v);
-    }
-
-    public ModelConfig config() {
-        return c;
-    }
-
-    public int maxLength() {
-        return maxT;
-    }
-
     /** Every tensor the optimizer updates (base tensors marked trainable, then the skip method's). */
     public List<Param> trainableParams() {
         List<Param> out = new ArrayList<>();
@@ -210,7 +168,7 @@ public final class TrainableDecoder {
     public List<Param> allParams() {
         List<Param> out = new ArrayList<>();
         out.add(embedding);
-        for (Layer l : layers) out.addAll(l.params());
+        for (BaseParams.Layer l : layers) out.addAll(l.params());
         out.add(finalNorm);
         if (lmHead != embedding) out.add(lmHead);
         out.addAll(skip.params());
@@ -261,7 +219,7 @@ public final class TrainableDecoder {
     }
 
     private void layerForward(int l) {
-        Layer w = layers[l];
+        BaseParams.Layer w = layers[l];
         Saved a = saved[l];
         TrainableSkip.Layer gates = skip.layer(l);
         int n = T, d = c.hiddenSize(), kvd = c.kvDim(), ff = c.intermediateSize(), hd = c.headDim();
@@ -313,7 +271,7 @@ public final class TrainableDecoder {
 
     /** On entry dRes holds d(loss)/d(layer output); on exit d(loss)/d(layer input). */
     private void layerBackward(int l, float scale) {
-        Layer w = layers[l];
+        BaseParams.Layer w = layers[l];
         Saved a = saved[l];
         TrainableSkip.Layer gates = skip.layer(l);
         int n = T, d = c.hiddenSize(), qd = c.queryDim(), kvd = c.kvDim(), ff = c.intermediateSize(), hd = c.headDim();
