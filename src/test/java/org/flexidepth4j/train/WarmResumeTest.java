@@ -8,9 +8,9 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.flexidepth4j.ModelLoader;
 import org.flexidepth4j.Shared;
 import org.flexidepth4j.io.Json;
+import org.flexidepth4j.load.ModelLoader;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
