@@ -1,6 +1,7 @@
 package org.flexidepth4j.model;
 
 import java.util.Arrays;
+import org.flexidepth4j.tensor.Rope;
 
 /**
  * Rotary position embedding settings. {@code interleaved}: rotate pairs (2i, 2i+1) as llama2.c and GGUF llama
@@ -33,6 +34,11 @@ public record RopeConfig(double theta, boolean interleaved, int rotaryDim, Scali
      */
     public double attentionFactor() {
         return scaling instanceof Yarn y ? y.attentionFactor() : 1;
+    }
+
+    /** The cos/sin tables of this RoPE for heads of {@code headDim} and {@code positions} positions. */
+    public Rope tables(int headDim, int positions) {
+        return new Rope(inverseFrequencies(headDim), headDim, interleaved, positions, attentionFactor());
     }
 
     /**
