@@ -36,18 +36,14 @@ public final class Gguf {
 
     private final Path file;
     private final int version;
-    private final long alignment;
-    private final long dataOffset;
     private final Map<String, Object> metadata;
     private final Map<String, TensorEntry> tensors;
     private final Map<String, String> unsupported;
 
-    private Gguf(Path file, int version, long alignment, long dataOffset, Map<String, Object> metadata, Map<String, TensorEntry> tensors,
+    private Gguf(Path file, int version, Map<String, Object> metadata, Map<String, TensorEntry> tensors,
                  Map<String, String> unsupported) {
         this.file = file;
         this.version = version;
-        this.alignment = alignment;
-        this.dataOffset = dataOffset;
         this.metadata = Collections.unmodifiableMap(metadata);
         this.tensors = Collections.unmodifiableMap(tensors);
         this.unsupported = Collections.unmodifiableMap(unsupported);
@@ -63,15 +59,6 @@ public final class Gguf {
 
     public int version() {
         return version;
-    }
-
-    public long alignment() {
-        return alignment;
-    }
-
-    /** File offset of the data section (tensor offsets are relative to it). */
-    public long dataOffset() {
-        return dataOffset;
     }
 
     public Map<String, Object> metadata() {
@@ -272,7 +259,7 @@ public final class Gguf {
                 throw new FormatException(file, "tensors " + infos.get((int) ranges.get(i - 1)[2]).name + " and " + infos.get((int) ranges.get(i)[2]).name + " overlap");
             }
         }
-        return new Gguf(file, version, alignment, dataOffset, metadata, tensors, unsupported);
+        return new Gguf(file, version, metadata, tensors, unsupported);
     }
 
     private static long alignUp(long x, long alignment) {

@@ -36,8 +36,4 @@ public enum DType {
         if (elements % blockSize != 0) return -1;
         return Math.multiplyExact(elements / blockSize, (long) blockBytes);
     }
-
-    public boolean isQuantized() {
-        return blockSize > 1;
-    }
 }
