@@ -36,4 +36,9 @@ public enum DType {
         if (elements % blockSize != 0) return -1;
         return Math.multiplyExact(elements / blockSize, (long) blockBytes);
     }
+
+    /** Whether values are stored in blocks with shared scales (the ggml quantized types). */
+    public boolean isQuantized() {
+        return blockSize > 1;
+    }
 }

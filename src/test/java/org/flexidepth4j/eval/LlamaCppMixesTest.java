@@ -25,7 +25,7 @@ import org.junit.jupiter.api.Test;
  * and its greedy text starts as llama.cpp's. Protocol as llama-perplexity's ({@link Perplexity#chunks}, chunks of
  * 256); the test scores the first {@value #DEFAULT_CHUNKS} chunks, within {@link #FEW_CHUNKS_SLACK} of llama.cpp's
  * ratio; {@code -Dmixes.chunks=60} runs llama.cpp's whole protocol and holds every file to llama.cpp's ratio (the
- * table in docs/RESULTS.md; tens of CPU minutes).
+ * table in docs/RESULTS.md; about 5 CPU minutes, half an hour on a loaded machine).
  */
 class LlamaCppMixesTest {
     private static final Path DIR = Shared.path("models/tinylm-12l-gguf");
