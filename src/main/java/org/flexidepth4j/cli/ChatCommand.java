@@ -13,6 +13,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.flexidepth4j.model.Generator;
 import org.flexidepth4j.model.Model;
 import org.flexidepth4j.model.SkipPolicy;
+import org.flexidepth4j.skip.SkipModes;
 import org.flexidepth4j.tokenizer.ChatTemplate;
 import org.flexidepth4j.tokenizer.ChatTemplate.Message;
 import org.flexidepth4j.tokenizer.Tokenizer;
@@ -109,7 +110,7 @@ public final class ChatCommand implements Callable<Integer> {
             }
             case "/skip" -> {
                 try {
-                    policy = SkipModes.resolve(model, argument.isEmpty() ? "default" : argument, null, modelOptions.skipSeed);
+                    policy = SkipModes.parse(argument.isEmpty() ? "default" : argument, model, null, modelOptions.skipSeed);
                     err.println("[skip mode " + (argument.isEmpty() ? "default" : argument) + "]");
                 } catch (IllegalArgumentException e) {
                     err.println("[" + e.getMessage() + "]");

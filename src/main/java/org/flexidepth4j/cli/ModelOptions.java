@@ -5,6 +5,7 @@ import org.flexidepth4j.load.EmbeddedModel;
 import org.flexidepth4j.load.ModelLoader;
 import org.flexidepth4j.model.Model;
 import org.flexidepth4j.model.SkipPolicy;
+import org.flexidepth4j.skip.SkipModes;
 import org.flexidepth4j.tensor.DType;
 import picocli.CommandLine.Option;
 
@@ -54,7 +55,7 @@ public final class ModelOptions {
 
     public SkipPolicy policy(Model m) {
         int[] calibrationIds = calibration == null ? null : m.requireTokenizer().encodeWithSpecial(TextFiles.read(calibration));
-        return SkipModes.resolve(m, skip, calibrationIds, skipSeed);
+        return SkipModes.parse(skip, m, calibrationIds, skipSeed);
     }
 
     /** The context length to use: --context, at most the model's maximum positions. */
