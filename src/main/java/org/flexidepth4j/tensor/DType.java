@@ -37,7 +37,7 @@ public enum DType {
         return Math.multiplyExact(elements / blockSize, (long) blockBytes);
     }
 
-    /** Whether values are stored in blocks that share scales (Q8_0, K-quants, IQ4...), which need a kernel of their own. */
+    /** Whether values are stored in blocks with shared scales (the ggml quantized types). */
     public boolean isQuantized() {
         return blockSize > 1;
     }
