@@ -297,7 +297,7 @@ final class Py {
             for (Object o : c) out.add(fromJava(o));
             return out;
         }
-        if (v instanceof Object[] a) return fromJava(List.of(a));
+        if (v instanceof Object[] a) return fromJava(java.util.Arrays.asList(a));
         if (v instanceof Record r) {
             Map<Object, Object> out = new LinkedHashMap<>();
             for (var component : r.getClass().getRecordComponents()) {
