@@ -1,12 +1,12 @@
 package org.flexidepth4j.cli;
 
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 import org.flexidepth4j.ModelLoader;
 import org.flexidepth4j.eval.Frontier;
+import org.flexidepth4j.io.OutputDirectory;
 import org.flexidepth4j.model.Model;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -45,7 +45,14 @@ public final class FrontierCommand implements Callable<Integer> {
     Path out;
 
     @Override
-    public Integer call() throws Exception {
+    public Integer call() {
+        try (OutputDirectory dir = OutputDirectory.lock(out)) {
+            run(dir);
+        }
+        return 0;
+    }
+
+    private void run(OutputDirectory dir) {
         Model base = ModelLoader.load(model != null ? model : EmbeddedModel.directory());
         if (window < 2 || window > base.config().maxPositions()) {
             throw new IllegalArgumentException("--max-tokens must be in [2, " + base.config().maxPositions() + "], got " + window);
@@ -59,12 +66,13 @@ public final class FrontierCommand implements Callable<Integer> {
             err.println(line);
             err.flush();
         });
-        Files.createDirectories(out);
-        Frontier.write(out, points, file.getFileName().toString());
+        dir.produce(work -> {
+            Frontier.write(work, points, file.getFileName().toString());
+            return work;
+        });
         PrintWriter w = spec.commandLine().getOut();
         w.print(Frontier.markdown(points));
         w.printf("wrote %s%n", out);
         w.flush();
-        return 0;
     }
 }

@@ -15,6 +15,7 @@ import org.flexidepth4j.io.SafeTensors;
 import org.flexidepth4j.io.SafeTensorsWriter;
 import org.flexidepth4j.io.TensorEntry;
 import org.flexidepth4j.model.ModelConfig;
+import org.flexidepth4j.model.NonFiniteException;
 import org.flexidepth4j.model.Transformer;
 import org.flexidepth4j.model.ModelWeights;
 import org.flexidepth4j.model.SkipPolicy;
@@ -145,6 +146,7 @@ public final class FlexiDepth implements SkipPolicy {
         FlexiDepthRouter router = routers[layer];
         Scratch s = scratch.get().ensure(tokens, config.hiddenSize(), router.reducedSize());
         router.gates(normed, tokens, config.rmsNormEps(), s.a, s.wide, gate);
+        NonFiniteException.check(gate, 0, tokens, "the FlexiDepth router gates of layer " + layer);
         work.add(layer, tokens * router.multiplyAddsPerToken(), router.byteSize());
         for (int t = 0; t < tokens; t++) {
             run[t] = forcedSkipRate >= 0 ? TokenDraw.uniform(forcedSeed, layer, positions[t]) >= forcedSkipRate : gate[t] > threshold;
