@@ -1,7 +1,8 @@
 package org.flexidepth4j.cli;
 
 import java.nio.file.Path;
-import org.flexidepth4j.ModelLoader;
+import org.flexidepth4j.load.EmbeddedModel;
+import org.flexidepth4j.load.ModelLoader;
 import org.flexidepth4j.model.Model;
 import org.flexidepth4j.model.SkipPolicy;
 import org.flexidepth4j.tensor.DType;

@@ -104,6 +104,8 @@ public final class SafeTensors {
             if (begin < 0 || end < begin || end > dataSize) {
                 throw new FormatException(file, "tensor " + name + " data_offsets [" + begin + ", " + end + "] lie outside the " + dataSize + " data bytes (truncated file?)");
             }
+            // no dtype is smaller than a byte, so more elements than data bytes cannot fit (and would overflow the size)
+            if (elements > dataSize) throw new FormatException(file, "tensor " + name + " has " + elements + " elements, more than the " + dataSize + " data bytes");
             long expected = dtype.byteSize(elements);
             if (expected != end - begin) throw new FormatException(file, "tensor " + name + " holds " + (end - begin) + " bytes but shape x dtype needs " + expected);
             ranges.add(new long[] {begin, end, ranges.size()});

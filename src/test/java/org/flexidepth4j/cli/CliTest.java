@@ -78,7 +78,7 @@ class CliTest {
 
     @Test
     void eosIdsComeFromTheModelDirectory() {
-        var model = org.flexidepth4j.ModelLoader.load(LLAMA);
+        var model = org.flexidepth4j.load.ModelLoader.load(LLAMA);
         assertThat(Prompts.eosIds(model)).containsExactly(2);
     }
 

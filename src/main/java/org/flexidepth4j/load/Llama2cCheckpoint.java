@@ -1,4 +1,4 @@
-package org.flexidepth4j.io;
+package org.flexidepth4j.load;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -6,6 +6,9 @@ import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.flexidepth4j.io.FormatException;
+import org.flexidepth4j.io.MappedFile;
+import org.flexidepth4j.io.TensorEntry;
 import org.flexidepth4j.model.ModelConfig;
 import org.flexidepth4j.model.RopeConfig;
 import org.flexidepth4j.tensor.DType;
@@ -14,7 +17,7 @@ import org.flexidepth4j.tensor.DType;
  * A llama2.c checkpoint (run.c's legacy .bin): a header of 7 int32 (dim, hidden_dim, n_layers, n_heads,
  * n_kv_heads, vocab_size, seq_len; a negative vocab_size means the classifier is stored separately) and then the
  * float32 weights in run.c order. The weights are memory-mapped and exposed under HF tensor names, so {@link
- * org.flexidepth4j.model.ModelWeights#fromTensors} reads them like any other checkpoint.
+ * WeightsLoader#fromTensors} reads them like any other checkpoint.
  */
 public record Llama2cCheckpoint(ModelConfig config, Map<String, TensorEntry> tensors) {
     private static final int HEADER_BYTES = 7 * 4;
@@ -71,11 +74,15 @@ public record Llama2cCheckpoint(ModelConfig config, Map<String, TensorEntry> ten
             this.whole = whole;
         }
 
+        /** Fails as soon as the header's layout passes the end of the file (a huge n_layers must not loop for minutes). */
         void add(String name, long... shape) {
-            long floats = 1;
-            for (long s : shape) floats = Math.multiplyExact(floats, s);
-            long bytes = Math.multiplyExact(floats, 4L);
-            if (offset + bytes <= whole.byteSize()) tensors.put(name, new TensorEntry(name, DType.F32, shape, whole.asSlice(offset, bytes), file));
+            long bytes = 4;
+            for (long s : shape) bytes = s > (whole.byteSize() - offset) / bytes ? Long.MAX_VALUE : bytes * s;
+            if (bytes > whole.byteSize() - offset) {
+                throw new FormatException(file, "file has " + whole.byteSize() + " bytes but its header implies more: tensor " + name + " "
+                        + java.util.Arrays.toString(shape) + " would start at byte " + offset);
+            }
+            tensors.put(name, new TensorEntry(name, DType.F32, shape, whole.asSlice(offset, bytes), file));
             offset += bytes;
         }
 
@@ -84,7 +91,8 @@ public record Llama2cCheckpoint(ModelConfig config, Map<String, TensorEntry> ten
         }
 
         void skip(long floats) {
-            offset += Math.multiplyExact(floats, 4L);
+            if (floats > (whole.byteSize() - offset) / 4) throw new FormatException(file, "file has " + whole.byteSize() + " bytes but its header implies more (RoPE tables at byte " + offset + ")");
+            offset += floats * 4;
         }
     }
 }
