@@ -8,6 +8,7 @@ import org.flexidepth4j.eval.EvalConfig;
 import org.flexidepth4j.eval.Evaluator;
 import org.flexidepth4j.eval.TaskResult;
 import org.flexidepth4j.eval.TaskSpec;
+import org.flexidepth4j.io.OutputDirectory;
 import org.flexidepth4j.model.Model;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -52,10 +53,12 @@ public final class EvalCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         List<TaskSpec> specs = TaskSpec.parse(tasks, dataDir);
-        Model model = modelOptions.load();
-        EvalConfig config = new EvalConfig(model, modelOptions.policy(model), specs, limit, shots, out,
-                modelOptions.contextLength(model), stride, maxNewTokens, !noProgress);
-        List<TaskResult> rows = Evaluator.run(config);
+        List<TaskResult> rows;
+        try (OutputDirectory dir = OutputDirectory.lock(out)) {
+            Model model = modelOptions.load();
+            rows = dir.produce(work -> Evaluator.run(new EvalConfig(model, modelOptions.policy(model), specs, limit, shots, work,
+                    modelOptions.contextLength(model), stride, maxNewTokens, !noProgress)));
+        }
         PrintWriter w = spec.commandLine().getOut();
         for (TaskResult r : rows) {
             w.printf("%-24s n=%-6d acc=%s acc_norm=%s ppl=%s layers/token=%.2f tokens/s=%.1f%n", r.task(), r.n(), fmt(r.acc()), fmt(r.accNorm()),

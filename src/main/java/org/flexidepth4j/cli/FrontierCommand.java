@@ -1,11 +1,11 @@
 package org.flexidepth4j.cli;
 
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 import org.flexidepth4j.eval.Frontier;
+import org.flexidepth4j.io.OutputDirectory;
 import org.flexidepth4j.load.EmbeddedModel;
 import org.flexidepth4j.load.ModelLoader;
 import org.flexidepth4j.model.Model;
@@ -46,7 +46,14 @@ public final class FrontierCommand implements Callable<Integer> {
     Path out;
 
     @Override
-    public Integer call() throws Exception {
+    public Integer call() {
+        try (OutputDirectory dir = OutputDirectory.lock(out)) {
+            run(dir);
+        }
+        return 0;
+    }
+
+    private void run(OutputDirectory dir) {
         Model base = ModelLoader.load(model != null ? model : EmbeddedModel.directory());
         if (window < 2 || window > base.config().maxPositions()) {
             throw new IllegalArgumentException("--max-tokens must be in [2, " + base.config().maxPositions() + "], got " + window);
@@ -60,12 +67,13 @@ public final class FrontierCommand implements Callable<Integer> {
             err.println(line);
             err.flush();
         });
-        Files.createDirectories(out);
-        Frontier.write(out, points, file.getFileName().toString());
+        dir.produce(work -> {
+            Frontier.write(work, points, file.getFileName().toString());
+            return work;
+        });
         PrintWriter w = spec.commandLine().getOut();
         w.print(Frontier.markdown(points));
         w.printf("wrote %s%n", out);
         w.flush();
-        return 0;
     }
 }

@@ -49,7 +49,7 @@ public final class Main implements Runnable {
         verbose = on;
     }
 
-    @Option(names = "--threads", paramLabel = "N", scope = ScopeType.INHERIT, description = "worker threads (default: all processors)")
+    @Option(names = "--threads", paramLabel = "N", scope = ScopeType.INHERIT, description = "worker threads, 1.." + Parallel.MAX_THREADS + " (default: all processors)")
     void threads(int n) {
         Parallel.setThreads(n);
     }
@@ -92,10 +92,37 @@ public final class Main implements Runnable {
             if (main.verbose) ex.printStackTrace(err);
             return EXIT_BAD_INPUT;
         });
-        int code = cl.execute(args);
+        int code;
+        try {
+            code = cl.execute(args);
+        } catch (VirtualMachineError e) { // out of memory or stack: picocli passes Errors through
+            err.println("flexidepth: " + describe(e));
+            if (main.verbose) e.printStackTrace(err);
+            code = EXIT_BAD_INPUT;
+        }
         out.flush();
         err.flush();
         return code;
+    }
+
+    /** One line for an Error: what ran out, where in our code, and what to try. */
+    static String describe(VirtualMachineError e) {
+        String where = "";
+        for (StackTraceElement f : e.getStackTrace()) {
+            if (f.getClassName().startsWith("org.flexidepth4j.") && !f.getClassName().startsWith("org.flexidepth4j.tensor.Parallel")) {
+                where = " in " + f.getClassName().substring(f.getClassName().lastIndexOf('.') + 1) + "." + f.getMethodName()
+                        + (f.getLineNumber() > 0 ? " (" + f.getFileName() + ":" + f.getLineNumber() + ")" : "");
+                break;
+            }
+        }
+        if (e instanceof OutOfMemoryError) {
+            return "out of memory (" + oneLine(e.getMessage()) + ", heap limit " + (Runtime.getRuntime().maxMemory() >> 20) + " MiB) allocating" + where
+                    + "; try a smaller --context, --quantize q8_0 or q4_0, fewer --threads, or a larger heap (FLEXIDEPTH_JAVA_OPTS=-Xmx16g)";
+        }
+        if (e instanceof StackOverflowError) {
+            return "stack overflow" + where + ": the input nests too deeply; simplify it, or raise the stack size (FLEXIDEPTH_JAVA_OPTS=-Xss16m)";
+        }
+        return "internal error: " + e.getClass().getSimpleName() + where + ": " + oneLine(e.getMessage());
     }
 
     private static String oneLine(String s) {

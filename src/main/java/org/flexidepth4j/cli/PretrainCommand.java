@@ -3,6 +3,7 @@ package org.flexidepth4j.cli;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
+import org.flexidepth4j.io.OutputDirectory;
 import org.flexidepth4j.train.PretrainConfig;
 import org.flexidepth4j.train.Pretrainer;
 import picocli.CommandLine.Command;
@@ -22,8 +23,8 @@ public final class PretrainCommand implements Callable<Integer> {
     @Option(names = "--data", arity = "1..*", paramLabel = "FILE", description = "text files replacing the config's data.files")
     List<Path> data;
 
-    @Option(names = "--steps", defaultValue = "0", description = "optimizer steps (default: the config's)")
-    int steps;
+    @Option(names = "--steps", paramLabel = "N", description = "optimizer steps, >= 1 (default: the config's)")
+    Integer steps;
 
     @Option(names = "--out", paramLabel = "DIR", description = "output HF directory (default: the config's)")
     Path out;
@@ -36,7 +37,13 @@ public final class PretrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        Pretrainer.Result r = Pretrainer.run(PretrainConfig.read(config).with(data, steps, out), resume, !noProgress);
+        if (steps != null && steps < 1) throw new IllegalArgumentException("--steps must be >= 1, got " + steps);
+        PretrainConfig cfg = PretrainConfig.read(config).with(data, steps == null ? 0 : steps, out);
+        if (cfg.out() == null) throw new IllegalArgumentException("no output directory given (--out, or \"out\" in the config)");
+        Pretrainer.Result r;
+        try (OutputDirectory dir = OutputDirectory.lock(cfg.out())) { // Pretrainer writes in out.partial and renames it
+            r = Pretrainer.run(cfg, resume, !noProgress);
+        }
         spec.commandLine().getOut().printf("pretrained %d steps, last loss %.4f, held-out NLL %.4f with %.1f%% of routed layers executed; wrote %s%n",
                 r.losses().size(), r.losses().isEmpty() ? Double.NaN : r.losses().getLast(), r.valLoss(), 100 * r.valExecuted(), r.out());
         return 0;

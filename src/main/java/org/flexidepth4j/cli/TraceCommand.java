@@ -6,6 +6,7 @@ import java.util.concurrent.Callable;
 import org.flexidepth4j.eval.TraceConfig;
 import org.flexidepth4j.eval.TraceSummary;
 import org.flexidepth4j.eval.Tracer;
+import org.flexidepth4j.io.OutputDirectory;
 import org.flexidepth4j.model.Model;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -48,9 +49,12 @@ public final class TraceCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        Model model = modelOptions.load();
-        TraceSummary s = Tracer.run(new TraceConfig(model, modelOptions.policy(model), input.file, input.prompts, generate, out, limit,
-                modelOptions.contextLength(model), !noProgress));
+        TraceSummary s;
+        try (OutputDirectory dir = OutputDirectory.lock(out)) {
+            Model model = modelOptions.load();
+            s = dir.produce(work -> Tracer.run(new TraceConfig(model, modelOptions.policy(model), input.file, input.prompts, generate, work, limit,
+                    modelOptions.contextLength(model), !noProgress)));
+        }
         PrintWriter w = spec.commandLine().getOut();
         w.printf("%d tokens in %d documents, mean layers used %.2f of %d; wrote %s%n", s.tokens(), s.docs(), s.meanLayers(), s.numLayers(), out);
         w.flush();

@@ -1,9 +1,15 @@
 package org.flexidepth4j.cli;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.List;
 import java.util.concurrent.Callable;
+import org.flexidepth4j.io.FormatException;
+import org.flexidepth4j.io.OutputDirectory;
 import org.flexidepth4j.tensor.Parallel;
+import org.flexidepth4j.train.Checkpoint;
 import org.flexidepth4j.train.TrainConfig;
 import org.flexidepth4j.train.Trainer;
 import picocli.CommandLine.Command;
@@ -14,6 +20,9 @@ import picocli.CommandLine.Model.CommandSpec;
 @Command(name = "train", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Train a FlexiDepth plug-in (routers + adapters) on a frozen model, or every weight with --full-weights.")
 public final class TrainCommand implements Callable<Integer> {
+    /** The trainer's per-step log, carried over when resuming from a checkpoint outside out.partial. */
+    private static final String METRICS = "metrics.jsonl";
+
     @Spec
     CommandSpec spec;
 
@@ -85,14 +94,48 @@ public final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        TrainConfig cfg = TrainConfig.builder(model, data, out).val(val).routedLayers(routedLayers).fullWeights(fullWeights)
+        try (OutputDirectory dir = OutputDirectory.lock(out)) {
+            Path from = resume == null ? null : checkpointToResume(resume);
+            Path work = dir.partial();
+            if (from == null || !from.toAbsolutePath().normalize().startsWith(work)) { // else continue in out.partial as it is
+                dir.fresh();
+                copyIfPresent(from == null ? null : from.resolveSibling(METRICS), work.resolve(METRICS));
+            }
+            Trainer.Result r;
+            try {
+                r = train(work, from);
+            } catch (RuntimeException e) {
+                dir.discardPartialUnless(Checkpoint.FILE);
+                throw e;
+            }
+            dir.commit();
+            spec.commandLine().getOut().printf("trained %d steps, last loss %.4f, held-out LM loss %.4f; wrote %s%n",
+                    r.steps(), r.losses().isEmpty() ? Double.NaN : r.losses().getLast(), r.lastValLoss(), out.resolve(r.output().getFileName()));
+        }
+        return 0;
+    }
+
+    /** The checkpoint --resume names: in DIR.partial of a killed run, else DIR's own or the file itself. */
+    private static Path checkpointToResume(Path resume) {
+        Path partial = OutputDirectory.partialOf(resume).resolve(Checkpoint.FILE);
+        return Files.isRegularFile(partial) ? partial : Checkpoint.locate(resume);
+    }
+
+    private static void copyIfPresent(Path from, Path to) {
+        if (from == null || !Files.isRegularFile(from)) return;
+        try {
+            Files.copy(from, to, StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            throw new FormatException(to, "cannot copy " + from + ": " + e.getMessage());
+        }
+    }
+
+    private Trainer.Result train(Path work, Path from) {
+        TrainConfig cfg = TrainConfig.builder(model, data, work).val(val).routedLayers(routedLayers).fullWeights(fullWeights)
                 .alpha(alpha).threshold(threshold).steps(steps).seqLen(seqLen).batch(batch).accumulation(accumulation)
                 .lr(lr).minLrRatio(minLrRatio).warmup(warmup).clip(clip).weightDecay(weightDecay).seed(seed)
                 .threads(Parallel.pool().threads()).checkpointEvery(checkpointEvery).evalEvery(evalEvery)
-                .resume(resume).progress(!noProgress).build();
-        Trainer.Result r = Trainer.run(cfg);
-        spec.commandLine().getOut().printf("trained %d steps, last loss %.4f, held-out LM loss %.4f; wrote %s%n",
-                r.steps(), r.losses().isEmpty() ? Double.NaN : r.losses().getLast(), r.lastValLoss(), r.output());
-        return 0;
+                .resume(from).progress(!noProgress).build();
+        return Trainer.run(cfg);
     }
 }

@@ -239,6 +239,8 @@ public final class Gguf {
                     throw new FormatException(file, "tensor " + name + " shape overflows");
                 }
             }
+            // no ggml type takes less than half a byte per element: more cannot fit (and would overflow the size)
+            if (elements / 2 > dataSize) throw new FormatException(file, "tensor " + name + " has " + elements + " elements, more than the " + dataSize + " data bytes hold");
             if (info.ne[0] % blockSize != 0) {
                 throw new FormatException(file, "tensor " + name + " row length " + info.ne[0] + " is not a multiple of the " + info.dtype + " block size " + blockSize);
             }
@@ -341,7 +343,7 @@ public final class Gguf {
             if (depth >= MAX_ARRAY_DEPTH) throw new FormatException(file, "metadata key " + key + " nests arrays too deeply");
             int type = i32();
             long count = i64();
-            if (count < 0 || count > (size - pos) / elementBytes(type)) {
+            if (count < 0 || count > (size - pos) / elementBytes(type) || count > Integer.MAX_VALUE - 8) {
                 throw new FormatException(file, "metadata key " + key + " array length " + Long.toUnsignedString(count) + " exceeds the file");
             }
             int n = (int) count;

@@ -2,12 +2,8 @@ package org.flexidepth4j.io;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -26,7 +22,6 @@ import org.flexidepth4j.tensor.DType;
 public final class SafeTensors {
     /** Headers above this size are refused: real headers are kilobytes, a huge one means a corrupt length. */
     public static final long MAX_HEADER_BYTES = 100L << 20;
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     private final Path file;
     private final Map<String, TensorEntry> tensors;
@@ -69,9 +64,9 @@ public final class SafeTensors {
         byte[] headerBytes = whole.asSlice(8, headerLen).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
         JsonNode header;
         try {
-            header = JSON.readTree(new String(headerBytes, StandardCharsets.UTF_8));
+            header = Json.MAPPER.readTree(new String(headerBytes, StandardCharsets.UTF_8));
         } catch (JsonProcessingException e) {
-            throw new FormatException(file, "header is not valid JSON: " + e.getOriginalMessage());
+            throw new FormatException(file, "header is not valid JSON: " + Json.oneLine(e.getOriginalMessage()));
         }
         if (header == null || !header.isObject()) throw new FormatException(file, "header is not a JSON object");
         long dataStart = 8 + headerLen;
@@ -109,18 +104,24 @@ public final class SafeTensors {
             if (begin < 0 || end < begin || end > dataSize) {
                 throw new FormatException(file, "tensor " + name + " data_offsets [" + begin + ", " + end + "] lie outside the " + dataSize + " data bytes (truncated file?)");
             }
+            // no dtype is smaller than a byte, so more elements than data bytes cannot fit (and would overflow the size)
+            if (elements > dataSize) throw new FormatException(file, "tensor " + name + " has " + elements + " elements, more than the " + dataSize + " data bytes");
             long expected = dtype.byteSize(elements);
             if (expected != end - begin) throw new FormatException(file, "tensor " + name + " holds " + (end - begin) + " bytes but shape x dtype needs " + expected);
             ranges.add(new long[] {begin, end, ranges.size()});
             rangeNames.add(name);
             tensors.put(name, new TensorEntry(name, dtype, shape, data.asSlice(begin, end - begin), file));
         }
+        // as the reference library: the tensors tile the data section exactly, without holes, overlaps or trailing bytes
         ranges.sort(Comparator.comparingLong(r -> r[0]));
-        for (int i = 1; i < ranges.size(); i++) {
-            if (ranges.get(i)[0] < ranges.get(i - 1)[1]) {
-                throw new FormatException(file, "tensors " + rangeNames.get((int) ranges.get(i - 1)[2]) + " and " + rangeNames.get((int) ranges.get(i)[2]) + " overlap");
-            }
+        long expectedBegin = 0;
+        for (long[] r : ranges) {
+            String name = rangeNames.get((int) r[2]);
+            if (r[0] < expectedBegin) throw new FormatException(file, "tensor " + name + " overlaps the tensor before it (data_offsets start " + r[0] + " < " + expectedBegin + ")");
+            if (r[0] > expectedBegin) throw new FormatException(file, "hole of " + (r[0] - expectedBegin) + " bytes before tensor " + name + " in the data section");
+            expectedBegin = r[1];
         }
+        if (expectedBegin != dataSize) throw new FormatException(file, (dataSize - expectedBegin) + " trailing bytes after the last tensor");
         return new SafeTensors(file, tensors, metadata);
     }
 
@@ -138,16 +139,5 @@ public final class SafeTensors {
             case "BOOL" -> DType.BOOL;
             default -> throw new FormatException(file, "tensor " + name + " has unknown dtype '" + s + "'");
         };
-    }
-
-    /** Reads all bytes of a small file, mapping a missing file to a clear error. */
-    static byte[] readAll(Path file) {
-        try {
-            return Files.readAllBytes(file);
-        } catch (NoSuchFileException e) {
-            throw new FormatException(file, "file not found");
-        } catch (IOException e) {
-            throw new FormatException(file, "cannot read: " + e.getMessage());
-        }
     }
 }

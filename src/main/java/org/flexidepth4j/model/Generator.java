@@ -51,11 +51,13 @@ public final class Generator {
         if (maxTokens < 0) throw new IllegalArgumentException("max tokens must be >= 0, got " + maxTokens);
         ModelConfig config = transformer.config();
         int layers = config.numLayers();
-        InferenceState state = transformer.newState(Math.min(contextLength, prompt.length + Math.max(0, maxTokens - 1)));
-        int[] sequence = new int[prompt.length + maxTokens];
+        // the context bounds what can be generated (the last token needs no forward), so arrays are sized by it
+        int capacity = (int) Math.min(maxTokens, (long) contextLength - prompt.length + 1);
+        InferenceState state = transformer.newState(Math.min(contextLength, prompt.length + Math.max(0, capacity - 1)));
+        int[] sequence = new int[prompt.length + capacity];
         System.arraycopy(prompt, 0, sequence, 0, prompt.length);
-        int[] layersUsed = new int[maxTokens];
-        float[][] gates = new float[maxTokens][];
+        int[] layersUsed = new int[capacity];
+        float[][] gates = new float[capacity][];
 
         long start = System.nanoTime();
         if (maxTokens > 0) transformer.forward(state, prompt, 0, prompt.length, policy, false);

@@ -33,6 +33,10 @@ public final class InferenceState {
     InferenceState(ModelConfig config, int contextLength) {
         this.config = config;
         this.contextLength = contextLength;
+        long cacheFloats = (long) contextLength * config.kvDim();
+        if (cacheFloats > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("a context of " + contextLength + " tokens x " + config.kvDim() + " key/value dims is too large for one layer's cache; use a smaller --context");
+        }
         this.keyCache = new float[config.numLayers()][];
         this.valueCache = new float[config.numLayers()][];
         for (int l = 0; l < config.numLayers(); l++) {

@@ -8,6 +8,10 @@ import org.flexidepth4j.tokenizer.Tokenizer;
  * was given) and the skip policy its files carry (FlexiDepth routers, or {@link SkipPolicy#NONE}).
  */
 public record Model(Path source, String format, Transformer transformer, Tokenizer tokenizer, SkipPolicy defaultPolicy) {
+    public Model {
+        transformer.label(String.valueOf(source));
+    }
+
     public ModelConfig config() {
         return transformer.config();
     }

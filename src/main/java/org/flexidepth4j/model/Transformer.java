@@ -18,6 +18,8 @@ public final class Transformer {
     private final ModelConfig config;
     private final ModelWeights weights;
     private final Rope rope;
+    /** What errors call this model (its file, set by {@link Model}). */
+    private volatile String label = "the model";
 
     public Transformer(ModelConfig config, ModelWeights weights) {
         this.config = config;
@@ -27,6 +29,10 @@ public final class Transformer {
 
     public ModelConfig config() {
         return config;
+    }
+
+    void label(String source) {
+        label = source;
     }
 
     public ModelWeights weights() {
@@ -56,13 +62,18 @@ public final class Transformer {
             s.positions[t] = s.length + t;
         }
         Arrays.fill(s.layersUsed, 0, count, 0);
-        for (int l = 0; l < config.numLayers(); l++) {
-            policy.observeResidual(l, s.residual, count);
-            layer(l, s, count, policy);
+        try {
+            for (int l = 0; l < config.numLayers(); l++) {
+                policy.observeResidual(l, s.residual, count);
+                layer(l, s, count, policy);
+            }
+            policy.observeResidual(config.numLayers(), s.residual, count);
+            s.length += count;
+            logits(s, count, allLogits);
+            NonFiniteException.check(s.logits, 0, s.logitRows * config.vocabSize(), "the logits at position " + (s.length - 1));
+        } catch (NonFiniteException e) {
+            throw e.in(label);
         }
-        policy.observeResidual(config.numLayers(), s.residual, count);
-        s.length += count;
-        logits(s, count, allLogits);
     }
 
     private void layer(int l, InferenceState s, int n, SkipPolicy policy) {

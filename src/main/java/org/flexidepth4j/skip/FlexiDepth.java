@@ -2,6 +2,7 @@ package org.flexidepth4j.skip;
 
 import org.flexidepth4j.model.ModelConfig;
 import org.flexidepth4j.model.ModelWeights;
+import org.flexidepth4j.model.NonFiniteException;
 import org.flexidepth4j.model.SkipPolicy;
 import org.flexidepth4j.model.WorkCounter;
 import org.flexidepth4j.tensor.DType;
@@ -114,6 +115,7 @@ public final class FlexiDepth implements SkipPolicy {
         FlexiDepthRouter router = routers[layer];
         Scratch s = scratch.get().ensure(tokens, config.hiddenSize(), router.reducedSize());
         router.gates(normed, tokens, config.rmsNormEps(), s.a, s.wide, gate);
+        NonFiniteException.check(gate, 0, tokens, "the FlexiDepth router gates of layer " + layer);
         work.add(layer, tokens * router.multiplyAddsPerToken(), router.byteSize());
         for (int t = 0; t < tokens; t++) {
             run[t] = gate[t] > threshold;

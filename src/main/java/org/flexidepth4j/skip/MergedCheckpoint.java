@@ -9,18 +9,19 @@ import java.nio.file.StandardCopyOption;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.stream.Stream;
-import org.flexidepth4j.io.AtomicFiles;
 import org.flexidepth4j.io.FormatException;
 import org.flexidepth4j.io.HfCheckpoint;
 import org.flexidepth4j.io.Json;
+import org.flexidepth4j.io.OutputDirectory;
 import org.flexidepth4j.io.SafeTensors;
 import org.flexidepth4j.io.TensorEntry;
+import org.flexidepth4j.tensor.VectorOps;
 
 /**
  * Writes a base HF directory plus a plug-in file as one merged FlexiDepth directory in the released layout: the
  * base shards unchanged, the plug-in as the extra shard {@value #PLUGIN_SHARD}, a {@code model.safetensors.index.json}
  * naming both, and config.json with {@code router_reduction_factor} / {@code proj_reduction_factor}. The directory
- * is built beside {@code out} and renamed into place, so a failed merge leaves nothing half-written.
+ * is built in {@code out.partial} under {@code out.lock} and renamed into place, so a failed merge leaves nothing half-written.
  */
 public final class MergedCheckpoint {
     public static final String PLUGIN_SHARD = "flexidepth.safetensors";
@@ -35,6 +36,11 @@ public final class MergedCheckpoint {
         if (!Files.exists(pluginFile)) throw new FormatException(pluginFile, "file not found");
         SafeTensors plugin = SafeTensors.open(pluginFile);
         if (!FlexiDepthFiles.hasRouters(plugin.tensors())) throw new FormatException(pluginFile, "no FlexiDepth router tensors (model.layers.N.router.*)");
+        for (TensorEntry t : plugin.tensors().values()) {
+            float[] values = t.toFloats();
+            int bad = VectorOps.firstNonFinite(values, 0, values.length);
+            if (bad >= 0) throw new FormatException(pluginFile, "tensor " + t.name() + " holds " + values[bad] + " at index " + bad + "; a plug-in must be finite");
+        }
         Map<String, String> weightMap = new TreeMap<>();
         for (Map.Entry<String, TensorEntry> e : base.entrySet()) {
             String shard = e.getValue().file().getFileName().toString();
@@ -49,38 +55,29 @@ public final class MergedCheckpoint {
         config.put("router_reduction_factor", Integer.parseInt(meta.getOrDefault("router_reduction_factor", "16")));
         config.put("proj_reduction_factor", Integer.parseInt(meta.getOrDefault("proj_reduction_factor", meta.getOrDefault("router_reduction_factor", "16"))));
 
-        Path parent = out.toAbsolutePath().getParent();
-        Path tmp = null;
-        try {
-            Files.createDirectories(parent);
-            tmp = Files.createTempDirectory(parent, "." + out.getFileName() + "-");
-            try (Stream<Path> files = Files.list(baseDir)) {
-                for (Path f : files.filter(Files::isRegularFile).toList()) {
-                    String name = f.getFileName().toString();
-                    if (name.equals("config.json") || name.equals(INDEX)) continue;
-                    Files.copy(f, tmp.resolve(name));
-                }
-            }
-            Files.copy(pluginFile, tmp.resolve(PLUGIN_SHARD), StandardCopyOption.REPLACE_EXISTING);
-            Files.writeString(tmp.resolve("config.json"), config.toPrettyString() + "\n");
-            ObjectNode index = Json.MAPPER.createObjectNode();
-            index.putObject("metadata");
-            ObjectNode map = index.putObject("weight_map");
-            weightMap.forEach(map::put);
-            Files.writeString(tmp.resolve(INDEX), index.toPrettyString() + "\n");
+        try (OutputDirectory dir = OutputDirectory.lock(out)) {
             if (Files.exists(out)) throw new FormatException(out, "already exists; choose a new output directory");
-            Files.move(tmp, out, StandardCopyOption.ATOMIC_MOVE);
-            tmp = null;
-        } catch (IOException e) {
-            throw new UncheckedIOException(out + ": " + e.getMessage(), e);
-        } finally {
-            if (tmp != null) {
-                try {
-                    AtomicFiles.deleteTree(tmp);
-                } catch (IOException ignored) {
-                    // best effort: a leftover hidden temp directory is harmless
+            Path tmp = dir.fresh();
+            try {
+                try (Stream<Path> files = Files.list(baseDir)) {
+                    for (Path f : files.filter(Files::isRegularFile).toList()) {
+                        String name = f.getFileName().toString();
+                        if (name.equals("config.json") || name.equals(INDEX)) continue;
+                        Files.copy(f, tmp.resolve(name));
+                    }
                 }
+                Files.copy(pluginFile, tmp.resolve(PLUGIN_SHARD), StandardCopyOption.REPLACE_EXISTING);
+                Files.writeString(tmp.resolve("config.json"), config.toPrettyString() + "\n");
+                ObjectNode index = Json.MAPPER.createObjectNode();
+                index.putObject("metadata");
+                ObjectNode map = index.putObject("weight_map");
+                weightMap.forEach(map::put);
+                Files.writeString(tmp.resolve(INDEX), index.toPrettyString() + "\n");
+            } catch (IOException e) {
+                dir.discardPartial();
+                throw new UncheckedIOException(out + ": " + e.getMessage(), e);
             }
+            dir.commit();
         }
     }
 }

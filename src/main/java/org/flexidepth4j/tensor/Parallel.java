@@ -18,6 +18,8 @@ public final class Parallel {
         void run(int start, int end);
     }
 
+    /** More threads than this only cost memory and contention: no machine this runs on has that many cores. */
+    public static final int MAX_THREADS = 1024;
     private static final int SPIN_NANOS = 50_000;
     private static volatile Parallel shared;
 
@@ -45,7 +47,7 @@ public final class Parallel {
         Parallel p = shared;
         if (p == null) {
             synchronized (Parallel.class) {
-                if (shared == null) shared = new Parallel(Runtime.getRuntime().availableProcessors());
+                if (shared == null) shared = new Parallel(Math.min(MAX_THREADS, Runtime.getRuntime().availableProcessors()));
                 p = shared;
             }
         }
@@ -54,7 +56,7 @@ public final class Parallel {
 
     /** Replaces the shared pool by one of {@code threads} threads (old workers stay parked as idle daemons). */
     public static synchronized void setThreads(int threads) {
-        if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, got " + threads);
+        if (threads < 1 || threads > MAX_THREADS) throw new IllegalArgumentException("threads must be in [1, " + MAX_THREADS + "], got " + threads);
         if (shared == null || shared.threads != threads) shared = new Parallel(threads);
     }
 

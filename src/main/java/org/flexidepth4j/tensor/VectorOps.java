@@ -85,6 +85,19 @@ public final class VectorOps {
         return sum;
     }
 
+    /** Index of the first NaN or infinity in x[off .. off+n), or -1: x * 0 is NaN exactly for those, so one vector pass tells. */
+    public static int firstNonFinite(float[] x, int off, int n) {
+        int j = 0;
+        int upper = F.loopBound(n);
+        FloatVector acc = FloatVector.zero(F);
+        for (; j < upper; j += F.length()) acc = acc.add(FloatVector.fromArray(F, x, off + j).mul(0f));
+        float tail = 0f;
+        for (; j < n; j++) tail += x[off + j] * 0f;
+        if (!acc.test(VectorOperators.IS_NAN).anyTrue() && !Float.isNaN(tail)) return -1;
+        for (int i = 0; i < n; i++) if (!Float.isFinite(x[off + i])) return i;
+        return -1;
+    }
+
     public static float sumOfSquares(float[] a, int off, int n) {
         return dot(a, off, a, off, n);
     }

@@ -12,6 +12,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.flexidepth4j.io.FormatException;
+import org.flexidepth4j.io.WholeFiles;
 
 /** Reader for llama2.c's tokenizer.bin: int32 max_token_length, then per token float32 score, int32 length, bytes. */
 final class Llama2cTokenizer {
@@ -21,14 +22,7 @@ final class Llama2cTokenizer {
     }
 
     static Tokenizer load(Path file) {
-        byte[] bytes;
-        try {
-            bytes = Files.readAllBytes(file);
-        } catch (NoSuchFileException e) {
-            throw new FormatException(file, "file not found");
-        } catch (IOException e) {
-            throw new FormatException(file, "cannot read: " + e.getMessage());
-        }
+        byte[] bytes = WholeFiles.bytes(file);
         ByteBuffer buf = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
         if (bytes.length < 4) throw new FormatException(file, "truncated: too short for a llama2.c tokenizer");
         int maxLen = buf.getInt();

@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.SplittableRandom;
 import org.flexidepth4j.io.FormatException;
 import org.flexidepth4j.io.Json;
+import org.flexidepth4j.io.WholeFiles;
 import org.flexidepth4j.tokenizer.ChatTemplate;
 import org.flexidepth4j.tokenizer.Tokenizer;
 
@@ -96,14 +97,7 @@ public final class TextData {
     }
 
     private static String read(Path f) {
-        try {
-            return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-                    .decode(java.nio.ByteBuffer.wrap(Files.readAllBytes(f))).toString();
-        } catch (CharacterCodingException e) {
-            throw new FormatException(f, "not valid UTF-8 text");
-        } catch (IOException e) {
-            throw new FormatException(f, "cannot read: " + e.getMessage());
-        }
+        return WholeFiles.utf8(f);
     }
 
     /** Splits off the last {@code count} sequences as a held-out set (this keeps the rest). */

@@ -57,7 +57,7 @@ class TextDataTest {
         assertThatThrownBy(() -> TextData.load(List.of(binary), new FakeTokenizer(), 4, 259))
                 .isInstanceOf(FormatException.class).hasMessageContaining("UTF-8");
         assertThatThrownBy(() -> TextData.load(List.of(dir.resolve("missing.txt")), new FakeTokenizer(), 4, 259))
-                .isInstanceOf(FormatException.class).hasMessageContaining("cannot read");
+                .isInstanceOf(FormatException.class).hasMessageContaining("missing.txt: file not found");
     }
 
     @Test

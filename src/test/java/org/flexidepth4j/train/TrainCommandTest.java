@@ -37,6 +37,29 @@ class TrainCommandTest {
     }
 
     @Test
+    void killedRunLeavesOnlyOutPartialAndResumeCompletesIt() throws Exception {
+        Path data = Files.writeString(dir.resolve("stories.txt"), "Once upon a time there was a little cat.\n\nThe cat liked to play in the sun all day long.\n");
+        Path out = dir.resolve("out"), partial = dir.resolve("out.partial");
+        Path model = Shared.path("models/tinylm-12l");
+        // what a run killed after its first checkpoint leaves: out.partial with checkpoint and metrics, no out
+        TrainConfig killed = TrainConfig.builder(model, java.util.List.of(data), partial).routedLayers("10-11").steps(2).seqLen(8).lr(1e-3f)
+                .checkpointEvery(1).threads(org.flexidepth4j.tensor.Parallel.pool().threads()).build();
+        Trainer.run(killed, org.flexidepth4j.load.ModelLoader.load(model), org.flexidepth4j.tokenizer.Tokenizers.fromHfDirectory(model), 1);
+        assertThat(partial.resolve("checkpoint.safetensors")).exists();
+        assertThat(out).doesNotExist();
+
+        StringWriter o = new StringWriter(), e = new StringWriter();
+        int code = run(o, e, "train", "--model", model.toString(), "--data", data.toString(), "--routed-layers", "10-11",
+                "--steps", "2", "--seq-len", "8", "--lr", "1e-3", "--checkpoint-every", "1", "--out", out.toString(), "--resume", out.toString(), "--no-progress");
+        assertThat(code).as(e.toString()).isZero();
+        assertThat(o.toString()).contains("trained 1 steps").contains(out.resolve("flexidepth.safetensors").toString());
+        assertThat(Files.readAllLines(out.resolve("metrics.jsonl"))).hasSize(2);
+        assertThat(out.resolve("flexidepth.safetensors")).exists();
+        assertThat(partial).doesNotExist();
+        assertThat(dir.resolve("out.lock")).doesNotExist();
+    }
+
+    @Test
     void badDataIsAOneLineError() {
         StringWriter o = new StringWriter(), e = new StringWriter();
         int code = run(o, e, "train", "--model", Shared.path("models/tinylm-12l").toString(), "--data", dir.resolve("missing.txt").toString(),
