@@ -10,6 +10,7 @@ import org.flexidepth4j.ModelLoader;
 import org.flexidepth4j.bench.Bench;
 import org.flexidepth4j.bench.SyntheticModel;
 import org.flexidepth4j.io.Json;
+import org.flexidepth4j.skip.SkipModes;
 import org.flexidepth4j.tensor.DType;
 import org.flexidepth4j.tensor.Parallel;
 import org.flexidepth4j.tensor.Roofline;
@@ -96,7 +97,7 @@ public final class BenchCommand implements Callable<Integer> {
                             : synthetic != null ? SyntheticModel.build(SyntheticModel.named(synthetic), dtype, arena, 1) : ModelLoader.load(model);
                     if (synthetic == null && (dtype == DType.Q8_0 || dtype == DType.Q4_0)) m = ModelLoader.quantize(m, dtype);
                     List<Bench.Mode> modes = new ArrayList<>();
-                    for (String mode : skipModes) modes.add(new Bench.Mode(mode, SkipModes.resolve(m, mode, null, skipSeed)));
+                    for (String mode : skipModes) modes.add(new Bench.Mode(mode, SkipModes.parse(mode, m, null, skipSeed)));
                     results.addAll(Bench.compare(m, modes, counts, decodeTokens, prefillTokens, repeat, buffer));
                 }
             }

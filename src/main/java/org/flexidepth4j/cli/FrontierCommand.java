@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import org.flexidepth4j.ModelLoader;
 import org.flexidepth4j.eval.Frontier;
+import org.flexidepth4j.load.EmbeddedModel;
 import org.flexidepth4j.model.Model;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;

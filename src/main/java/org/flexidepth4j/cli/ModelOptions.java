@@ -1,10 +1,11 @@
 package org.flexidepth4j.cli;
 
 import java.nio.file.Path;
-import org.flexidepth4j.ModelLoader;
+import org.flexidepth4j.api.Engine;
+import org.flexidepth4j.load.EmbeddedModel;
 import org.flexidepth4j.model.Model;
 import org.flexidepth4j.model.SkipPolicy;
-import org.flexidepth4j.tensor.DType;
+import org.flexidepth4j.skip.SkipModes;
 import picocli.CommandLine.Option;
 
 /** Model selection shared by every command (a picocli mixin): which model, tokenizer, plug-in, skip mode, context. */
@@ -35,33 +36,32 @@ public final class ModelOptions {
     @Option(names = "--context", paramLabel = "N", description = "context length in tokens (default: the model's maximum)")
     Integer context;
 
+    /** The model (the embedded one when no --model) ready to generate, with the plug-in from --adapters if given. */
+    public Engine engine() {
+        Engine.Loader loader = loader();
+        if (calibration != null) loader.calibration(TextFiles.read(calibration));
+        return loader.load();
+    }
+
     /** Loads the model (the embedded one when no --model), with the plug-in from --adapters if given. */
     public Model load() {
-        Path path = model != null ? model : EmbeddedModel.directory();
-        Model m = ModelLoader.load(path, tokenizer);
-        if (quantize != null) {
-            DType target = switch (quantize.toLowerCase(java.util.Locale.ROOT)) {
-                case "q8_0" -> DType.Q8_0;
-                case "q4_0" -> DType.Q4_0;
-                default -> throw new IllegalArgumentException("--quantize " + quantize + ": expected q8_0 or q4_0");
-            };
-            m = ModelLoader.quantize(m, target);
-        }
-        if (adapters != null) m = SkipModes.withAdapters(m, adapters);
-        return m;
+        return loader().load().model();
+    }
+
+    private Engine.Loader loader() {
+        Engine.Loader loader = Engine.loader().model(model).tokenizer(tokenizer).adapters(adapters);
+        if (quantize != null) loader.quantize(quantize);
+        if (context != null) loader.contextLength(context);
+        return loader;
     }
 
     public SkipPolicy policy(Model m) {
         int[] calibrationIds = calibration == null ? null : m.requireTokenizer().encodeWithSpecial(TextFiles.read(calibration));
-        return SkipModes.resolve(m, skip, calibrationIds, skipSeed);
+        return SkipModes.parse(skip, m, calibrationIds, skipSeed);
     }
 
     /** The context length to use: --context, at most the model's maximum positions. */
     public int contextLength(Model m) {
-        int max = m.config().maxPositions();
-        if (context == null) return max;
-        if (context < 1) throw new IllegalArgumentException("--context must be >= 1, got " + context);
-        if (context > max) throw new IllegalArgumentException("--context " + context + " exceeds the model's maximum of " + max + " positions");
-        return context;
+        return Engine.contextLength(m, context);
     }
 }

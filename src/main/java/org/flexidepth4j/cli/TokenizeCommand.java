@@ -6,6 +6,7 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import org.flexidepth4j.io.Json;
+import org.flexidepth4j.load.EmbeddedModel;
 import org.flexidepth4j.tokenizer.Tokenizer;
 import org.flexidepth4j.tokenizer.Tokenizers;
 import picocli.CommandLine.Command;

@@ -6,6 +6,7 @@ import org.flexidepth4j.model.SkipPolicy;
 /**
  * Turns a --skip mode string into a policy for a loaded model:
  * <ul>
+ * <li>{@code default}: the policy the model's files carry (its FlexiDepth plug-in or routers if any, else dense);</li>
  * <li>{@code none} (or {@code dense}): every layer runs;</li>
  * <li>{@code flexidepth} or {@code flexidepth:T}: the model's FlexiDepth plug-in, threshold T (default 0.5);</li>
  * <li>{@code static:K}: ShortGPT removal of the K layers of lowest Block Influence on the calibration ids;</li>
@@ -17,7 +18,7 @@ import org.flexidepth4j.model.SkipPolicy;
  * </ul>
  */
 public final class SkipModes {
-    public static final String USAGE = "flexidepth[:T]|none|static:K|random:P|exit:L|forced:P";
+    public static final String USAGE = "default|flexidepth[:T]|none|static:K|random:P|exit:L|forced:P";
     /** Std of the random plug-in behind forced:P on a model without one. */
     static final double FORCED_INIT_STD = 0.02;
 
@@ -36,6 +37,10 @@ public final class SkipModes {
         int layers = model.config().numLayers();
         FlexiDepth plugin = model.defaultPolicy() instanceof FlexiDepth fd ? fd : null;
         return switch (name) {
+            case "default" -> {
+                noArgument(mode, arg);
+                yield model.defaultPolicy();
+            }
             case "none", "dense" -> {
                 noArgument(mode, arg);
                 yield SkipPolicy.NONE;
