@@ -2,7 +2,7 @@ package org.flexidepth4j.cli;
 
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
-import org.flexidepth4j.ModelLoader;
+import org.flexidepth4j.load.ModelLoader;
 import org.flexidepth4j.model.Model;
 import org.flexidepth4j.skip.FlexiDepth;
 import org.flexidepth4j.skip.MergedCheckpoint;

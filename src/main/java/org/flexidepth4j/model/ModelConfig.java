@@ -2,7 +2,7 @@ package org.flexidepth4j.model;
 
 /**
  * Shape and arithmetic settings of a Llama-family decoder (llama, mistral, qwen2, qwen3). Weight files of every
- * format are described by one of these; see {@link HfConfig} for how HF config.json keys map onto it.
+ * format are described by one of these; {@code load.HfConfig} maps HF config.json keys onto it.
  *
  * @param attentionBias q/k/v projections have biases (qwen2)
  * @param qkNorm        per-head RMSNorm of queries and keys before RoPE (qwen3)

@@ -5,7 +5,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import org.flexidepth4j.ModelLoader;
+import org.flexidepth4j.load.ModelLoader;
 import org.flexidepth4j.io.FormatException;
 import org.flexidepth4j.io.Json;
 import org.flexidepth4j.io.SafeTensorsWriter;

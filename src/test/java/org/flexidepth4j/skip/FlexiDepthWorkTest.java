@@ -2,7 +2,7 @@ package org.flexidepth4j.skip;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import org.flexidepth4j.ModelLoader;
+import org.flexidepth4j.load.ModelLoader;
 import org.flexidepth4j.Shared;
 import org.flexidepth4j.model.InferenceState;
 import org.flexidepth4j.model.Model;

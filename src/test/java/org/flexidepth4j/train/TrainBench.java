@@ -3,7 +3,7 @@ package org.flexidepth4j.train;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import org.flexidepth4j.ModelLoader;
+import org.flexidepth4j.load.ModelLoader;
 import org.flexidepth4j.model.InferenceState;
 import org.flexidepth4j.model.Model;
 import org.flexidepth4j.model.SkipPolicy;

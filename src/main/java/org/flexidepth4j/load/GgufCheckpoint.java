@@ -1,13 +1,16 @@
-package org.flexidepth4j.io;
+package org.flexidepth4j.load;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.flexidepth4j.io.FormatException;
+import org.flexidepth4j.io.Gguf;
+import org.flexidepth4j.io.TensorEntry;
 import org.flexidepth4j.model.ModelConfig;
 import org.flexidepth4j.model.RopeConfig;
 
 /**
  * A GGUF model file seen as a decoder: the config from {@code <arch>.*} metadata and the tensors under HF names, so
- * {@link org.flexidepth4j.model.ModelWeights#fromTensors} reads it like any other checkpoint. GGUF llama weights
+ * {@link WeightsLoader#fromTensors} reads it like any other checkpoint. GGUF llama weights
  * have Q/K rows permuted for interleaved RoPE pairs; qwen2/qwen3 keep HF's rotate-half pairing.
  */
 public record GgufCheckpoint(ModelConfig config, Map<String, TensorEntry> tensors) {

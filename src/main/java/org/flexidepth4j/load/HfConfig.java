@@ -1,10 +1,12 @@
-package org.flexidepth4j.model;
+package org.flexidepth4j.load;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Path;
 import java.util.Set;
 import org.flexidepth4j.io.FormatException;
 import org.flexidepth4j.io.Json;
+import org.flexidepth4j.model.ModelConfig;
+import org.flexidepth4j.model.RopeConfig;
 
 /** Reads an HF config.json (both the legacy rope_theta/rope_scaling keys and the newer rope_parameters). */
 public final class HfConfig {

@@ -1,4 +1,4 @@
-package org.flexidepth4j;
+package org.flexidepth4j.load;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -6,12 +6,12 @@ import java.util.Map;
 import java.util.function.UnaryOperator;
 import org.flexidepth4j.io.FormatException;
 import org.flexidepth4j.io.Gguf;
-import org.flexidepth4j.io.GgufCheckpoint;
+import org.flexidepth4j.load.GgufCheckpoint;
 import org.flexidepth4j.io.HfCheckpoint;
 import org.flexidepth4j.io.Json;
-import org.flexidepth4j.io.Llama2cCheckpoint;
+import org.flexidepth4j.load.Llama2cCheckpoint;
 import org.flexidepth4j.io.TensorEntry;
-import org.flexidepth4j.model.HfConfig;
+import org.flexidepth4j.load.HfConfig;
 import org.flexidepth4j.model.LayerWeights;
 import org.flexidepth4j.model.Model;
 import org.flexidepth4j.model.ModelConfig;
@@ -56,7 +56,7 @@ public final class ModelLoader {
     private static Model loadHf(Path dir) {
         ModelConfig config = HfConfig.read(dir.resolve("config.json"));
         Map<String, TensorEntry> tensors = HfCheckpoint.tensors(dir);
-        ModelWeights weights = ModelWeights.fromTensors(config, tensors, dir);
+        ModelWeights weights = WeightsLoader.fromTensors(config, tensors, dir);
         Tokenizer tokenizer = Tokenizers.fromHfDirectory(dir);
         SkipPolicy policy = FlexiDepth.hasRouters(tensors) ? FlexiDepth.fromHfDirectory(dir, config, tensors).forBase(weights)
                 : BinaryRouters.present(Json.read(dir.resolve("config.json")), tensors) ? BinaryRouters.fromHfDirectory(dir, config, tensors)
@@ -67,7 +67,7 @@ public final class ModelLoader {
     private static Model loadGguf(Path file) {
         Gguf gguf = Gguf.open(file);
         GgufCheckpoint checkpoint = GgufCheckpoint.of(gguf);
-        ModelWeights weights = ModelWeights.fromTensors(checkpoint.config(), checkpoint.tensors(), file);
+        ModelWeights weights = WeightsLoader.fromTensors(checkpoint.config(), checkpoint.tensors(), file);
         return new Model(file, "gguf", new Transformer(checkpoint.config(), weights), Tokenizers.fromGguf(gguf), SkipPolicy.NONE);
     }
 
@@ -102,7 +102,7 @@ public final class ModelLoader {
     /** A llama2.c checkpoint carries no tokenizer: the model's tokenizer is null until one is given. */
     private static Model loadLlama2c(Path file) {
         Llama2cCheckpoint checkpoint = Llama2cCheckpoint.open(file);
-        ModelWeights weights = ModelWeights.fromTensors(checkpoint.config(), checkpoint.tensors(), file);
+        ModelWeights weights = WeightsLoader.fromTensors(checkpoint.config(), checkpoint.tensors(), file);
         return new Model(file, "llama2c", new Transformer(checkpoint.config(), weights), null, SkipPolicy.NONE);
     }
 }

@@ -1,4 +1,4 @@
-package org.flexidepth4j.io;
+package org.flexidepth4j.load;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -6,6 +6,9 @@ import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.flexidepth4j.io.FormatException;
+import org.flexidepth4j.io.MappedFile;
+import org.flexidepth4j.io.TensorEntry;
 import org.flexidepth4j.model.ModelConfig;
 import org.flexidepth4j.model.RopeConfig;
 import org.flexidepth4j.tensor.DType;
@@ -14,7 +17,7 @@ import org.flexidepth4j.tensor.DType;
  * A llama2.c checkpoint (run.c's legacy .bin): a header of 7 int32 (dim, hidden_dim, n_layers, n_heads,
  * n_kv_heads, vocab_size, seq_len; a negative vocab_size means the classifier is stored separately) and then the
  * float32 weights in run.c order. The weights are memory-mapped and exposed under HF tensor names, so {@link
- * org.flexidepth4j.model.ModelWeights#fromTensors} reads them like any other checkpoint.
+ * WeightsLoader#fromTensors} reads them like any other checkpoint.
  */
 public record Llama2cCheckpoint(ModelConfig config, Map<String, TensorEntry> tensors) {
     private static final int HEADER_BYTES = 7 * 4;

@@ -1,9 +1,9 @@
-package org.flexidepth4j.io;
+package org.flexidepth4j.load;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import org.flexidepth4j.ModelLoader;
 import org.flexidepth4j.Shared;
+import org.flexidepth4j.io.SafeTensors;
 import org.flexidepth4j.model.InferenceState;
 import org.flexidepth4j.model.Model;
 import org.flexidepth4j.model.ParityAssert;
