@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
 import java.util.stream.IntStream;
 import org.flexidepth4j.io.Json;
 import org.flexidepth4j.load.EmbeddedModel;
@@ -172,6 +173,8 @@ public final class Engine {
         private DType quantize;
         private Integer contextLength;
         private String calibration;
+        private Consumer<String> notices = message -> {
+        };
 
         private Loader() {
         }
@@ -216,10 +219,21 @@ public final class Engine {
             return this;
         }
 
+        /** Receives one line for what a user may not expect, e.g. a plug-in replacing the one the model carries. */
+        public Loader onNotice(Consumer<String> receiver) {
+            notices = receiver;
+            return this;
+        }
+
         public Engine load() {
             Model m = ModelLoader.load(model != null ? model : EmbeddedModel.directory(), tokenizer);
             if (quantize != null) m = ModelLoader.quantize(m, quantize);
-            if (adapters != null) m = m.withPolicy(FlexiDepth.loadFor(adapters, m.transformer()));
+            if (adapters != null) {
+                if (m.defaultPolicy() != SkipPolicy.NONE) {
+                    notices.accept("the plug-in " + adapters + " replaces the routers that " + (model != null ? model : "the embedded " + EmbeddedModel.NAME) + " carries");
+                }
+                m = m.withPolicy(FlexiDepth.loadFor(adapters, m.transformer()));
+            }
             return new Engine(m, Engine.contextLength(m, contextLength), calibration);
         }
     }

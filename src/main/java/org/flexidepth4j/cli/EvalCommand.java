@@ -9,6 +9,7 @@ import org.flexidepth4j.eval.Evaluator;
 import org.flexidepth4j.eval.TaskResult;
 import org.flexidepth4j.eval.TaskSpec;
 import org.flexidepth4j.model.Model;
+import org.flexidepth4j.model.SkipPolicy;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -53,8 +54,10 @@ public final class EvalCommand implements Callable<Integer> {
     public Integer call() {
         List<TaskSpec> specs = TaskSpec.parse(tasks, dataDir);
         Model model = modelOptions.load();
-        EvalConfig config = new EvalConfig(model, modelOptions.policy(model), specs, limit, shots, out,
-                modelOptions.contextLength(model), stride, maxNewTokens, !noProgress);
+        SkipPolicy policy = modelOptions.policy(model);
+        modelOptions.noteRouting(model, policy);
+        EvalConfig config = new EvalConfig(model, policy, specs, limit, shots, out,
+                modelOptions.contextLength(model), stride, maxNewTokens, !noProgress, modelOptions.plugin(model, policy));
         List<TaskResult> rows = Evaluator.run(config);
         PrintWriter w = spec.commandLine().getOut();
         for (TaskResult r : rows) {

@@ -2,7 +2,11 @@ package org.flexidepth4j.cli;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -14,6 +18,7 @@ import org.flexidepth4j.api.GenerationResult;
 import org.flexidepth4j.api.Timings;
 import org.flexidepth4j.api.Token;
 import org.flexidepth4j.io.Json;
+import org.flexidepth4j.io.Terminal;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -31,8 +36,11 @@ public final class GenerateCommand implements Callable<Integer> {
     ModelOptions modelOptions;
 
     static final class Input {
-        @Option(names = "--prompt", paramLabel = "TEXT", description = "prompt text (BOS added as the tokenizer says)")
+        @Option(names = {"-p", "--prompt"}, paramLabel = "TEXT", description = "prompt text (BOS added as the tokenizer says); - reads it from standard input")
         String prompt;
+
+        @Option(names = "--prompt-file", paramLabel = "FILE", description = "read the prompt text from a UTF-8 file")
+        Path promptFile;
 
         @Option(names = "--ids", paramLabel = "IDS", split = ",", description = "comma-separated prompt token ids, run exactly as given")
         int[] ids;
@@ -41,7 +49,7 @@ public final class GenerateCommand implements Callable<Integer> {
     @ArgGroup(exclusive = true, multiplicity = "1")
     Input input;
 
-    @Option(names = "--max-tokens", paramLabel = "N", defaultValue = "256", description = "tokens to generate at most (default: ${DEFAULT-VALUE})")
+    @Option(names = {"-n", "--max-tokens"}, paramLabel = "N", defaultValue = "256", description = "tokens to generate at most (default: ${DEFAULT-VALUE})")
     int maxTokens;
 
     @Option(names = "--temperature", paramLabel = "T", defaultValue = "0.8", description = "0 = greedy (default: ${DEFAULT-VALUE})")
@@ -71,26 +79,28 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--json", description = "print one JSON object with ids, text, speed and the per-token layer trace")
     boolean json;
 
-    @Option(names = "--show-layers", description = "colour each token by the number of layers it used")
+    @Option(names = "--show-layers", description = "colour each token by the number of layers it used (on a terminal, unless NO_COLOR is set)")
     boolean showLayers;
 
     @Override
     public Integer call() {
         Engine engine = modelOptions.engine();
-        int[] prompt = promptIds(engine);
+        String promptText = promptText();
+        int[] prompt = promptIds(engine, promptText);
         GenerationOptions.Builder options = GenerationOptions.builder().maxTokens(maxTokens).temperature(temperature).topK(topK).topP(topP)
                 .minP(minP).repetitionPenalty(repetitionPenalty).stops(stops).skip(modelOptions.skip).skipSeed(modelOptions.skipSeed);
         if (seed != null) options.seed(seed);
         int layers = engine.numLayers();
 
         PrintWriter out = spec.commandLine().getOut();
-        if (!json && input.prompt != null && !chat) {
-            out.print(input.prompt); // the continuation reads on from the prompt
+        if (!json && promptText != null && !chat) {
+            out.print(promptText); // the continuation reads on from the prompt
             out.flush();
         }
+        boolean colour = showLayers && Terminal.colours(Terminal.STDOUT);
         GenerationResult r = engine.newGeneration(prompt, options.build()).run(token -> {
             if (json || token.text().isEmpty()) return;
-            out.print(showLayers ? coloured(token, layers) : token.text());
+            out.print(colour ? coloured(token, layers) : token.text());
             out.flush();
         });
 
@@ -120,7 +130,7 @@ public final class GenerateCommand implements Callable<Integer> {
             out.println();
             out.flush();
             PrintWriter err = spec.commandLine().getErr();
-            if (showLayers) err.println(LayerColors.legend(layers, r.meanLayersUsed()));
+            if (showLayers && Terminal.colours(Terminal.STDERR)) err.println(LayerColors.legend(layers, r.meanLayersUsed()));
             err.printf("[%d prompt tokens, %d generated, prefill %.1f tok/s, decode %.1f tok/s, mean layers used %.2f of %d]%n",
                     t.promptTokens(), r.ids().length, t.prefillTokensPerSecond(), t.decodeTokensPerSecond(), r.meanLayersUsed(), layers);
         }
@@ -133,11 +143,28 @@ public final class GenerateCommand implements Callable<Integer> {
         return LayerColors.start(token.layersUsed(), layers) + token.text() + LayerColors.RESET;
     }
 
-    private int[] promptIds(Engine engine) {
+    /** The prompt text of --prompt (- = standard input) or --prompt-file, less one final line break; null with --ids. */
+    private String promptText() {
+        if (input.promptFile != null) return withoutFinalLineBreak(TextFiles.read(input.promptFile));
+        if ("-".equals(input.prompt)) {
+            try {
+                return withoutFinalLineBreak(new String(System.in.readAllBytes(), StandardCharsets.UTF_8));
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot read the prompt from standard input: " + e.getMessage(), e);
+            }
+        }
+        return input.prompt;
+    }
+
+    private static String withoutFinalLineBreak(String text) {
+        return text.endsWith("\r\n") ? text.substring(0, text.length() - 2) : text.endsWith("\n") ? text.substring(0, text.length() - 1) : text;
+    }
+
+    private int[] promptIds(Engine engine, String promptText) {
         if (input.ids != null) {
             if (chat) throw new IllegalArgumentException("--chat needs --prompt, not --ids");
             return input.ids;
         }
-        return chat ? engine.chatPromptIds(List.of(ChatMessage.user(input.prompt))) : engine.encode(input.prompt);
+        return chat ? engine.chatPromptIds(List.of(ChatMessage.user(promptText))) : engine.encode(promptText);
     }
 }

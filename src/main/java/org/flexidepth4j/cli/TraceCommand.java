@@ -7,6 +7,7 @@ import org.flexidepth4j.eval.TraceConfig;
 import org.flexidepth4j.eval.TraceSummary;
 import org.flexidepth4j.eval.Tracer;
 import org.flexidepth4j.model.Model;
+import org.flexidepth4j.model.SkipPolicy;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -49,8 +50,9 @@ public final class TraceCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         Model model = modelOptions.load();
-        TraceSummary s = Tracer.run(new TraceConfig(model, modelOptions.policy(model), input.file, input.prompts, generate, out, limit,
-                modelOptions.contextLength(model), !noProgress));
+        SkipPolicy policy = modelOptions.policy(model);
+        TraceSummary s = Tracer.run(new TraceConfig(model, policy, input.file, input.prompts, generate, out, limit,
+                modelOptions.contextLength(model), !noProgress, modelOptions.plugin(model, policy)));
         PrintWriter w = spec.commandLine().getOut();
         w.printf("%d tokens in %d documents, mean layers used %.2f of %d; wrote %s%n", s.tokens(), s.docs(), s.meanLayers(), s.numLayers(), out);
         w.flush();
