@@ -16,7 +16,6 @@ import org.flexidepth4j.load.EmbeddedModel;
 import org.flexidepth4j.load.ModelLoader;
 import org.flexidepth4j.model.Model;
 import org.flexidepth4j.model.SkipPolicy;
-import org.flexidepth4j.skip.FlexiDepth;
 import org.flexidepth4j.skip.SkipModes;
 import org.flexidepth4j.tensor.DType;
 import org.flexidepth4j.tokenizer.ChatTemplate;
@@ -232,7 +231,7 @@ public final class Engine {
                 if (m.defaultPolicy() != SkipPolicy.NONE) {
                     notices.accept("the plug-in " + adapters + " replaces the routers that " + (model != null ? model : "the embedded " + EmbeddedModel.NAME) + " carries");
                 }
-                m = m.withPolicy(FlexiDepth.loadFor(adapters, m.transformer()));
+                m = SkipModes.withAdapters(m, adapters);
             }
             return new Engine(m, Engine.contextLength(m, contextLength), calibration);
         }

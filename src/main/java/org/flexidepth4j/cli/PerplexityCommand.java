@@ -8,11 +8,13 @@ import java.util.concurrent.Callable;
 import org.flexidepth4j.eval.EvalData;
 import org.flexidepth4j.eval.Perplexity;
 import org.flexidepth4j.eval.Progress;
+import org.flexidepth4j.eval.Prompts;
 import org.flexidepth4j.eval.Scorer;
 import org.flexidepth4j.eval.TransformerScorer;
 import org.flexidepth4j.io.Json;
 import org.flexidepth4j.model.Model;
 import org.flexidepth4j.model.SkipPolicy;
+import org.flexidepth4j.tokenizer.Tokenizer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -44,6 +46,11 @@ public final class PerplexityCommand implements Callable<Integer> {
     @Option(names = "--limit", paramLabel = "N", defaultValue = "0", description = "score only the first N paragraphs (or windows); 0 = all")
     int limit;
 
+    @Option(names = "--chunks", paramLabel = "N",
+            description = "llama.cpp's llama-perplexity protocol instead of the sliding window: the first N disjoint chunks of --max-tokens tokens"
+                    + " (0: all), each starting from BOS, the second half of each scored")
+    Integer chunks;
+
     @Option(names = "--json", description = "print one JSON object")
     boolean json;
 
@@ -61,15 +68,24 @@ public final class PerplexityCommand implements Callable<Integer> {
         int window = Math.min(maxTokens, context);
         String text = TextFiles.read(file);
         Scorer scorer = new TransformerScorer(model.transformer(), policy, Math.min(maxTokens + 1, context)); // paragraphs: BOS + maxTokens
+        if (chunks != null && splitParagraphs) throw new IllegalArgumentException("--chunks and --split-paragraphs are two protocols: choose one");
+        if (chunks != null && limit > 0) throw new IllegalArgumentException("--chunks N already bounds the chunks scored: drop --limit");
+        Tokenizer tok = model.requireTokenizer();
         Perplexity.Nll r;
-        if (splitParagraphs) {
+        if (chunks != null) {
+            int[] ids = Prompts.withBos(tok, tok.encode(text));
+            int whole = ids.length / window;
+            try (Progress bar = Progress.start("perplexity", chunks > 0 ? Math.min(chunks, whole) : whole, !noProgress)) {
+                r = Perplexity.chunks(scorer, ids, tok.bosId(), window, chunks, bar);
+            }
+        } else if (splitParagraphs) {
             List<String> paragraphs = EvalData.paragraphs(text);
             if (limit > 0 && paragraphs.size() > limit) paragraphs = paragraphs.subList(0, limit);
             try (Progress bar = Progress.start("perplexity", paragraphs.size(), !noProgress)) {
-                r = Perplexity.paragraphs(scorer, model.requireTokenizer(), paragraphs, maxTokens - 1, bar); // BOS + maxTokens - 1 = maxTokens
+                r = Perplexity.paragraphs(scorer, tok, paragraphs, maxTokens - 1, bar); // BOS + maxTokens - 1 = maxTokens
             }
         } else {
-            int[] tokens = model.requireTokenizer().encodeWithSpecial(text);
+            int[] tokens = tok.encodeWithSpecial(text);
             int step = stride != null ? stride : Math.max(1, window / 2);
             int windows = Perplexity.windows(tokens.length, window, step);
             try (Progress bar = Progress.start("perplexity", limit > 0 ? Math.min(limit, windows) : windows, !noProgress)) {

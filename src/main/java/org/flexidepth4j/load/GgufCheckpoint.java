@@ -41,6 +41,7 @@ public record GgufCheckpoint(ModelConfig config, Map<String, TensorEntry> tensor
         Map<String, TensorEntry> tensors = new LinkedHashMap<>();
         for (TensorEntry t : gguf.tensors().values()) {
             String hf = hfName(t.name());
+            if (hf != null && gguf.unsupportedTensors().containsKey(t.name())) throw Gguf.unsupportedType(gguf.file(), t.name(), t.dtype().name());
             if (hf != null) tensors.put(hf, new TensorEntry(hf, t.dtype(), t.shape(), t.data(), t.file()));
         }
         TensorEntry embedding = tensors.get("model.embed_tokens.weight");

@@ -20,6 +20,7 @@ import org.flexidepth4j.model.SkipPolicy;
 import org.flexidepth4j.model.Transformer;
 import org.flexidepth4j.skip.BinaryRouters;
 import org.flexidepth4j.skip.FlexiDepth;
+import org.flexidepth4j.skip.FlexiDepthFiles;
 import org.flexidepth4j.tensor.ColumnPanels;
 import org.flexidepth4j.tensor.DType;
 import org.flexidepth4j.tensor.Matrix;
@@ -58,7 +59,7 @@ public final class ModelLoader {
         Map<String, TensorEntry> tensors = HfCheckpoint.tensors(dir);
         ModelWeights weights = WeightsLoader.fromTensors(config, tensors, dir);
         Tokenizer tokenizer = Tokenizers.fromHfDirectory(dir);
-        SkipPolicy policy = FlexiDepth.hasRouters(tensors) ? FlexiDepth.fromHfDirectory(dir, config, tensors).forBase(weights)
+        SkipPolicy policy = FlexiDepthFiles.hasRouters(tensors) ? FlexiDepthFiles.fromHfDirectory(dir, config, tensors).forBase(weights)
                 : BinaryRouters.present(Json.read(dir.resolve("config.json")), tensors) ? BinaryRouters.fromHfDirectory(dir, config, tensors)
                 : SkipPolicy.NONE;
         return new Model(dir, "hf", new Transformer(config, weights), tokenizer, policy);

@@ -13,7 +13,6 @@ import org.flexidepth4j.model.RopeConfig;
 import org.flexidepth4j.model.SkipPolicy;
 import org.flexidepth4j.skip.EarlyExit;
 import org.flexidepth4j.tensor.DType;
-import org.flexidepth4j.tensor.Roofline;
 import org.junit.jupiter.api.Test;
 
 /** The benchmark's bookkeeping (never its speed): shapes, bytes per token, ceilings, JSON form. */
