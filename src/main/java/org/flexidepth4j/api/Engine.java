@@ -172,6 +172,7 @@ public final class Engine {
         private DType quantize;
         private Integer contextLength;
         private String calibration;
+        private boolean weightCheck = true;
         private Consumer<String> notices = message -> {
         };
 
@@ -218,6 +219,12 @@ public final class Engine {
             return this;
         }
 
+        /** Whether to scan every weight for NaN and infinity on load (default on; off for trusted files only). */
+        public Loader weightCheck(boolean on) {
+            weightCheck = on;
+            return this;
+        }
+
         /** Receives one line for what a user may not expect, e.g. a plug-in replacing the one the model carries. */
         public Loader onNotice(Consumer<String> receiver) {
             notices = receiver;
@@ -225,7 +232,7 @@ public final class Engine {
         }
 
         public Engine load() {
-            Model m = ModelLoader.load(model != null ? model : EmbeddedModel.directory(), tokenizer);
+            Model m = ModelLoader.load(model != null ? model : EmbeddedModel.directory(), tokenizer, weightCheck);
             if (quantize != null) m = ModelLoader.quantize(m, quantize);
             if (adapters != null) {
                 if (m.defaultPolicy() != SkipPolicy.NONE) {

@@ -35,7 +35,7 @@ public final class BenchCommand implements Callable<Integer> {
     Path model;
 
     @Option(names = "--dtype", paramLabel = "LIST", split = ",", defaultValue = "bf16",
-            description = "weight dtypes of --synthetic, or the --quantize target of --model (bf16, f32, q8_0, q4_0; --synthetic also q4_k, q6_k and q4_k_m, llama.cpp's Q4_K/Q6_K mix; default: ${DEFAULT-VALUE})")
+            description = "weight dtypes of --synthetic, or the --quantize target of --model (bf16, f32, q8_0, q4_0; --synthetic also q4_1, q5_0, q5_1, q2_k, q3_k, q4_k, q5_k, q6_k, iq4_nl, iq4_xs and q4_k_m, llama.cpp's Q4_K/Q6_K mix; default: ${DEFAULT-VALUE})")
     List<String> dtypes;
 
     @Option(names = "--thread-counts", paramLabel = "LIST", split = ",",
@@ -140,7 +140,7 @@ public final class BenchCommand implements Callable<Integer> {
         try {
             return DType.valueOf(name.toUpperCase());
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("unknown dtype '" + name + "' (expected bf16, f32, q8_0, q4_0, or for --synthetic also q4_k, q6_k, q4_k_m)");
+            throw new IllegalArgumentException("unknown dtype '" + name + "' (expected bf16, f32, q8_0, q4_0, or for --synthetic also a quantized GGUF type with a kernel, or q4_k_m)");
         }
     }
 }

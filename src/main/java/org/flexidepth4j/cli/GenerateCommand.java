@@ -35,6 +35,9 @@ public final class GenerateCommand implements Callable<Integer> {
     @Mixin
     ModelOptions modelOptions;
 
+    @Mixin
+    SamplingOptions sampling;
+
     static final class Input {
         @Option(names = {"-p", "--prompt"}, paramLabel = "TEXT", description = "prompt text (BOS added as the tokenizer says); - reads it from standard input")
         String prompt;
@@ -51,24 +54,6 @@ public final class GenerateCommand implements Callable<Integer> {
 
     @Option(names = {"-n", "--max-tokens"}, paramLabel = "N", defaultValue = "256", description = "tokens to generate at most (default: ${DEFAULT-VALUE})")
     int maxTokens;
-
-    @Option(names = "--temperature", paramLabel = "T", defaultValue = "0.8", description = "0 = greedy (default: ${DEFAULT-VALUE})")
-    float temperature;
-
-    @Option(names = "--top-k", paramLabel = "K", defaultValue = "40", description = "0 = off (default: ${DEFAULT-VALUE})")
-    int topK;
-
-    @Option(names = "--top-p", paramLabel = "P", defaultValue = "0.95", description = "1 = off (default: ${DEFAULT-VALUE})")
-    float topP;
-
-    @Option(names = "--min-p", paramLabel = "P", defaultValue = "0.05", description = "0 = off (default: ${DEFAULT-VALUE})")
-    float minP;
-
-    @Option(names = "--repetition-penalty", paramLabel = "R", defaultValue = "1.0", description = "1 = off (default: ${DEFAULT-VALUE})")
-    float repetitionPenalty;
-
-    @Option(names = "--seed", paramLabel = "S", description = "random seed (default: a fresh one, reported with --json)")
-    Long seed;
 
     @Option(names = "--stop", paramLabel = "STR", description = "stop when the generated text contains STR (repeatable)")
     List<String> stops = new ArrayList<>();
@@ -87,9 +72,9 @@ public final class GenerateCommand implements Callable<Integer> {
         Engine engine = modelOptions.engine();
         String promptText = promptText();
         int[] prompt = promptIds(engine, promptText);
-        GenerationOptions.Builder options = GenerationOptions.builder().maxTokens(maxTokens).temperature(temperature).topK(topK).topP(topP)
-                .minP(minP).repetitionPenalty(repetitionPenalty).stops(stops).skip(modelOptions.skip).skipSeed(modelOptions.skipSeed);
-        if (seed != null) options.seed(seed);
+        GenerationOptions.Builder options = GenerationOptions.builder().maxTokens(maxTokens).temperature(sampling.temperature)
+                .topK(sampling.topK).topP(sampling.topP).minP(sampling.minP).repetitionPenalty(sampling.repetitionPenalty).stops(stops).skip(modelOptions.skip).skipSeed(modelOptions.skipSeed);
+        if (sampling.seed != null) options.seed(sampling.seed);
         int layers = engine.numLayers();
 
         PrintWriter out = spec.commandLine().getOut();

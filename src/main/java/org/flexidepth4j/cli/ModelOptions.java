@@ -42,6 +42,9 @@ public final class ModelOptions {
     @Option(names = "--quantize", paramLabel = "TYPE", description = "quantize the weights on load: q8_0 or q4_0")
     String quantize;
 
+    @Option(names = "--no-weight-check", description = "skip the load-time scan of every weight for NaN and infinity (trusted files only)")
+    boolean noWeightCheck;
+
     @Option(names = "--context", paramLabel = "N", description = "context length in tokens (default: the model's maximum)")
     Integer context;
 
@@ -58,7 +61,7 @@ public final class ModelOptions {
     }
 
     private Engine.Loader loader() {
-        Engine.Loader loader = Engine.loader().model(model).tokenizer(tokenizer).adapters(adapters).onNotice(this::notice);
+        Engine.Loader loader = Engine.loader().model(model).tokenizer(tokenizer).adapters(adapters).onNotice(this::notice).weightCheck(!noWeightCheck);
         if (quantize != null) loader.quantize(quantize);
         if (context != null) loader.contextLength(context);
         return loader;

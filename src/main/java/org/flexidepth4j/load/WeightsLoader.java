@@ -17,9 +17,15 @@ public final class WeightsLoader {
     private WeightsLoader() {
     }
 
-    /** Looks up tensors by HF name, checking every shape against the config. */
-    public static ModelWeights fromTensors(ModelConfig c, Map<String, TensorEntry> t, Path source) {
-        Lookup in = new Lookup(t, source);
+    /**
+     * Looks up tensors by HF name, checking every shape against the config and, with {@code checkFinite}, every
+     * weight matrix for NaN or infinity ({@link WeightCheck}).
+     */
+    public static ModelWeights fromTensors(ModelConfig c, Map<String, TensorEntry> t, Path source, boolean checkFinite) {
+        if (c.numLayers() > t.size()) {
+            throw new FormatException(source, "the config has " + c.numLayers() + " layers but the checkpoint holds only " + t.size() + " tensors");
+        }
+        Lookup in = new Lookup(t, source, checkFinite);
         int d = c.hiddenSize(), qd = c.queryDim(), kvd = c.kvDim(), ff = c.intermediateSize(), hd = c.headDim();
         Matrix embedding = in.matrix("model.embed_tokens.weight", c.vocabSize(), d);
         LayerWeights[] layers = new LayerWeights[c.numLayers()];
@@ -47,7 +53,7 @@ public final class WeightsLoader {
         return new ModelWeights(embedding, layers, norm, head);
     }
 
-    private record Lookup(Map<String, TensorEntry> tensors, Path source) {
+    private record Lookup(Map<String, TensorEntry> tensors, Path source, boolean checkFinite) {
         TensorEntry entry(String name) {
             TensorEntry e = tensors.get(name);
             if (e == null) throw new FormatException(source, "tensor " + name + " is missing");
@@ -56,7 +62,9 @@ public final class WeightsLoader {
 
         Matrix matrix(String name, int rows, int cols) {
             TensorEntry e = entry(name).expectShape(rows, cols);
-            return e.asMatrix();
+            Matrix m = e.asMatrix();
+            if (checkFinite) WeightCheck.requireFinite(e, m);
+            return m;
         }
 
         float[] vector(String name, int n) {

@@ -22,7 +22,7 @@ public final class Transformer {
     public Transformer(ModelConfig config, ModelWeights weights) {
         this.config = config;
         this.weights = weights;
-        this.rope = new Rope(config.rope().inverseFrequencies(config.headDim()), config.headDim(), config.rope().interleaved(), config.maxPositions());
+        this.rope = config.rope().tables(config.headDim(), config.maxPositions());
     }
 
     public ModelConfig config() {

@@ -37,6 +37,7 @@ public enum DType {
         return Math.multiplyExact(elements / blockSize, (long) blockBytes);
     }
 
+    /** Whether values are stored in blocks with shared scales (the ggml quantized types). */
     public boolean isQuantized() {
         return blockSize > 1;
     }

@@ -12,8 +12,8 @@ public final class Rope {
     private final float[] cos;
     private final float[] sin;
 
-    /** Cos/sin tables for positions 0 .. positions-1 and each rotated pair. */
-    public Rope(double[] inverseFrequencies, int headDim, boolean interleaved, int positions) {
+    /** Cos/sin tables for positions 0 .. positions-1 and each rotated pair, both multiplied by {@code scale}. */
+    public Rope(double[] inverseFrequencies, int headDim, boolean interleaved, int positions, double scale) {
         int half = headDim / 2;
         this.headDim = headDim;
         this.positions = positions;
@@ -23,8 +23,8 @@ public final class Rope {
         for (int p = 0; p < positions; p++) {
             for (int i = 0; i < half; i++) {
                 double angle = p * inverseFrequencies[i];
-                cos[p * half + i] = (float) Math.cos(angle);
-                sin[p * half + i] = (float) Math.sin(angle);
+                cos[p * half + i] = (float) (scale * Math.cos(angle));
+                sin[p * half + i] = (float) (scale * Math.sin(angle));
             }
         }
     }

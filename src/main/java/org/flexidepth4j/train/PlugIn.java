@@ -45,6 +45,12 @@ public final class PlugIn implements TrainableSkip {
         return from(FlexiDepthTensor.randomInit(c, layers, factor, factor, seed, INIT_STD));
     }
 
+    /** A plug-in without routed layers: the dense model, with FlexiDepth's metrics (nothing skipped, skip loss 0). */
+    public static PlugIn none(ModelConfig c) {
+        int factor = FlexiDepth.DEFAULT_REDUCTION_FACTOR;
+        return new PlugIn(c, new Param[c.numLayers()][], factor, factor, 0f, (float) FlexiDepth.DEFAULT_THRESHOLD);
+    }
+
     /** Trainable float32 copies of a loaded plug-in (e.g. {@code model.defaultPolicy()} of a FlexiDepth checkpoint). */
     public static PlugIn from(FlexiDepth fd) {
         Param[][] tensors = new Param[fd.config().numLayers()][];

@@ -124,7 +124,7 @@ public final class TrainableDecoder {
             if (layers[l].params().stream().anyMatch(Param::trainable) || skip.layer(l).trains()) lowest = l;
         }
         lowestBackward = lowest;
-        rope = new Rope(c.rope().inverseFrequencies(c.headDim()), c.headDim(), c.rope().interleaved(), maxT);
+        rope = c.rope().tables(c.headDim(), maxT);
 
         // Layers below the backward keep nothing: they share one set of activation buffers, and their residual
         // streams alternate between two arrays (the last one written is the input the backward needs).

@@ -6,7 +6,6 @@ import java.nio.file.Path;
 import java.util.List;
 import org.flexidepth4j.load.ModelLoader;
 import org.flexidepth4j.io.FormatException;
-import org.flexidepth4j.io.Json;
 import org.flexidepth4j.io.SafeTensorsWriter;
 import org.flexidepth4j.model.Model;
 import org.flexidepth4j.model.ModelConfig;
@@ -55,8 +54,7 @@ public final class Trainer {
         }
         if (train.skippedFiles() > 0) System.err.println("skipped " + train.skippedFiles() + " empty data file(s)");
 
-        // full-weight training: a plug-in without routed layers, i.e. the dense model
-        PlugIn plugIn = (cfg.fullWeights() ? PlugIn.init(mc, new int[0], cfg.seed()) : plugIn(cfg, model)).withSkipLoss(cfg.alpha()).withThreshold(cfg.threshold());
+        PlugIn plugIn = (cfg.fullWeights() ? PlugIn.none(mc) : plugIn(cfg, model)).withSkipLoss(cfg.alpha()).withThreshold(cfg.threshold());
         TrainableDecoder net = TrainableDecoder.builder(mc, model.transformer().weights(), cfg.seqLen())
                 .trainBase(name -> cfg.fullWeights()).skip(plugIn).build();
         AdamW adam = new AdamW(net.trainableParams(), cfg.beta1(), cfg.beta2(), cfg.adamEps(), cfg.weightDecay());

@@ -49,9 +49,10 @@ class BenchTest {
     }
 
     @Test
-    void kQuantSyntheticWeightsAreUniformInTheAmplitude() {
+    void directlyWrittenSyntheticBlocksSpanTheAmplitude() {
         ModelConfig c = new ModelConfig("llama", 256, 512, 1, 4, 2, 64, 512, 64, 1e-5f, RopeConfig.plain(10000, false), true, false, false);
-        for (DType dtype : new DType[] {DType.Q4_K, DType.Q6_K}) {
+        for (DType dtype : new DType[] {DType.Q4_K, DType.Q6_K, DType.Q4_1, DType.Q5_0, DType.Q5_1, DType.Q2_K, DType.Q3_K, DType.Q5_K,
+                DType.IQ4_NL, DType.IQ4_XS}) {
             try (Arena arena = Arena.ofShared()) {
                 Model model = SyntheticModel.build(c, dtype, arena, 3);
                 var wq = model.transformer().weights().layers()[0].wq();

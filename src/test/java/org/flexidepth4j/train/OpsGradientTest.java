@@ -162,7 +162,7 @@ class OpsGradientTest {
         int T = 5, heads = 3, hd = 8, width = heads * hd;
         double[] inv = new double[hd / 2];
         for (int i = 0; i < inv.length; i++) inv[i] = 1.0 / Math.pow(10000, 2.0 * i / hd);
-        Rope rope = new Rope(inv, hd, interleaved, T);
+        Rope rope = new Rope(inv, hd, interleaved, T, 1);
         float[] x = random(T * width, 1), r = random(T * width, 1);
         float[] out = x.clone(), dx = r.clone();
         rope.rotateRows(out, T, heads, false);
