@@ -60,6 +60,9 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--skip-seed", paramLabel = "S", defaultValue = "1", description = "seed of random and forced skipping (default: ${DEFAULT-VALUE})")
     long skipSeed;
 
+    @Option(names = "--json", description = "print the full results as JSON (every field) instead of a table")
+    boolean json;
+
     @Option(names = "--buffer-mib", paramLabel = "N", defaultValue = "1024", description = "size of the bandwidth buffer (default: ${DEFAULT-VALUE})")
     long bufferMib;
 
@@ -75,7 +78,8 @@ public final class BenchCommand implements Callable<Integer> {
         } finally {
             Parallel.setThreads(poolSize);
         }
-        out.println(Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(results.size() == 1 ? results.get(0) : results));
+        if (json) out.println(Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(results.size() == 1 ? results.get(0) : results));
+        else out.print(table(results));
         out.flush();
         return 0;
     }
@@ -104,6 +108,32 @@ public final class BenchCommand implements Callable<Integer> {
         } else {
             throw new IllegalArgumentException("give --roofline, --synthetic NAME or --model PATH");
         }
+    }
+
+    /** One line per measurement: the roofline's bandwidth and FMA peak, or a model run's speeds against its ceilings. */
+    static String table(List<Object> results) {
+        StringBuilder b = new StringBuilder();
+        if (!results.isEmpty() && results.getFirst() instanceof Roofline) {
+            b.append(String.format("%7s %11s %12s  %s%n", "threads", "read GB/s", "FMA GFLOP/s", "read GB/s with 8/16/32 FMAs per 128 B"));
+            for (Object o : results) {
+                Roofline r = (Roofline) o;
+                StringBuilder loaded = new StringBuilder();
+                for (Roofline.LoadedRead l : r.readWithCompute()) loaded.append(String.format("%s%.1f", loaded.isEmpty() ? "" : " / ", l.readGBps()));
+                b.append(String.format("%7d %11.1f %12.1f  %s%n", r.threads(), r.readGBps(), r.fmaGflops(), loaded));
+            }
+            return b.toString();
+        }
+        b.append(String.format("%-24s %-10s %-12s %7s %11s %8s %8s %8s %12s %8s%n", "model", "dtype", "skip", "threads", "decode tok/s",
+                "of bound", "layers", "speedup", "prefill tok/s", "of bound"));
+        for (Object o : results) {
+            Bench.Result r = (Bench.Result) o;
+            for (Bench.Run run : r.runs()) {
+                b.append(String.format("%-24s %-10s %-12s %7d %11.2f %7.0f%% %8.2f %7.2fx %12.1f %7.0f%%%n", r.model(), r.dtype(), r.skip(), run.threads(),
+                        run.decodeTokensPerSecond(), 100 * run.decodeFraction(), run.decodeLayersUsed(), run.decodeSpeedup(),
+                        run.prefillTokensPerSecond(), 100 * run.prefillFraction()));
+            }
+        }
+        return b.toString();
     }
 
     private static DType parseDtype(String name) {

@@ -10,6 +10,10 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.flexidepth4j.api.Engine;
+import org.flexidepth4j.api.TextAssembler;
+import org.flexidepth4j.api.Token;
+import org.flexidepth4j.io.Terminal;
 import org.flexidepth4j.model.Generator;
 import org.flexidepth4j.model.Model;
 import org.flexidepth4j.model.SkipPolicy;
@@ -55,6 +59,7 @@ public final class ChatCommand implements Callable<Integer> {
     private Tokenizer tokenizer;
     private ChatTemplate template;
     private SkipPolicy policy;
+    private int[] eosIds;
     private int context;
     private PrintWriter out;
     private PrintWriter err;
@@ -73,6 +78,7 @@ public final class ChatCommand implements Callable<Integer> {
         }
         template = ChatTemplate.compile(tokenizer.chatTemplate());
         policy = modelOptions.policy(model);
+        eosIds = Engine.of(model).eosIds();
         context = modelOptions.contextLength(model);
         boolean terminal = System.console() != null && System.console().isTerminal();
         if (terminal) {
@@ -131,27 +137,39 @@ public final class ChatCommand implements Callable<Integer> {
                 replies, generatedTokens, decodeSteps / Math.max(1e-9, decodeNanos * 1e-9), (double) layersUsedSum / Math.max(1, generatedTokens));
     }
 
+    private void print(Token token, boolean colour, int layers) {
+        if (token.text().isEmpty()) return;
+        out.print(colour ? GenerateCommand.coloured(token, layers) : token.text());
+        out.flush();
+    }
+
     /** Adds the user's turn, drops the oldest turns while the conversation does not fit, and streams the reply. */
     private void reply(String userText) {
         history.add(new Message("user", userText));
         int[] prompt = fittingPrompt();
         if (prompt == null) return;
         int layers = model.config().numLayers();
-        GenerateCommand.TextStream stream = new GenerateCommand.TextStream(tokenizer, List.of(), out, showLayers ? layers : 0);
+        TextAssembler text = new TextAssembler(tokenizer, List.of());
+        boolean colour = showLayers && Terminal.colours(Terminal.STDOUT);
         interrupted.set(false);
         generating.set(true);
         Generator.Result r = Generator.generate(model.transformer(), policy, prompt, Math.min(maxTokens, context - prompt.length), context,
-                sampling.sampler(sampling.seed(), model.config().vocabSize()), Prompts.eosIds(model),
-                (id, used) -> !tokenizer.isSpecial(id) && !interrupted.get() && stream.accept(id, used));
+                sampling.sampler(sampling.seed(), model.config().vocabSize()), eosIds, (id, used) -> {
+                    if (tokenizer.isSpecial(id) || interrupted.get()) return false;
+                    boolean more = text.accept(id);
+                    print(new Token(id, text.release(), used), colour, layers);
+                    return more;
+                });
         generating.set(false);
-        stream.finish();
+        text.finish();
+        print(new Token(Token.END, text.release(), r.layersUsed().length == 0 ? layers : r.layersUsed()[r.layersUsed().length - 1]), colour, layers);
         out.println();
         out.flush();
         if (interrupted.getAndSet(false)) err.println("[reply stopped]");
         if (r.stop() == Generator.Stop.CONTEXT) err.println("[the reply reached the end of the " + context + "-token context]");
-        if (showLayers) err.println(LayerColors.legend(layers, r.meanLayersUsed()));
+        if (showLayers && Terminal.colours(Terminal.STDERR)) err.println(LayerColors.legend(layers, r.meanLayersUsed()));
         err.flush();
-        history.add(new Message("assistant", stream.text().strip()));
+        history.add(new Message("assistant", text.text().strip()));
         last = r;
         replies++;
         generatedTokens += r.ids().length;

@@ -10,6 +10,7 @@ import org.flexidepth4j.eval.TaskResult;
 import org.flexidepth4j.eval.TaskSpec;
 import org.flexidepth4j.io.OutputDirectory;
 import org.flexidepth4j.model.Model;
+import org.flexidepth4j.model.SkipPolicy;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -53,11 +54,13 @@ public final class EvalCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         List<TaskSpec> specs = TaskSpec.parse(tasks, dataDir);
+        Model model = modelOptions.load();
+        SkipPolicy policy = modelOptions.policy(model);
+        modelOptions.noteRouting(model, policy);
         List<TaskResult> rows;
         try (OutputDirectory dir = OutputDirectory.lock(out)) {
-            Model model = modelOptions.load();
-            rows = dir.produce(work -> Evaluator.run(new EvalConfig(model, modelOptions.policy(model), specs, limit, shots, work,
-                    modelOptions.contextLength(model), stride, maxNewTokens, !noProgress)));
+            rows = dir.produce(work -> Evaluator.run(new EvalConfig(model, policy, specs, limit, shots, work,
+                    modelOptions.contextLength(model), stride, maxNewTokens, !noProgress, modelOptions.plugin(model, policy))));
         }
         PrintWriter w = spec.commandLine().getOut();
         for (TaskResult r : rows) {

@@ -1,17 +1,25 @@
 package org.flexidepth4j.cli;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
+import org.flexidepth4j.api.Engine;
 import org.flexidepth4j.load.EmbeddedModel;
-import org.flexidepth4j.load.ModelLoader;
 import org.flexidepth4j.model.Model;
 import org.flexidepth4j.model.SkipPolicy;
+import org.flexidepth4j.skip.BinaryRouters;
+import org.flexidepth4j.skip.FlexiDepth;
+import org.flexidepth4j.skip.MergedCheckpoint;
 import org.flexidepth4j.skip.SkipModes;
-import org.flexidepth4j.tensor.DType;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /** Model selection shared by every command (a picocli mixin): which model, tokenizer, plug-in, skip mode, context. */
 public final class ModelOptions {
-    @Option(names = "--model", paramLabel = "PATH",
+    @Spec(Spec.Target.MIXEE)
+    CommandSpec command;
+
+    @Option(names = {"-m", "--model"}, paramLabel = "PATH",
             description = "HF directory, .gguf file or llama2.c .bin (default: the embedded " + EmbeddedModel.NAME + ")")
     Path model;
 
@@ -40,20 +48,23 @@ public final class ModelOptions {
     @Option(names = "--context", paramLabel = "N", description = "context length in tokens (default: the model's maximum)")
     Integer context;
 
+    /** The model (the embedded one when no --model) ready to generate, with the plug-in from --adapters if given. */
+    public Engine engine() {
+        Engine.Loader loader = loader();
+        if (calibration != null) loader.calibration(TextFiles.read(calibration));
+        return loader.load();
+    }
+
     /** Loads the model (the embedded one when no --model), with the plug-in from --adapters if given. */
     public Model load() {
-        Path path = model != null ? model : EmbeddedModel.directory();
-        Model m = ModelLoader.load(path, tokenizer, !noWeightCheck);
-        if (quantize != null) {
-            DType target = switch (quantize.toLowerCase(java.util.Locale.ROOT)) {
-                case "q8_0" -> DType.Q8_0;
-                case "q4_0" -> DType.Q4_0;
-                default -> throw new IllegalArgumentException("--quantize " + quantize + ": expected q8_0 or q4_0");
-            };
-            m = ModelLoader.quantize(m, target);
-        }
-        if (adapters != null) m = SkipModes.withAdapters(m, adapters);
-        return m;
+        return loader().load().model();
+    }
+
+    private Engine.Loader loader() {
+        Engine.Loader loader = Engine.loader().model(model).tokenizer(tokenizer).adapters(adapters).onNotice(this::notice).weightCheck(!noWeightCheck);
+        if (quantize != null) loader.quantize(quantize);
+        if (context != null) loader.contextLength(context);
+        return loader;
     }
 
     public SkipPolicy policy(Model m) {
@@ -61,12 +72,35 @@ public final class ModelOptions {
         return SkipModes.parse(skip, m, calibrationIds, skipSeed);
     }
 
+    /**
+     * The FlexiDepth (or Learning-to-Skip) plug-in file that {@code policy} routes with, for results and pages; null
+     * when the policy uses none.
+     */
+    public String plugin(Model m, SkipPolicy policy) {
+        if (!(policy instanceof FlexiDepth) && !(policy instanceof BinaryRouters)) return null;
+        if (adapters != null) return adapters.toString();
+        Path shard = m.source().resolve(MergedCheckpoint.PLUGIN_SHARD);
+        if (model == null) return "embedded " + EmbeddedModel.NAME + " " + MergedCheckpoint.PLUGIN_SHARD;
+        return Files.isRegularFile(shard) ? shard.toString() : m.source() + " (in the checkpoint)";
+    }
+
+    /**
+     * One stderr line when the default skip mode routes with the model's own plug-in, for commands where a user
+     * would expect the dense model (perplexity, eval).
+     */
+    public void noteRouting(Model m, SkipPolicy policy) {
+        String plugin = skip.equals("default") ? plugin(m, policy) : null;
+        if (plugin != null) {
+            notice("routing with the model's own plug-in (" + plugin + "), as --skip default does; --skip none runs the dense model");
+        }
+    }
+
+    private void notice(String message) {
+        command.commandLine().getErr().println("flexidepth: " + message);
+    }
+
     /** The context length to use: --context, at most the model's maximum positions. */
     public int contextLength(Model m) {
-        int max = m.config().maxPositions();
-        if (context == null) return max;
-        if (context < 1) throw new IllegalArgumentException("--context must be >= 1, got " + context);
-        if (context > max) throw new IllegalArgumentException("--context " + context + " exceeds the model's maximum of " + max + " positions");
-        return context;
+        return Engine.contextLength(m, context);
     }
 }

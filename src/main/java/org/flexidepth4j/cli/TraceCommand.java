@@ -8,6 +8,7 @@ import org.flexidepth4j.eval.TraceSummary;
 import org.flexidepth4j.eval.Tracer;
 import org.flexidepth4j.io.OutputDirectory;
 import org.flexidepth4j.model.Model;
+import org.flexidepth4j.model.SkipPolicy;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -49,11 +50,12 @@ public final class TraceCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        Model model = modelOptions.load();
+        SkipPolicy policy = modelOptions.policy(model);
         TraceSummary s;
         try (OutputDirectory dir = OutputDirectory.lock(out)) {
-            Model model = modelOptions.load();
-            s = dir.produce(work -> Tracer.run(new TraceConfig(model, modelOptions.policy(model), input.file, input.prompts, generate, work, limit,
-                    modelOptions.contextLength(model), !noProgress)));
+            s = dir.produce(work -> Tracer.run(new TraceConfig(model, policy, input.file, input.prompts, generate, work, limit,
+                    modelOptions.contextLength(model), !noProgress, modelOptions.plugin(model, policy))));
         }
         PrintWriter w = spec.commandLine().getOut();
         w.printf("%d tokens in %d documents, mean layers used %.2f of %d; wrote %s%n", s.tokens(), s.docs(), s.meanLayers(), s.numLayers(), out);

@@ -29,6 +29,7 @@ public final class Evaluator {
             Map<String, Object> meta = new LinkedHashMap<>();
             meta.put("model", String.valueOf(c.model().source()));
             meta.put("policy", c.policy() == org.flexidepth4j.model.SkipPolicy.NONE ? "dense" : c.policy().getClass().getSimpleName());
+            meta.put("plugin", c.plugin());
             meta.put("limit", c.limit());
             meta.put("shots", c.shots());
             meta.put("context_length", scorer.contextLength());

@@ -3,8 +3,9 @@ package org.flexidepth4j.eval;
 import me.tongfei.progressbar.ConsoleProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
+import org.flexidepth4j.io.Terminal;
 
-/** A progress bar with ETA on stderr, or nothing (tests, quiet runs). */
+/** A progress bar with ETA on stderr when stderr is a terminal, or nothing (redirected logs, tests, quiet runs). */
 public final class Progress implements AutoCloseable {
     private final ProgressBar bar;
 
@@ -13,7 +14,7 @@ public final class Progress implements AutoCloseable {
     }
 
     public static Progress start(String task, long total, boolean show) {
-        if (!show) return new Progress(null);
+        if (!show || !Terminal.isTerminal(Terminal.STDERR)) return new Progress(null);
         return new Progress(new ProgressBarBuilder().setTaskName(task).setInitialMax(total)
                 .setConsumer(new ConsoleProgressBarConsumer(System.err)).setUpdateIntervalMillis(500).build());
     }

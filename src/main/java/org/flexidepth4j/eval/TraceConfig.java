@@ -11,9 +11,10 @@ import org.flexidepth4j.model.SkipPolicy;
  * @param generate       greedy tokens to generate after each document
  * @param maxDocs        documents to trace; 0 = all
  * @param contextLength  tokens per document including generated ones (longer documents are cut)
+ * @param plugin         the plug-in file the policy routes with, recorded in summary.json and layers.html; null for none
  */
 public record TraceConfig(Model model, SkipPolicy policy, Path textFile, Path promptsFile, int generate, Path out, int maxDocs,
-                          int contextLength, boolean progress) {
+                          int contextLength, boolean progress, String plugin) {
     public TraceConfig {
         if ((textFile == null) == (promptsFile == null)) throw new IllegalArgumentException("give exactly one of --file and --prompts");
         if (generate < 0) throw new IllegalArgumentException("--generate must be >= 0");

@@ -126,6 +126,7 @@ public final class Tracer {
         });
         ObjectNode sj = summary.toJson();
         sj.put("model", String.valueOf(c.model().source()));
+        sj.put("plugin", c.plugin());
         sj.put("source", String.valueOf(c.textFile() != null ? c.textFile() : c.promptsFile()));
         sj.put("generate", c.generate());
         try {
@@ -133,7 +134,7 @@ public final class Tracer {
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
-        AtomicFiles.writeString(c.out().resolve("layers.html"), TraceHtml.page(String.valueOf(c.model().source()), rows, summary, TraceHtml.MAX_TOKENS));
+        AtomicFiles.writeString(c.out().resolve("layers.html"), TraceHtml.page(c.model().source() + (c.plugin() != null ? " with the plug-in " + c.plugin() : ""), rows, summary, TraceHtml.MAX_TOKENS));
         TraceCharts.write(c.out(), rows, summary);
     }
 

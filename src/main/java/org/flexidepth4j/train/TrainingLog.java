@@ -15,6 +15,7 @@ import me.tongfei.progressbar.ProgressBarBuilder;
 import org.flexidepth4j.io.AtomicFiles;
 import org.flexidepth4j.io.FormatException;
 import org.flexidepth4j.io.Json;
+import org.flexidepth4j.io.Terminal;
 
 /**
  * What a training loop reports per step, for the plug-in trainer and the pretrainer alike: one line of
@@ -46,7 +47,7 @@ final class TrainingLog implements AutoCloseable {
             throw new FormatException(file, "cannot write: " + e.getMessage());
         }
         ProgressBar bar = null;
-        if (progress) {
+        if (progress && Terminal.isTerminal(Terminal.STDERR)) {
             bar = new ProgressBarBuilder().setTaskName(task).setInitialMax(steps).setUpdateIntervalMillis(500).continuousUpdate().build();
             bar.stepTo(startStep);
         }

@@ -3,6 +3,7 @@ package org.flexidepth4j.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.util.List;
 import org.flexidepth4j.Shared;
 import org.flexidepth4j.io.Json;
 import org.junit.jupiter.api.Test;
@@ -12,7 +13,7 @@ class BenchCommandTest {
 
     @Test
     void rooflinePrintsOneRecordPerThreadCount() throws Exception {
-        Cli r = Cli.run("bench", "--roofline", "--thread-counts", "1,2", "--buffer-mib", "16");
+        Cli r = Cli.run("bench", "--roofline", "--thread-counts", "1,2", "--buffer-mib", "16", "--json");
         assertThat(r.code()).as(r.err()).isZero();
         JsonNode list = Json.MAPPER.readTree(r.out());
         assertThat(list.size()).isEqualTo(2);
@@ -23,7 +24,7 @@ class BenchCommandTest {
     @Test
     void quantizedRealModelReportsItsDtypeAndBytes() throws Exception {
         Cli r = Cli.run("bench", "--model", Shared.path("models/stories260K/stories260K.bin").toString(), "--dtype", "q8_0",
-                "--thread-counts", "1", "--decode-tokens", "2", "--prefill-tokens", "8", "--buffer-mib", "8");
+                "--thread-counts", "1", "--decode-tokens", "2", "--prefill-tokens", "8", "--buffer-mib", "8", "--json");
         assertThat(r.code()).as(r.err()).isZero();
         JsonNode result = Json.MAPPER.readTree(r.out());
         // down_proj rows (172 columns) are not whole Q8_0 blocks and stay F32: the larger share of the bytes
@@ -34,7 +35,7 @@ class BenchCommandTest {
     @Test
     void skipModesReportTheWorkActuallyExecuted() throws Exception {
         Cli r = Cli.run("bench", "--model", Shared.path("models/stories260K/stories260K.bin").toString(), "--skip", "none,exit:2",
-                "--thread-counts", "1", "--decode-tokens", "2", "--prefill-tokens", "8", "--buffer-mib", "8", "--repeat", "2");
+                "--thread-counts", "1", "--decode-tokens", "2", "--prefill-tokens", "8", "--buffer-mib", "8", "--repeat", "2", "--json");
         assertThat(r.code()).as(r.err()).isZero();
         JsonNode results = Json.MAPPER.readTree(r.out());
         JsonNode dense = results.get(0).get("runs").get(0), exit = results.get(1).get("runs").get(0);
@@ -49,6 +50,20 @@ class BenchCommandTest {
         double perLayer = 2.0 * (64 * 64 * 2 + 2 * 64 * 32 + 3 * 64 * 172);
         assertThat(dense.get("decodeFlopsPerToken").asDouble() - exit.get("decodeFlopsPerToken").asDouble())
                 .isGreaterThanOrEqualTo(3 * perLayer).isLessThan(3 * perLayer * 1.2);
+    }
+
+    @Test
+    void withoutJsonItPrintsATableWithARowPerRun() {
+        Cli r = Cli.run("bench", "--model", Shared.path("models/stories260K/stories260K.bin").toString(), "--skip", "none,exit:2",
+                "--thread-counts", "1", "--decode-tokens", "2", "--prefill-tokens", "8", "--buffer-mib", "8");
+        assertThat(r.code()).as(r.err()).isZero();
+        List<String> lines = r.out().lines().toList();
+        assertThat(lines).hasSize(3);
+        assertThat(lines.get(0)).contains("decode tok/s", "layers", "prefill tok/s").doesNotContain("{");
+        assertThat(lines.get(1).split("\\s+")).contains("none", "5.00");
+        assertThat(lines.get(2).split("\\s+")).contains("exit:2", "2.00");
+        Cli roofline = Cli.run("bench", "--roofline", "--thread-counts", "1", "--buffer-mib", "16");
+        assertThat(roofline.out().lines().toList()).hasSize(2).first().asString().contains("read GB/s", "FMA GFLOP/s");
     }
 
     @Test

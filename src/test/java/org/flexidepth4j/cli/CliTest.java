@@ -75,13 +75,7 @@ class CliTest {
         assertThat(j.get("gates")).hasSize(24).allMatch(JsonNode::isEmpty);
         assertThat(j.get("tokens_per_second").asDouble()).isPositive();
         assertThat(j.get("prefill_tokens_per_second").asDouble()).isPositive();
-        assertThat(j.get("stop").asText()).isEqualTo("max_tokens");
-    }
-
-    @Test
-    void eosIdsComeFromTheModelDirectory() {
-        var model = org.flexidepth4j.load.ModelLoader.load(LLAMA);
-        assertThat(Prompts.eosIds(model)).containsExactly(2);
+        assertThat(j.get("stop").asText()).isEqualTo("length");
     }
 
     @Test

@@ -49,12 +49,21 @@ class CliTextTest {
         String full = tok.decode(greedy);
         assertThat(full).contains(" named");
         assertThat(j.get("text").asText()).isEqualTo(full.substring(0, full.indexOf(" named")));
-        assertThat(j.get("stop").asText()).isEqualTo("listener");
+        assertThat(j.get("stop").asText()).isEqualTo("stop");
         assertThat(ints(j.get("ids"))).isEqualTo(ints(REF.get("output_ids")).subList(0, j.get("ids").size()));
 
         Cli streamed = Cli.run("generate", "--model", TINY.toString(), "--prompt", "Once upon a time", "--temperature", "0",
                 "--max-tokens", "48", "--stop", " named");
         assertThat(streamed.out()).isEqualTo("Once upon a time" + j.get("text").asText() + System.lineSeparator());
+    }
+
+    @Test
+    void showLayersColoursEachTokenByLayersUsed() {
+        String all = GenerateCommand.coloured(new org.flexidepth4j.api.Token(7, "a", 12), 12);
+        String few = GenerateCommand.coloured(new org.flexidepth4j.api.Token(8, " b", 3), 12);
+        assertThat(all).isEqualTo(LayerColors.start(12, 12) + "a" + LayerColors.RESET);
+        assertThat(few).isEqualTo(LayerColors.start(3, 12) + " b" + LayerColors.RESET);
+        assertThat(LayerColors.start(12, 12)).isNotEqualTo(LayerColors.start(3, 12));
     }
 
     @Test

@@ -82,7 +82,7 @@ class TracerTest {
         Model fixture = ModelLoader.load(Shared.path("fixtures/hf-parity/llama3"));
         Model model = new Model(fixture.source(), "hf", fixture.transformer(), new CharTokenizer(), SkipPolicy.NONE);
         Path out = dir.resolve("trace");
-        TraceSummary s = Tracer.run(new TraceConfig(model, EVEN_POSITIONS, text, null, 3, out, 0, 64, false));
+        TraceSummary s = Tracer.run(new TraceConfig(model, EVEN_POSITIONS, text, null, 3, out, 0, 64, false, null));
 
         // BOS + 12 characters + 3 generated, BOS + 3 characters + 3 generated (the char test tokenizer's EOS is never argmax here)
         List<JsonNode> rows = new ArrayList<>();
@@ -136,11 +136,11 @@ class TracerTest {
         Files.writeString(prompts, "{\"prompt\": \"hi\"}\n{\"prompt\": \"yo!\"}\n");
         Model fixture = ModelLoader.load(Shared.path("fixtures/hf-parity/llama3"));
         Model model = new Model(fixture.source(), "hf", fixture.transformer(), new CharTokenizer(), SkipPolicy.NONE);
-        TraceSummary s = Tracer.run(new TraceConfig(model, SkipPolicy.NONE, null, prompts, 0, dir.resolve("o"), 1, 64, false));
+        TraceSummary s = Tracer.run(new TraceConfig(model, SkipPolicy.NONE, null, prompts, 0, dir.resolve("o"), 1, 64, false, null));
         assertThat(s.tokens()).isEqualTo(3);
         assertThat(s.meanLayers()).isEqualTo(6.0);
         assertThat(s.routedLayers()).isEmpty();
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new TraceConfig(model, SkipPolicy.NONE, prompts, prompts, 0, dir, 0, 64, false))
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new TraceConfig(model, SkipPolicy.NONE, prompts, prompts, 0, dir, 0, 64, false, null))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("exactly one");
     }
 }
