@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.PrintWriter;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.Callable;
 import org.flexidepth4j.io.Json;
@@ -12,6 +11,7 @@ import org.flexidepth4j.model.Generator;
 import org.flexidepth4j.model.Model;
 import org.flexidepth4j.model.Sampler;
 import org.flexidepth4j.model.SkipPolicy;
+import org.flexidepth4j.tokenizer.TextStream;
 import org.flexidepth4j.tokenizer.Tokenizer;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -89,7 +89,7 @@ public final class GenerateCommand implements Callable<Integer> {
             out.print(input.prompt); // the continuation reads on from the prompt
             out.flush();
         }
-        TextStream stream = new TextStream(tokenizer, stops, json ? null : out, showLayers ? layers : 0);
+        TextStream stream = new TextStream(tokenizer, stops, json ? (st, from, to) -> { } : printer(out, showLayers ? layers : 0));
         Generator.Result r = Generator.generate(model.transformer(), policy, prompt, maxTokens, context, sampler,
                 Prompts.eosIds(model), stream::accept);
         stream.finish();
@@ -137,106 +137,22 @@ public final class GenerateCommand implements Callable<Integer> {
         return tokenizer.encode(Prompts.chat(model, input.prompt));
     }
 
-    /**
-     * Streams decoded text, holding back just enough to never print part of a stop string or a broken UTF-8
-     * character; with a layer count, each character is coloured by the layers its token used.
-     */
-    static final class TextStream {
-        private final Tokenizer tokenizer;
-        private final Tokenizer.StreamDecoder decoder;
-        private final List<String> stops;
-        private final PrintWriter out;
-        private final int layers;
-        private final StringBuilder text = new StringBuilder();
-        private int[] charLayers = new int[256];
-        private int emitted;
-        private int end = -1;
-        private int lastLayersUsed;
-
-        TextStream(Tokenizer tokenizer, List<String> stops, PrintWriter out, int layers) {
-            this.tokenizer = tokenizer;
-            this.decoder = tokenizer != null ? tokenizer.streamDecoder() : null;
-            this.stops = stops;
-            this.out = out;
-            this.layers = layers;
-        }
-
-        /** Takes one generated token; false once a stop string has appeared. */
-        boolean accept(int id, int layersUsed) {
-            lastLayersUsed = layersUsed;
-            append(decoder != null ? decoder.next(id) : (text.isEmpty() ? "" : " ") + id, layersUsed);
-            int stopAt = firstStop();
-            if (stopAt >= 0) {
-                end = stopAt;
-                emit(stopAt);
-                return false;
-            }
-            emit(text.length() - heldBack());
-            return true;
-        }
-
-        void finish() {
-            if (end < 0) {
-                if (decoder != null) append(decoder.flush(), lastLayersUsed);
-                end = text.length();
-                emit(end);
-            }
-            if (out != null) out.flush();
-        }
-
-        String text() {
-            return text.substring(0, end < 0 ? text.length() : end);
-        }
-
-        private void append(String piece, int layersUsed) {
-            if (piece.isEmpty()) return;
-            int from = text.length();
-            text.append(piece);
-            if (charLayers.length < text.length()) charLayers = Arrays.copyOf(charLayers, Math.max(text.length(), 2 * charLayers.length));
-            Arrays.fill(charLayers, from, text.length(), layersUsed);
-        }
-
-        private int firstStop() {
-            int best = -1;
-            for (String s : stops) {
-                if (s.isEmpty()) continue;
-                int i = text.indexOf(s, Math.max(0, emitted - s.length()));
-                if (i >= 0 && (best < 0 || i < best)) best = i;
-            }
-            return best;
-        }
-
-        /** Length of the longest tail of the text that could still grow into a stop string. */
-        private int heldBack() {
-            int hold = 0;
-            for (String s : stops) {
-                for (int k = Math.min(s.length() - 1, text.length()); k > hold; k--) {
-                    if (CharSequence.compare(text.subSequence(text.length() - k, text.length()), s.substring(0, k)) == 0) {
-                        hold = k;
-                        break;
-                    }
+    /** Prints what a {@link TextStream} emits, each character coloured by its token's layers when {@code layers > 0}. */
+    static TextStream.Sink printer(PrintWriter out, int layers) {
+        return (stream, from, to) -> {
+            CharSequence text = stream.chars();
+            if (layers == 0) {
+                out.append(text, from, to);
+            } else {
+                int i = from;
+                while (i < to) {
+                    int j = i;
+                    while (j < to && stream.layersAt(j) == stream.layersAt(i)) j++;
+                    out.append(LayerColors.start(stream.layersAt(i), layers)).append(text, i, j).append(LayerColors.RESET);
+                    i = j;
                 }
             }
-            return hold;
-        }
-
-        private void emit(int upTo) {
-            if (upTo <= emitted) return;
-            if (out != null) {
-                if (layers == 0) {
-                    out.append(text, emitted, upTo);
-                } else {
-                    int i = emitted;
-                    while (i < upTo) {
-                        int j = i;
-                        while (j < upTo && charLayers[j] == charLayers[i]) j++;
-                        out.append(LayerColors.start(charLayers[i], layers)).append(text, i, j).append(LayerColors.RESET);
-                        i = j;
-                    }
-                }
-                out.flush();
-            }
-            emitted = upTo;
-        }
+            out.flush();
+        };
     }
 }

@@ -72,9 +72,13 @@ public abstract class Matrix {
             matmulRows(x, xOffset, xStride, out, outOffset, outStride, tokens, 0, rows);
             return;
         }
-        int minRows = (int) Math.max(1, PARALLEL_MIN_WORK / ((long) cols * tokens));
-        Parallel.pool().forRange(rows, minRows,
-                (start, end) -> matmulRows(x, xOffset, xStride, out, outOffset, outStride, tokens, start, end));
+        // Split at whole blocks of RowBlockDot.ROWS rows, so which kernel sums a row (a block's dotRows or the tail's
+        // dot) depends on neither the thread count nor the token count: a sequence decoded in a batch then gets its
+        // single-token sums even where the interpreted Vector API reduces dotRows and dot differently.
+        int block = RowBlockDot.ROWS;
+        int minBlocks = (int) Math.max(1, PARALLEL_MIN_WORK / ((long) cols * tokens) / block);
+        Parallel.pool().forRange((rows + block - 1) / block, minBlocks,
+                (start, end) -> matmulRows(x, xOffset, xStride, out, outOffset, outStride, tokens, start * block, Math.min(rows, end * block)));
     }
 
     /**
@@ -121,7 +125,7 @@ public abstract class Matrix {
      * weighs more) 14 ms by dots against 22-28 ms packed at 8-16 tokens, about even at 20-28, 35 against 28 ms at 31.
      * 32 takes nearly all of the first and little of the second (the threshold was 8).
      */
-    static final int GEMM_MIN_TOKENS = 32;
+    public static final int GEMM_MIN_TOKENS = 32;
 
     /** Floats of padding per tile row of {@link #matmulRows}: one cache line. */
     private static final int TILE_PAD = 16;
