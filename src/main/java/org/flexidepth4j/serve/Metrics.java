@@ -9,6 +9,7 @@ import java.util.concurrent.atomic.LongAdder;
 public final class Metrics {
     private final int numLayers;
     private final Map<String, LongAdder> requests = new ConcurrentHashMap<>();
+    private final Map<String, LongAdder> finished = new ConcurrentHashMap<>();
     private final LongAdder promptTokens = new LongAdder();
     private final LongAdder generatedTokens = new LongAdder();
     private final LongAdder layersUsed = new LongAdder();
@@ -26,6 +27,11 @@ public final class Metrics {
 
     void request(String path, int status) {
         requests.computeIfAbsent(path + "\u0000" + status, k -> new LongAdder()).increment();
+    }
+
+    /** A sequence ended: "stop", "length", "cancelled" or "error". */
+    void finished(String reason) {
+        finished.computeIfAbsent(reason, k -> new LongAdder()).increment();
     }
 
     void promptTokens(int n) {
@@ -81,6 +87,8 @@ public final class Metrics {
             String[] parts = k.split("\u0000");
             b.append("flexidepth_requests_total{path=\"").append(parts[0]).append("\",status=\"").append(parts[1]).append("\"} ").append(v).append('\n');
         });
+        b.append("# HELP flexidepth_sequences_total Sequences ended, by finish reason.\n# TYPE flexidepth_sequences_total counter\n");
+        new TreeMap<>(finished).forEach((k, v) -> b.append("flexidepth_sequences_total{finish=\"").append(k).append("\"} ").append(v.sum()).append('\n'));
         metric(b, "prompt_tokens_total", "counter", "Prompt tokens prefilled.", promptTokens.sum());
         metric(b, "generated_tokens_total", "counter", "Tokens generated.", generatedTokens.sum());
         metric(b, "decode_steps_total", "counter", "Batched decode steps.", decodeSteps.sum());

@@ -292,7 +292,8 @@ public final class OpenAiServer implements AutoCloseable {
         int room = context - prompt.length;
         int maxTokens = options.maxTokens() == null ? room : Math.min(options.maxTokens(), room);
         SkipPolicy policy = policy(e, options.skip());
-        Sequence s = new Sequence(prompt, maxTokens, new Sampler(options.sampling(), e.model().config().vocabSize()), policy, e.eosIds(), tokenizer, options.stops());
+        Sequence s = new Sequence(prompt, maxTokens, new Sampler(options.sampling(), e.model().config().vocabSize()), policy,
+                options.ignoreEos() ? new int[0] : e.eosIds(), tokenizer, options.stops());
         tokens[0] = prompt.length;
         inFlight.incrementAndGet();
         try {

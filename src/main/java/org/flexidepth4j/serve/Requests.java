@@ -21,7 +21,7 @@ final class Requests {
     }
 
     /** Sampling and stopping fields shared by both completion endpoints (OpenAI's defaults: temperature 1, top_p 1). */
-    record Options(Integer maxTokens, Sampler.Settings sampling, List<String> stops, String skip, boolean stream, boolean includeUsage) {
+    record Options(Integer maxTokens, Sampler.Settings sampling, List<String> stops, String skip, boolean ignoreEos, boolean stream, boolean includeUsage) {
     }
 
     static JsonNode parse(byte[] body) {
@@ -64,7 +64,8 @@ final class Requests {
         }
         JsonNode skip = body.get("skip");
         if (skip != null && !skip.isNull() && !skip.isTextual()) throw ApiException.badRequest("skip must be a string, e.g. \"none\" or \"flexidepth:0.5\"");
-        return new Options(maxTokens, sampling, stops(body), skip == null || skip.isNull() ? "default" : skip.asText(), stream, includeUsage);
+        return new Options(maxTokens, sampling, stops(body), skip == null || skip.isNull() ? "default" : skip.asText(),
+                bool(body, "ignore_eos"), stream, includeUsage);
     }
 
     /** The messages of a chat request, each role one of {@link #ROLES}, content a string or a list of text parts. */

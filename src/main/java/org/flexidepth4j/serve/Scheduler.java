@@ -129,10 +129,10 @@ public final class Scheduler implements AutoCloseable {
                 if (active.isEmpty()) {
                     Sequence s = waiting.poll(50, TimeUnit.MILLISECONDS);
                     if (s != null) start(s);
-                    continue;
+                } else {
+                    prefillStep();
+                    decodeStep();
                 }
-                prefillStep();
-                decodeStep();
             } catch (InterruptedException e) {
                 return;
             } catch (RuntimeException | Error e) {
@@ -161,6 +161,7 @@ public final class Scheduler implements AutoCloseable {
     private void start(Sequence s) {
         if (s.cancelled()) {
             admitted.decrementAndGet();
+            metrics.finished("cancelled");
             s.finish("cancelled");
             return;
         }
@@ -224,6 +225,7 @@ public final class Scheduler implements AutoCloseable {
         s.slot = -1;
         s.state = null;
         admitted.decrementAndGet();
+        metrics.finished(reason);
         s.finish(reason);
     }
 }
