@@ -10,6 +10,7 @@ import org.flexidepth4j.ModelLoader;
 import org.flexidepth4j.bench.Bench;
 import org.flexidepth4j.bench.SyntheticModel;
 import org.flexidepth4j.io.Json;
+import org.flexidepth4j.serve.Scheduler;
 import org.flexidepth4j.tensor.DType;
 import org.flexidepth4j.tensor.Parallel;
 import org.flexidepth4j.tensor.Roofline;
@@ -59,6 +60,11 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--skip-seed", paramLabel = "S", defaultValue = "1", description = "seed of random and forced skipping (default: ${DEFAULT-VALUE})")
     long skipSeed;
 
+    @Option(names = "--streams", paramLabel = "LIST", split = ",",
+            description = "instead of the single-stream run: aggregate decode tokens/s of this many sequences decoded together"
+                    + " (continuous batching, as serve runs them), e.g. 1,2,4,8, with speedups against 1 stream from the same run")
+    List<Integer> streams;
+
     @Option(names = "--buffer-mib", paramLabel = "N", defaultValue = "1024", description = "size of the bandwidth buffer (default: ${DEFAULT-VALUE})")
     long bufferMib;
 
@@ -97,7 +103,17 @@ public final class BenchCommand implements Callable<Integer> {
                     if (synthetic == null && (dtype == DType.Q8_0 || dtype == DType.Q4_0)) m = ModelLoader.quantize(m, dtype);
                     List<Bench.Mode> modes = new ArrayList<>();
                     for (String mode : skipModes) modes.add(new Bench.Mode(mode, SkipModes.resolve(m, mode, null, skipSeed)));
-                    results.addAll(Bench.compare(m, modes, counts, decodeTokens, prefillTokens, repeat, buffer));
+                    if (streams != null) {
+                        for (int s : streams) {
+                            if (s < 1 || s > Scheduler.MAX_PARALLEL) throw new IllegalArgumentException("--streams: each count must be in [1, " + Scheduler.MAX_PARALLEL + "], got " + s);
+                        }
+                        for (int threads : counts) {
+                            Parallel.setThreads(threads);
+                            for (Bench.Mode mode : modes) results.add(Bench.batched(m, mode.name(), mode.policy(), streams, decodeTokens, repeat));
+                        }
+                    } else {
+                        results.addAll(Bench.compare(m, modes, counts, decodeTokens, prefillTokens, repeat, buffer));
+                    }
                 }
             }
         } else {
