@@ -267,6 +267,27 @@ class OpenAiServerTest {
         assertThat(metric(cancelled) - cancelledBefore).isEqualTo(1);
     }
 
+    @Test
+    void aFullQueueGets429WithRetryAfter() throws Exception {
+        Metrics metrics = new Metrics(model.config().numLayers());
+        Scheduler oneSlot = new Scheduler(model.transformer(), new Scheduler.Settings(1, CONTEXT, 0, 16), metrics);
+        try (OpenAiServer small = OpenAiServer.bind(new OpenAiServer.Config("127.0.0.1", 0, null, 1 << 16, Duration.ofSeconds(60)),
+                new PrintStream(OutputStream.nullOutputStream()))) {
+            small.serve(new OpenAiServer.Engine("tinylm-12l", model, model.defaultPolicy(), model.tokenizer().eosIds(), oneSlot), metrics);
+            String body = "{\"prompt\": \"Once upon a time\", \"max_tokens\": 240, \"stream\": true, \"ignore_eos\": true}";
+            try (Socket busy = new Socket("127.0.0.1", small.port())) {
+                busy.getOutputStream().write(("POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: " + body.length() + "\r\n\r\n" + body)
+                        .getBytes(StandardCharsets.UTF_8));
+                assertThat(new String(busy.getInputStream().readNBytes(300), StandardCharsets.UTF_8)).contains("data: ");
+                HttpResponse<String> refused = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + small.port() + "/v1/completions"))
+                        .POST(HttpRequest.BodyPublishers.ofString("{\"prompt\": \"Hi\", \"max_tokens\": 2}")).build(), HttpResponse.BodyHandlers.ofString());
+                assertThat(refused.statusCode()).isEqualTo(429);
+                assertThat(refused.headers().firstValue("Retry-After")).hasValue("1");
+                assertThat(Json.MAPPER.readTree(refused.body()).path("error").path("code").asText()).isEqualTo("server_busy");
+            }
+        }
+    }
+
     private static double metricValue(String name) throws Exception {
         for (String line : get("/metrics").body().split("\n")) {
             if (line.startsWith(name + " ")) return Double.parseDouble(line.substring(name.length() + 1));
