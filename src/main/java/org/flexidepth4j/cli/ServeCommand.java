@@ -5,6 +5,7 @@ import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import org.flexidepth4j.load.EmbeddedModel;
 import org.flexidepth4j.model.Model;
 import org.flexidepth4j.serve.Metrics;
 import org.flexidepth4j.serve.OpenAiServer;

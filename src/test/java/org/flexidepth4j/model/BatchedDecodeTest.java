@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.Arrays;
-import org.flexidepth4j.ModelLoader;
+import org.flexidepth4j.load.ModelLoader;
 import org.flexidepth4j.Shared;
 import org.flexidepth4j.tensor.DType;
 import org.junit.jupiter.api.Test;

@@ -21,7 +21,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.flexidepth4j.ModelLoader;
+import org.flexidepth4j.load.ModelLoader;
 import org.flexidepth4j.Shared;
 import org.flexidepth4j.io.Json;
 import org.flexidepth4j.model.Generator;

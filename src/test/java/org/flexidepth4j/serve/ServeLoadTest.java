@@ -19,7 +19,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.flexidepth4j.ModelLoader;
+import org.flexidepth4j.load.ModelLoader;
 import org.flexidepth4j.Shared;
 import org.flexidepth4j.model.Model;
 import org.junit.jupiter.api.Test;
