@@ -41,7 +41,7 @@ public final class Engine {
     private Engine(Model model, int contextLength, String calibrationText) {
         this.model = model;
         this.contextLength = contextLength;
-        this.eosIds = eosIdsOf(model);
+        this.eosIds = eosIds(model);
         this.calibrationIds = calibrationText == null ? null : model.requireTokenizer().encodeWithSpecial(calibrationText);
     }
 
@@ -142,7 +142,8 @@ public final class Engine {
         return policies.computeIfAbsent(mode + "\u0000" + seed, k -> SkipModes.parse(mode, model, calibrationIds, seed));
     }
 
-    private static int[] eosIdsOf(Model model) {
+    /** The ids that end a generation: the tokenizer's EOS ids and any {@code eos_token_id} of the model's config files. */
+    public static int[] eosIds(Model model) {
         IntStream ids = model.tokenizer() != null ? Arrays.stream(model.tokenizer().eosIds()) : IntStream.empty();
         Path source = model.source();
         if (Files.isDirectory(source)) {

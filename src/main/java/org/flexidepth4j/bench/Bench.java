@@ -165,6 +165,78 @@ public final class Bench {
         }
     }
 
+    /**
+     * Aggregate decode speed of {@code streams} sequences decoded together ({@link Transformer#decode}, continuous
+     * batching), against one stream in the same run.
+     *
+     * @param tokensPerSecond      median over the repetitions of streams x steps / seconds
+     * @param tokensPerSecondRuns  every repetition's rate, in order
+     * @param speedup              median over repetitions of this rate / the single stream's rate of the same repetition
+     * @param cpuTokensPerSecond   1 thread only (else null): tokens per CPU second of the measuring thread, which
+     *                             time-slicing by other processes on a loaded machine does not inflate
+     * @param cpuSpeedup           the speedup from CPU time (1 thread only, else null)
+     */
+    public record BatchRun(int streams, double tokensPerSecond, List<Double> tokensPerSecondRuns, double speedup,
+                           Double cpuTokensPerSecond, Double cpuSpeedup) {
+    }
+
+    /** Batched decode of one model at one thread count: one row per stream count, the first being 1. */
+    public record BatchResult(String model, String dtype, String skip, int threads, int steps, int repeats, List<BatchRun> runs) {
+    }
+
+    /**
+     * Measures aggregate decode tokens/s at each stream count: each stream its own sequence after a short prompt,
+     * {@code steps} batched steps timed. Stream counts run interleaved {@code repeats} times (1 always first, so a
+     * speedup compares runs close in time); one untimed pass of each count first.
+     */
+    public static BatchResult batched(Model model, String skip, SkipPolicy policy, List<Integer> streamCounts, int steps, int repeats) {
+        List<Integer> counts = new ArrayList<>(List.of(1));
+        for (int s : streamCounts) if (s != 1) counts.add(s);
+        Transformer tf = model.transformer();
+        Decode[][] rates = new Decode[counts.size()][repeats];
+        for (int c = 0; c < counts.size(); c++) batchedDecode(tf, policy, counts.get(c), Math.min(steps, 4));
+        for (int r = 0; r < repeats; r++) {
+            for (int c = 0; c < counts.size(); c++) rates[c][r] = batchedDecode(tf, policy, counts.get(c), steps);
+        }
+        boolean oneThread = Parallel.pool().threads() == 1;
+        List<BatchRun> runs = new ArrayList<>();
+        for (int c = 0; c < counts.size(); c++) {
+            double[] wall = new double[repeats], cpu = new double[repeats], ratio = new double[repeats], cpuRatio = new double[repeats];
+            for (int r = 0; r < repeats; r++) {
+                wall[r] = rates[c][r].tokensPerSecond;
+                cpu[r] = rates[c][r].cpuTokensPerSecond;
+                ratio[r] = wall[r] / rates[0][r].tokensPerSecond;
+                cpuRatio[r] = cpu[r] / rates[0][r].cpuTokensPerSecond;
+            }
+            runs.add(new BatchRun(counts.get(c), median(wall), Arrays.stream(wall).boxed().toList(), median(ratio),
+                    oneThread ? median(cpu) : null, oneThread ? median(cpuRatio) : null));
+        }
+        return new BatchResult(model.source().toString(), tf.weights().dtypeMix(), skip, Parallel.pool().threads(), steps, repeats, runs);
+    }
+
+    /** Tokens per second (wall and CPU) of {@code streams} sequences decoded together for {@code steps} steps after a short prompt each. */
+    private static Decode batchedDecode(Transformer tf, SkipPolicy policy, int streams, int steps) {
+        int prompt = 6, vocab = tf.config().vocabSize();
+        InferenceState[] states = new InferenceState[streams];
+        int[][] ids = new int[streams][];
+        for (int s = 0; s < streams; s++) {
+            ids[s] = randomIds(prompt + steps + s, vocab);
+            ids[s] = Arrays.copyOfRange(ids[s], s, ids[s].length); // a different text per stream
+            states[s] = tf.newState(prompt + steps);
+            tf.forward(states[s], ids[s], 0, prompt, policy, false);
+        }
+        InferenceState batch = tf.newBatch(streams);
+        int[] tokens = new int[streams];
+        long cpuStart = THREADS.getCurrentThreadCpuTime(), start = System.nanoTime();
+        for (int step = 0; step < steps; step++) {
+            for (int s = 0; s < streams; s++) tokens[s] = ids[s][prompt + step];
+            tf.decode(batch, states, tokens, streams, policy);
+        }
+        double seconds = (System.nanoTime() - start) / 1e9, cpuSeconds = (THREADS.getCurrentThreadCpuTime() - cpuStart) / 1e9;
+        double n = (double) streams * steps;
+        return new Decode(n / seconds, n / cpuSeconds, 0, 0, 0);
+    }
+
     /** Decode rates (wall and CPU time of this thread) with the work and layers actually executed per timed step. */
     private record Decode(double tokensPerSecond, double cpuTokensPerSecond, double flopsPerToken, double bytesPerToken, double layersUsed) {
     }

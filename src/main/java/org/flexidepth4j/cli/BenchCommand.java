@@ -11,6 +11,7 @@ import org.flexidepth4j.bench.Bench;
 import org.flexidepth4j.bench.Roofline;
 import org.flexidepth4j.bench.SyntheticModel;
 import org.flexidepth4j.io.Json;
+import org.flexidepth4j.serve.Scheduler;
 import org.flexidepth4j.skip.SkipModes;
 import org.flexidepth4j.tensor.DType;
 import org.flexidepth4j.tensor.Parallel;
@@ -63,6 +64,11 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--json", description = "print the full results as JSON (every field) instead of a table")
     boolean json;
 
+    @Option(names = "--streams", paramLabel = "LIST", split = ",",
+            description = "instead of the single-stream run: aggregate decode tokens/s of this many sequences decoded together"
+                    + " (continuous batching, as serve runs them), e.g. 1,2,4,8, with speedups against 1 stream from the same run")
+    List<Integer> streams;
+
     @Option(names = "--buffer-mib", paramLabel = "N", defaultValue = "1024", description = "size of the bandwidth buffer (default: ${DEFAULT-VALUE})")
     long bufferMib;
 
@@ -102,7 +108,17 @@ public final class BenchCommand implements Callable<Integer> {
                     if (synthetic == null && (dtype == DType.Q8_0 || dtype == DType.Q4_0)) m = ModelLoader.quantize(m, dtype);
                     List<Bench.Mode> modes = new ArrayList<>();
                     for (String mode : skipModes) modes.add(new Bench.Mode(mode, SkipModes.parse(mode, m, null, skipSeed)));
-                    results.addAll(Bench.compare(m, modes, counts, decodeTokens, prefillTokens, repeat, buffer));
+                    if (streams != null) {
+                        for (int s : streams) {
+                            if (s < 1 || s > Scheduler.MAX_PARALLEL) throw new IllegalArgumentException("--streams: each count must be in [1, " + Scheduler.MAX_PARALLEL + "], got " + s);
+                        }
+                        for (int threads : counts) {
+                            Parallel.setThreads(threads);
+                            for (Bench.Mode mode : modes) results.add(Bench.batched(m, mode.name(), mode.policy(), streams, decodeTokens, repeat));
+                        }
+                    } else {
+                        results.addAll(Bench.compare(m, modes, counts, decodeTokens, prefillTokens, repeat, buffer));
+                    }
                 }
             }
         } else {

@@ -20,6 +20,7 @@ import org.flexidepth4j.model.SkipPolicy;
 import org.flexidepth4j.skip.SkipModes;
 import org.flexidepth4j.tokenizer.ChatTemplate;
 import org.flexidepth4j.tokenizer.ChatTemplate.Message;
+import org.flexidepth4j.tokenizer.TextStream;
 import org.flexidepth4j.tokenizer.Tokenizer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;

@@ -37,6 +37,7 @@ public final class Main implements Runnable {
             InfoCommand.class,
             TrainCommand.class,
             BenchCommand.class,
+            ServeCommand.class,
             PretrainCommand.class);
 
     public static final int EXIT_BAD_INPUT = 1;

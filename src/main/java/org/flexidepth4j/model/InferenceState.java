@@ -18,6 +18,8 @@ public final class InferenceState {
     boolean[] run, ranAttention;
     float[] gate, skipGate;
     int[] positions, runRows, skipRows;
+    /** For a batch of sequences ({@link Transformer#decode}): the sequence whose KV cache row t belongs to; else null. */
+    InferenceState[] rowOwners;
     /** Keys of one layer transposed per KV head for the block attention; grown to the longest prefix seen. */
     float[] keysTransposed;
 
@@ -74,6 +76,16 @@ public final class InferenceState {
         layersUsed = new int[rows];
         for (int l = 0; l < gates.length; l++) gates[l] = new float[rows];
         capacity = rows;
+    }
+
+    /** The state whose KV cache holds row {@code t} of the current call. */
+    InferenceState owner(int t) {
+        return rowOwners == null ? this : rowOwners[t];
+    }
+
+    /** Bytes of this state's KV cache (keys and values of every layer at the full context length). */
+    public long cacheBytes() {
+        return 2L * config.numLayers() * contextLength * config.kvDim() * Float.BYTES;
     }
 
     /** Tokens held in the KV cache. */

@@ -61,19 +61,69 @@ public final class Transformer {
             weights.embedding().readRow(id, s.residual, t * d);
             s.positions[t] = s.length + t;
         }
-        Arrays.fill(s.layersUsed, 0, count, 0);
+        s.rowOwners = null;
         try {
-            for (int l = 0; l < config.numLayers(); l++) {
-                policy.observeResidual(l, s.residual, count);
-                layer(l, s, count, policy);
-            }
-            policy.observeResidual(config.numLayers(), s.residual, count);
+            layers(s, count, policy);
             s.length += count;
             logits(s, count, allLogits);
             NonFiniteException.check(s.logits, 0, s.logitRows * config.vocabSize(), "the logits at position " + (s.length - 1));
         } catch (NonFiniteException e) {
             throw e.in(label);
         }
+    }
+
+    /**
+     * Scratch for {@link #decode} of up to {@code maxSequences} sequences at once: no KV cache of its own; it holds
+     * the step's rows, their logits [sequences, vocab] and their trace.
+     */
+    public InferenceState newBatch(int maxSequences) {
+        if (maxSequences < 1) throw new IllegalArgumentException("a batch needs room for at least one sequence");
+        InferenceState batch = new InferenceState(config, 0);
+        batch.ensureCapacity(maxSequences);
+        return batch;
+    }
+
+    /**
+     * One decode step of several sequences together (continuous batching): tokens[i] is appended to sequences[i]
+     * and run at its own position against its own KV cache; every weight row is read once for all rows. Each row's
+     * sums are those a one-token {@link #forward} of that sequence gives, bit for bit (below {@link
+     * Matrix#GEMM_MIN_TOKENS} rows a matmul is a {@link Matrix#dot} per row and token, and attention runs per row),
+     * so a sequence's output does not depend on what it is batched with. Logits of row i land in row i of {@code
+     * batch}'s logits; its trace gives each row's gates and layers used.
+     */
+    public void decode(InferenceState batch, InferenceState[] sequences, int[] tokens, int count, SkipPolicy policy) {
+        if (count <= 0) throw new IllegalArgumentException("no sequences to run");
+        if (count > batch.capacity || count >= Matrix.GEMM_MIN_TOKENS) {
+            throw new IllegalArgumentException("a batch of " + count + " sequences exceeds the batch's room of " + batch.capacity);
+        }
+        int d = config.hiddenSize();
+        for (int t = 0; t < count; t++) {
+            InferenceState seq = sequences[t];
+            if (seq.length >= seq.contextLength) throw new IllegalArgumentException("sequence " + t + " is at its context length " + seq.contextLength);
+            for (int u = 0; u < t; u++) if (sequences[u] == seq) throw new IllegalArgumentException("a sequence appears twice in one batch");
+            int id = tokens[t];
+            if (id < 0 || id >= config.vocabSize()) throw new IllegalArgumentException("token id " + id + " is outside the vocabulary of " + config.vocabSize());
+            weights.embedding().readRow(id, batch.residual, t * d);
+            batch.positions[t] = seq.length;
+        }
+        batch.rowOwners = sequences;
+        try {
+            layers(batch, count, policy);
+            for (int t = 0; t < count; t++) sequences[t].length++;
+            logits(batch, count, true);
+            NonFiniteException.check(batch.logits, 0, count * config.vocabSize(), "the logits of a batched decode step");
+        } catch (NonFiniteException e) {
+            throw e.in(label);
+        }
+    }
+
+    private void layers(InferenceState s, int count, SkipPolicy policy) {
+        Arrays.fill(s.layersUsed, 0, count, 0);
+        for (int l = 0; l < config.numLayers(); l++) {
+            policy.observeResidual(l, s.residual, count);
+            layer(l, s, count, policy);
+        }
+        policy.observeResidual(config.numLayers(), s.residual, count);
     }
 
     private void layer(int l, InferenceState s, int n, SkipPolicy policy) {
@@ -140,8 +190,9 @@ public final class Transformer {
             }
             if (w.kNorm() != null) headNorm(s.key, t * kvd, config.numKvHeads(), w.kNorm());
             rope.rotate(s.key, t * kvd, config.numKvHeads(), s.positions[t], false);
-            System.arraycopy(s.key, t * kvd, s.keyCache[l], s.positions[t] * kvd, kvd);
-            System.arraycopy(s.value, t * kvd, s.valueCache[l], s.positions[t] * kvd, kvd);
+            InferenceState owner = s.owner(t);
+            System.arraycopy(s.key, t * kvd, owner.keyCache[l], s.positions[t] * kvd, kvd);
+            System.arraycopy(s.value, t * kvd, owner.valueCache[l], s.positions[t] * kvd, kvd);
         }
     }
 
@@ -170,11 +221,15 @@ public final class Transformer {
         int hd = config.headDim(), heads = config.numHeads(), kvd = config.kvDim(), qd = config.queryDim();
         int group = heads / config.numKvHeads();
         float scale = (float) (1.0 / Math.sqrt(hd));
-        float[] kc = s.keyCache[l], vc = s.valueCache[l];
         long positions = 0;
-        for (int r = 0; r < nRun; r++) positions += s.positions[s.runRows[r]] + 1;
+        int longest = 0;
+        for (int r = 0; r < nRun; r++) {
+            positions += s.positions[s.runRows[r]] + 1;
+            longest = Math.max(longest, s.positions[s.runRows[r]] + 1);
+        }
         s.work.add(l, 2 * positions * qd, 2 * positions * kvd * Float.BYTES);
-        if (nRun >= BLOCK_ATTENTION_MIN_ROWS) {
+        if (nRun >= BLOCK_ATTENTION_MIN_ROWS && s.rowOwners == null) {
+            float[] kc = s.keyCache[l], vc = s.valueCache[l];
             int keys = s.positions[s.runRows[nRun - 1]] + 1;
             if (s.keysTransposed == null || s.keysTransposed.length < keys * kvd) s.keysTransposed = new float[keys * kvd];
             VectorOps.transpose(kc, keys, kvd, kvd, s.keysTransposed);
@@ -182,10 +237,12 @@ public final class Transformer {
                     heads, config.numKvHeads(), hd);
             return;
         }
-        Parallel.pool().forRange(nRun * heads, Math.max(1, 4096 / Math.max(1, s.positions[s.runRows[nRun - 1]] + 1) / hd + 1), (start, end) -> {
+        Parallel.pool().forRange(nRun * heads, Math.max(1, 4096 / longest / hd + 1), (start, end) -> {
             for (int item = start; item < end; item++) {
                 int r = item / heads, h = item % heads;
                 int pos = s.positions[s.runRows[r]];
+                InferenceState owner = s.owner(s.runRows[r]);
+                float[] kc = owner.keyCache[l], vc = owner.valueCache[l];
                 int qOff = r * qd + h * hd;
                 int kvOff = (h / group) * hd;
                 int out = r * qd + h * hd;

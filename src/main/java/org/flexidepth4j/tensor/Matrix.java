@@ -78,7 +78,12 @@ public abstract class Matrix {
             task.run(0, rows);
             return;
         }
-        Parallel.pool().forRange(rows, (int) Math.max(1, PARALLEL_MIN_WORK / ((long) cols * tokens)), task);
+        // Split at whole blocks of RowBlockDot.ROWS rows, so which kernel sums a row (a block's dotRows or the tail's
+        // dot) depends on neither the thread count nor the token count: a sequence decoded in a batch then gets its
+        // single-token sums even where the interpreted Vector API reduces dotRows and dot differently.
+        int block = RowBlockDot.ROWS;
+        int minBlocks = (int) Math.max(1, PARALLEL_MIN_WORK / ((long) cols * tokens) / block);
+        Parallel.pool().forRange((rows + block - 1) / block, minBlocks, (start, end) -> task.run(start * block, Math.min(rows, end * block)));
     }
 
     /**
@@ -92,6 +97,16 @@ public abstract class Matrix {
     protected void matmulRows(float[] x, int xOffset, int xStride, float[] out, int outOffset, int outStride,
                               int tokens, int rowStart, int rowEnd) {
         if (tokens < GEMM_MIN_TOKENS) {
+            if (tokens >= TokenBlockDot.TOKENS && this instanceof TokenBlockDot block) {
+                for (int r = rowStart; r < rowEnd; r++) {
+                    int t = 0;
+                    for (; t + TokenBlockDot.TOKENS <= tokens; t += TokenBlockDot.TOKENS) {
+                        block.dotTokens(r, x, xOffset + t * xStride, xStride, out, outOffset + t * outStride + r, outStride, false);
+                    }
+                    for (; t < tokens; t++) out[outOffset + t * outStride + r] = dot(r, x, xOffset + t * xStride);
+                }
+                return;
+            }
             int r = rowStart;
             if (this instanceof RowBlockDot block) {
                 for (; r + RowBlockDot.ROWS <= rowEnd; r += RowBlockDot.ROWS) {
@@ -124,7 +139,7 @@ public abstract class Matrix {
     }
 
     /** From this many tokens on, packing rows for {@link Gemm} (about 1.2 ns per weight, once) beats a dot per token. */
-    static final int GEMM_MIN_TOKENS = 32;
+    public static final int GEMM_MIN_TOKENS = 32;
 
     /** Floats of padding per tile row of {@link #matmulRows}: one cache line. */
     private static final int TILE_PAD = 16;

@@ -336,4 +336,31 @@ class KernelTest {
         check(randomMatrix(DType.Q8_0, 9, 2048), random, 37);
         check(randomMatrix(DType.F32, 6, 4100), random, 35);
     }
+
+    /** Batched decode: each token of a small-batch matmul (four-token blocks plus the rest) equals its own dot, bit for bit. */
+    @Test
+    void smallBatchMatmulGivesEveryTokenItsOwnDotBitForBit() {
+        for (int[] shape : new int[][] {{9, 59}, {5, ColumnPanels.MAX_PLAIN_COLS + 4}}) { // pairs, a single vector and a tail; column panels
+            Matrix plain = randomMatrix(DType.BF16, shape[0], shape[1]).matrix();
+            Matrix m = ColumnPanels.splits(shape[1]) ? ColumnPanels.of(plain) : plain;
+            int tokens = 6, rows = m.rows(), cols = m.cols();
+            float[] x = new float[tokens * cols], out = new float[tokens * rows];
+            for (int i = 0; i < x.length; i++) x[i] = (float) random.nextGaussian();
+            // compiled kernels on both sides (see RowBlockDot on the interpreted fallback's lane order): C2 compiles in
+            // the background, late on a loaded machine, so rounds of warm-up go on until it has (at most 20)
+            int mismatches = -1;
+            for (int round = 0; round < 20 && mismatches != 0; round++) {
+                float sink = 0;
+                for (int warm = 0; warm < 2000; warm++) m.matmul(x, out, tokens);
+                for (int warm = 0; warm < 30000; warm++) sink += m.dot(warm % rows, x, (warm % tokens) * cols);
+                assertThat(sink).isFinite();
+                m.matmul(x, out, tokens);
+                mismatches = 0;
+                for (int t = 0; t < tokens; t++) {
+                    for (int r = 0; r < rows; r++) if (Float.floatToRawIntBits(out[t * rows + r]) != Float.floatToRawIntBits(m.dot(r, x, t * cols))) mismatches++;
+                }
+            }
+            assertThat(mismatches).as("(row, token) sums of %s differing from dot", m).isZero();
+        }
+    }
 }
