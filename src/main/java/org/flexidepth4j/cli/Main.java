@@ -56,12 +56,17 @@ public final class Main implements Runnable {
     @Option(names = "--kernels", paramLabel = "TIER", scope = ScopeType.INHERIT,
             description = "java, native or auto: which kernels multiply Q8_0/Q4_0 weights by 8-bit activations (auto: native when this build carries the C library for this machine)")
     void kernels(String tier) {
-        Kernels.choose(switch (tier.toLowerCase(java.util.Locale.ROOT)) {
+        Kernels.Choice choice = switch (tier.toLowerCase(java.util.Locale.ROOT)) {
             case "java" -> Kernels.Choice.JAVA;
             case "native" -> Kernels.Choice.NATIVE;
             case "auto" -> Kernels.Choice.AUTO;
             default -> throw new CommandLine.ParameterException(spec.commandLine(), "--kernels must be java, native or auto, got '" + tier + "'");
-        });
+        };
+        try {
+            Kernels.choose(choice);
+        } catch (IllegalStateException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--kernels native: " + e.getMessage());
+        }
     }
 
     @Option(names = "--activations", paramLabel = "MODE", scope = ScopeType.INHERIT,
