@@ -28,7 +28,7 @@ import jdk.incubator.vector.VectorOperators;
  * <p>
  * The loops call nothing but the Vector API: see {@link Matrix} on why.
  */
-public final class Q4_0Matrix extends BlockMatrix {
+public final class Q4_0Matrix extends Int8BlockMatrix {
     static final int BLOCK = 32;
     static final int BLOCK_BYTES = 18;
     private static final int HALF = BLOCK / 2;
@@ -40,7 +40,7 @@ public final class Q4_0Matrix extends BlockMatrix {
             : null;
 
     public Q4_0Matrix(MemorySegment data, int rows, int cols) {
-        super(DType.Q4_0, data, rows, cols);
+        super(DType.Q4_0, data, rows, cols, Kernels.Native.Q4_0_ROWS);
     }
 
     @Override
@@ -96,22 +96,8 @@ public final class Q4_0Matrix extends BlockMatrix {
         return acc0.add(acc1).add(acc2.add(acc3)).reduceLanes(VectorOperators.ADD);
     }
 
-    @Override
-    boolean takesInt8Activations() {
-        return true;
-    }
-
-    @Override
-    void int8Rows(Q8Activations x, int firstBlock, int rowStart, int rowEnd, float[] out, int outOffset, boolean add) {
-        if (Kernels.nativeTier()) {
-            Kernels.Native.rows(Kernels.Native.Q4_0_ROWS, Kernels.Native.BEST_LEVEL, data.asSlice(rowStart * rowBytes()), rowBytes(),
-                    rowEnd - rowStart, blocksPerRow, x, firstBlock, out, outOffset + rowStart, add);
-            return;
-        }
-        for (int r = rowStart; r < rowEnd; r++) RowBlockDot.store(out, outOffset + r, add, int8Dot(r, x, firstBlock));
-    }
-
     /** The Java integer dot of one row: nibbles widened to shorts (sign-extended bytes, so masked after the shift). */
+    @Override
     float int8Dot(int row, Q8Activations x, int firstBlock) {
         long base = row * rowBytes();
         byte[] xq = x.quants;

@@ -24,13 +24,13 @@ import jdk.incubator.vector.VectorOperators;
  * them with x quantized to int8 ({@link Q8Activations}), natively or in Java ({@link Kernels}). The loops call
  * nothing but the Vector API: see {@link Matrix} on why.
  */
-public final class Q8_0Matrix extends BlockMatrix {
+public final class Q8_0Matrix extends Int8BlockMatrix {
     static final int BLOCK = 32;
     static final int BLOCK_BYTES = 34;
     private static final ValueLayout.OfShort LE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     public Q8_0Matrix(MemorySegment data, int rows, int cols) {
-        super(DType.Q8_0, data, rows, cols);
+        super(DType.Q8_0, data, rows, cols, Kernels.Native.Q8_0_ROWS);
     }
 
     @Override
@@ -74,21 +74,6 @@ public final class Q8_0Matrix extends BlockMatrix {
     }
 
     @Override
-    boolean takesInt8Activations() {
-        return true;
-    }
-
-    @Override
-    void int8Rows(Q8Activations x, int firstBlock, int rowStart, int rowEnd, float[] out, int outOffset, boolean add) {
-        if (Kernels.nativeTier()) {
-            Kernels.Native.rows(Kernels.Native.Q8_0_ROWS, Kernels.Native.BEST_LEVEL, data.asSlice(rowStart * rowBytes()), rowBytes(),
-                    rowEnd - rowStart, blocksPerRow, x, firstBlock, out, outOffset + rowStart, add);
-            return;
-        }
-        for (int r = rowStart; r < rowEnd; r++) RowBlockDot.store(out, outOffset + r, add, int8Dot(r, x, firstBlock));
-    }
-
-    /** The Java integer dot of one row: sum over blocks of d(w) * d(x) * (the block's exact int sum). */
     float int8Dot(int row, Q8Activations x, int firstBlock) {
         long base = row * rowBytes();
         byte[] xq = x.quants;
