@@ -16,7 +16,6 @@ import org.flexidepth4j.model.ModelWeights;
 import org.flexidepth4j.model.SkipPolicy;
 import org.flexidepth4j.model.Transformer;
 import org.flexidepth4j.tensor.Parallel;
-import org.flexidepth4j.tensor.Roofline;
 
 /**
  * Decode and prefill speed of a model, each against its roofline ceiling measured on the same machine with the

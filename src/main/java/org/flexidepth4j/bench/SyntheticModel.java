@@ -42,7 +42,10 @@ public final class SyntheticModel {
         };
     }
 
-    /** Random weights of {@code config} in {@code dtype} (BF16, F32, Q8_0, Q4_0, Q4_K or Q6_K), allocated in {@code arena}. */
+    /**
+     * Random weights of {@code config} in {@code dtype} (BF16, F32, or any quantized type with a kernel: {@link
+     * Matrices#supports}), allocated in {@code arena}.
+     */
     public static Model build(ModelConfig c, DType dtype, Arena arena, long seed) {
         return build(c, dtype, dtype, arena, seed);
     }
@@ -58,8 +61,8 @@ public final class SyntheticModel {
 
     private static Model build(ModelConfig c, DType dtype, DType moreBits, Arena arena, long seed) {
         for (DType t : new DType[] {dtype, moreBits}) {
-            if (!(t == DType.BF16 || t == DType.F32 || t == DType.Q8_0 || t == DType.Q4_0 || t == DType.Q4_K || t == DType.Q6_K)) {
-                throw new IllegalArgumentException("synthetic weights are BF16, F32, Q8_0, Q4_0, Q4_K or Q6_K, not " + t);
+            if (!(t == DType.BF16 || t == DType.F32 || t.isQuantized() && Matrices.supports(t))) {
+                throw new IllegalArgumentException("synthetic weights are BF16, F32 or a quantized type with a kernel, not " + t);
             }
         }
         int d = c.hiddenSize(), qd = c.queryDim(), kvd = c.kvDim(), ff = c.intermediateSize(), n = c.numLayers();
@@ -95,8 +98,8 @@ public final class SyntheticModel {
         long rowBytes = dtype.byteSize(cols);
         MemorySegment data = arena.allocate(rowBytes * rows, 64);
         float amplitude = (float) (1 / Math.sqrt(cols));
-        if (dtype == DType.Q4_K || dtype == DType.Q6_K) {
-            kQuantBlocks(dtype, rows, rowBytes, data, seed, amplitude);
+        if (dtype.isQuantized() && dtype != DType.Q8_0 && dtype != DType.Q4_0) {
+            randomBlocks(dtype, rows, rowBytes, data, seed, amplitude);
             return Matrices.of(dtype, data, rows, cols);
         }
         Parallel.pool().forRange(rows, 64, (start, end) -> {
@@ -128,12 +131,19 @@ public final class SyntheticModel {
     private static final ValueLayout.OfShort LE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     /**
-     * K-quant blocks written directly (there is no K-quant quantizer: files bring them): random quants, and every
-     * sub-block's scale and min set so that the values are uniform in +-amplitude like the other dtypes'. Q4_K: all
-     * 6-bit scales and mins 63 (the 12 packed bytes all 0xFF), d * 63 * 15 = 2 amplitude, dmin * 63 = amplitude. Q6_K:
-     * all int8 scales 127, d * 127 * 32 = amplitude.
+     * Blocks written directly (the quantizer makes only Q8_0 and Q4_0: files bring the others): random quants, and
+     * every scale (and min) set so that the values span +-amplitude like the other dtypes'. The 6-bit sub-block
+     * scales of Q3_K, Q4_K, Q5_K and IQ4_XS and Q2_K's 4-bit scales and mins are all their maximum (bytes 0xFF):
+     * <ul>
+     * <li>Q4_1 d * 15 = 2a, m = -a; Q5_0 d * 16 = a; Q5_1 d * 31 = 2a, m = -a; IQ4_NL d * 127 = a;
+     * <li>Q2_K d * 15 * 3 = 2a, dmin * 15 = a; Q3_K d * 31 * 4 = a; Q4_K d * 63 * 15 = 2a, dmin * 63 = a;
+     * Q5_K d * 63 * 31 = 2a, dmin * 63 = a; Q6_K (int8 scales 127) d * 127 * 32 = a; IQ4_XS d * 31 * 127 = a.
+     * </ul>
+     * Q5_0, Q3_K and the IQ4 types have levels that reach further below zero than above: their d takes a random sign
+     * per block, so the values are symmetric about zero.
      */
-    private static void kQuantBlocks(DType dtype, int rows, long rowBytes, MemorySegment data, long seed, float amplitude) {
+    private static void randomBlocks(DType dtype, int rows, long rowBytes, MemorySegment data, long seed, float amplitude) {
+        float a = amplitude;
         Parallel.pool().forRange(rows, 64, (start, end) -> {
             for (int r = start; r < end; r++) {
                 long state = rowSeed(seed, r), row = r * rowBytes;
@@ -142,16 +152,42 @@ public final class SyntheticModel {
                     for (int k = 0; k < 8 && i + k < rowBytes; k++) data.set(ValueLayout.JAVA_BYTE, row + i + k, (byte) (state >>> (8 * k)));
                 }
                 for (long blk = row; blk < row + rowBytes; blk += dtype.blockBytes) {
-                    if (dtype == DType.Q4_K) {
-                        data.set(LE_SHORT, blk, Float.floatToFloat16(2 * amplitude / (63 * 15)));
-                        data.set(LE_SHORT, blk + 2, Float.floatToFloat16(amplitude / 63));
-                        data.asSlice(blk + 4, 12).fill((byte) 0xFF);
-                    } else {
-                        data.asSlice(blk + 192, 16).fill((byte) 127);
-                        data.set(LE_SHORT, blk + 208, Float.floatToFloat16(amplitude / (127 * 32)));
+                    // a random sign for the scale of the formats whose levels reach further below zero than above
+                    float sign = (data.get(ValueLayout.JAVA_BYTE, blk + dtype.blockBytes - 1) & 1) == 0 ? 1 : -1;
+                    switch (dtype) {
+                        case Q4_1 -> halves(data, blk, 2 * a / 15, -a);
+                        case Q5_0 -> halves(data, blk, sign * a / 16);
+                        case Q5_1 -> halves(data, blk, 2 * a / 31, -a);
+                        case IQ4_NL -> halves(data, blk, sign * a / 127);
+                        case Q2_K -> {
+                            data.asSlice(blk, 16).fill((byte) 0xFF);
+                            halves(data, blk + 80, 2 * a / 45, a / 15);
+                        }
+                        case Q3_K -> {
+                            data.asSlice(blk + 96, 12).fill((byte) 0xFF);
+                            halves(data, blk + 108, sign * a / 124);
+                        }
+                        case Q4_K, Q5_K -> {
+                            halves(data, blk, 2 * a / (63 * (dtype == DType.Q4_K ? 15 : 31)), a / 63);
+                            data.asSlice(blk + 4, 12).fill((byte) 0xFF);
+                        }
+                        case Q6_K -> {
+                            data.asSlice(blk + 192, 16).fill((byte) 127);
+                            halves(data, blk + 208, a / (127 * 32));
+                        }
+                        case IQ4_XS -> {
+                            halves(data, blk, sign * a / (31 * 127));
+                            data.asSlice(blk + 2, 6).fill((byte) 0xFF);
+                        }
+                        default -> throw new IllegalArgumentException("no random blocks for " + dtype);
                     }
                 }
             }
         });
+    }
+
+    /** Consecutive fp16 values from {@code at}. */
+    private static void halves(MemorySegment data, long at, float... values) {
+        for (int i = 0; i < values.length; i++) data.set(LE_SHORT, at + 2L * i, Float.floatToFloat16(values[i]));
     }
 }

@@ -6,13 +6,14 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
-import org.flexidepth4j.ModelLoader;
+import org.flexidepth4j.load.ModelLoader;
 import org.flexidepth4j.bench.Bench;
+import org.flexidepth4j.bench.Roofline;
 import org.flexidepth4j.bench.SyntheticModel;
 import org.flexidepth4j.io.Json;
+import org.flexidepth4j.skip.SkipModes;
 import org.flexidepth4j.tensor.DType;
 import org.flexidepth4j.tensor.Parallel;
-import org.flexidepth4j.tensor.Roofline;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -34,7 +35,7 @@ public final class BenchCommand implements Callable<Integer> {
     Path model;
 
     @Option(names = "--dtype", paramLabel = "LIST", split = ",", defaultValue = "bf16",
-            description = "weight dtypes of --synthetic, or the --quantize target of --model (bf16, f32, q8_0, q4_0; --synthetic also q4_k, q6_k and q4_k_m, llama.cpp's Q4_K/Q6_K mix; default: ${DEFAULT-VALUE})")
+            description = "weight dtypes of --synthetic, or the --quantize target of --model (bf16, f32, q8_0, q4_0; --synthetic also q4_1, q5_0, q5_1, q2_k, q3_k, q4_k, q5_k, q6_k, iq4_nl, iq4_xs and q4_k_m, llama.cpp's Q4_K/Q6_K mix; default: ${DEFAULT-VALUE})")
     List<String> dtypes;
 
     @Option(names = "--thread-counts", paramLabel = "LIST", split = ",",
@@ -96,7 +97,7 @@ public final class BenchCommand implements Callable<Integer> {
                             : synthetic != null ? SyntheticModel.build(SyntheticModel.named(synthetic), dtype, arena, 1) : ModelLoader.load(model);
                     if (synthetic == null && (dtype == DType.Q8_0 || dtype == DType.Q4_0)) m = ModelLoader.quantize(m, dtype);
                     List<Bench.Mode> modes = new ArrayList<>();
-                    for (String mode : skipModes) modes.add(new Bench.Mode(mode, SkipModes.resolve(m, mode, null, skipSeed)));
+                    for (String mode : skipModes) modes.add(new Bench.Mode(mode, SkipModes.parse(mode, m, null, skipSeed)));
                     results.addAll(Bench.compare(m, modes, counts, decodeTokens, prefillTokens, repeat, buffer));
                 }
             }
@@ -109,7 +110,7 @@ public final class BenchCommand implements Callable<Integer> {
         try {
             return DType.valueOf(name.toUpperCase());
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("unknown dtype '" + name + "' (expected bf16, f32, q8_0, q4_0, or for --synthetic also q4_k, q6_k, q4_k_m)");
+            throw new IllegalArgumentException("unknown dtype '" + name + "' (expected bf16, f32, q8_0, q4_0, or for --synthetic also a quantized GGUF type with a kernel, or q4_k_m)");
         }
     }
 }

@@ -29,6 +29,9 @@ public final class GenerateCommand implements Callable<Integer> {
     @Mixin
     ModelOptions modelOptions;
 
+    @Mixin
+    SamplingOptions sampling;
+
     static final class Input {
         @Option(names = "--prompt", paramLabel = "TEXT", description = "prompt text (BOS added as the tokenizer says)")
         String prompt;
@@ -42,24 +45,6 @@ public final class GenerateCommand implements Callable<Integer> {
 
     @Option(names = "--max-tokens", paramLabel = "N", defaultValue = "256", description = "tokens to generate at most (default: ${DEFAULT-VALUE})")
     int maxTokens;
-
-    @Option(names = "--temperature", paramLabel = "T", defaultValue = "0.8", description = "0 = greedy (default: ${DEFAULT-VALUE})")
-    float temperature;
-
-    @Option(names = "--top-k", paramLabel = "K", defaultValue = "40", description = "0 = off (default: ${DEFAULT-VALUE})")
-    int topK;
-
-    @Option(names = "--top-p", paramLabel = "P", defaultValue = "0.95", description = "1 = off (default: ${DEFAULT-VALUE})")
-    float topP;
-
-    @Option(names = "--min-p", paramLabel = "P", defaultValue = "0.05", description = "0 = off (default: ${DEFAULT-VALUE})")
-    float minP;
-
-    @Option(names = "--repetition-penalty", paramLabel = "R", defaultValue = "1.0", description = "1 = off (default: ${DEFAULT-VALUE})")
-    float repetitionPenalty;
-
-    @Option(names = "--seed", paramLabel = "S", description = "random seed (default: a fresh one, reported with --json)")
-    Long seed;
 
     @Option(names = "--stop", paramLabel = "STR", description = "stop when the generated text contains STR (repeatable)")
     List<String> stops = new ArrayList<>();
@@ -80,8 +65,8 @@ public final class GenerateCommand implements Callable<Integer> {
         int context = modelOptions.contextLength(model);
         Tokenizer tokenizer = model.tokenizer();
         int[] prompt = promptIds(model);
-        long actualSeed = seed != null ? seed : System.nanoTime();
-        Sampler sampler = new Sampler(new Sampler.Settings(temperature, topK, topP, minP, repetitionPenalty, actualSeed), model.config().vocabSize());
+        long actualSeed = sampling.seed();
+        Sampler sampler = sampling.sampler(actualSeed, model.config().vocabSize());
         int layers = model.config().numLayers();
 
         PrintWriter out = spec.commandLine().getOut();

@@ -3,11 +3,16 @@ package org.flexidepth4j.cli;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.IdentityHashMap;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
+import org.flexidepth4j.io.FormatException;
+import org.flexidepth4j.io.Gguf;
 import org.flexidepth4j.io.Json;
+import org.flexidepth4j.io.TensorEntry;
 import org.flexidepth4j.model.LayerWeights;
 import org.flexidepth4j.model.Model;
 import org.flexidepth4j.model.ModelConfig;
@@ -22,7 +27,8 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 @Command(name = "info", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
-        description = "Describe a model: format, architecture, shapes, parameters, weight dtypes, tokenizer, routed layers.")
+        description = "Describe a model: format, architecture, shapes, parameters, weight dtypes, tokenizer, routed layers;"
+                + " for a GGUF file that cannot run here, its tensor types and those not supported.")
 public final class InfoCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -35,7 +41,16 @@ public final class InfoCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        Model model = modelOptions.load();
+        Path path = modelOptions.model;
+        // a GGUF file's header says what it holds even when the model cannot run (a tensor type or architecture not supported here)
+        Gguf gguf = path != null && path.getFileName().toString().endsWith(".gguf") && Files.isRegularFile(path) ? Gguf.open(path) : null;
+        Model model;
+        try {
+            model = modelOptions.load();
+        } catch (FormatException e) {
+            if (gguf == null) throw e;
+            return print(ggufThatCannotRun(gguf, e.getMessage()));
+        }
         ModelConfig c = model.config();
         SkipPolicy policy = modelOptions.policy(model);
 
@@ -72,6 +87,7 @@ public final class InfoCommand implements Callable<Integer> {
         o.put("tied_embeddings", c.tiedEmbeddings());
         o.put("attention_bias", c.attentionBias());
         o.put("qk_norm", c.qkNorm());
+        o.put("runs", true);
         o.put("parameters", c.parameterCount());
         ObjectNode dt = o.putObject("weight_dtypes");
         dtypes.forEach(dt::put);
@@ -81,6 +97,28 @@ public final class InfoCommand implements Callable<Integer> {
         ArrayNode routed = o.putArray("routed_layers");
         for (int l = 0; l < c.numLayers(); l++) if (policy.isRouted(l)) routed.add(l);
 
+        return print(o);
+    }
+
+    /** What a GGUF file holds and why it cannot run: its tensor types, those without a kernel here, the loader's error. */
+    private static ObjectNode ggufThatCannotRun(Gguf gguf, String problem) {
+        ObjectNode o = Json.MAPPER.createObjectNode();
+        o.put("source", gguf.file().toString());
+        o.put("format", "gguf");
+        o.put("architecture", gguf.getString("general.architecture", null));
+        o.put("runs", false);
+        o.put("problem", problem);
+        Map<String, Integer> types = new TreeMap<>(), unsupported = new TreeMap<>();
+        for (TensorEntry t : gguf.tensors().values()) types.merge(t.dtype().name(), 1, Integer::sum);
+        for (String type : gguf.unsupportedTensors().values()) unsupported.merge(type, 1, Integer::sum);
+        ObjectNode tt = o.putObject("tensor_types");
+        types.forEach(tt::put);
+        ObjectNode ut = o.putObject("unsupported_types");
+        unsupported.forEach(ut::put);
+        return o;
+    }
+
+    private int print(ObjectNode o) {
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
             out.println(o.toString());

@@ -26,6 +26,8 @@ public final class Main implements Runnable {
     /** The subcommands, in the order --help lists them: adding a command is one line here. */
     static final List<Class<?>> COMMANDS = List.of(
             GenerateCommand.class,
+            ChatCommand.class,
+            ChatTemplateCommand.class,
             LogitsCommand.class,
             TokenizeCommand.class,
             PerplexityCommand.class,

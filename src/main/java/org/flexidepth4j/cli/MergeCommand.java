@@ -2,9 +2,10 @@ package org.flexidepth4j.cli;
 
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
-import org.flexidepth4j.ModelLoader;
+import org.flexidepth4j.load.ModelLoader;
 import org.flexidepth4j.model.Model;
 import org.flexidepth4j.skip.FlexiDepth;
+import org.flexidepth4j.skip.FlexiDepthFiles;
 import org.flexidepth4j.skip.MergedCheckpoint;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -30,7 +31,7 @@ public final class MergeCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         Model base = ModelLoader.load(model);
-        FlexiDepth plugin = FlexiDepth.load(adapters, base.config()); // validates shapes against the base before writing
+        FlexiDepth plugin = FlexiDepthFiles.load(adapters, base.config()); // validates shapes against the base before writing
         MergedCheckpoint.write(model, adapters, out);
         spec.commandLine().getOut().printf("merged %s + %s (routed layers %s) into %s%n", model, adapters,
                 java.util.Arrays.toString(plugin.routedLayers()), out);

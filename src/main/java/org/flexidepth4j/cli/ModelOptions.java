@@ -1,9 +1,11 @@
 package org.flexidepth4j.cli;
 
 import java.nio.file.Path;
-import org.flexidepth4j.ModelLoader;
+import org.flexidepth4j.load.EmbeddedModel;
+import org.flexidepth4j.load.ModelLoader;
 import org.flexidepth4j.model.Model;
 import org.flexidepth4j.model.SkipPolicy;
+import org.flexidepth4j.skip.SkipModes;
 import org.flexidepth4j.tensor.DType;
 import picocli.CommandLine.Option;
 
@@ -32,13 +34,16 @@ public final class ModelOptions {
     @Option(names = "--quantize", paramLabel = "TYPE", description = "quantize the weights on load: q8_0 or q4_0")
     String quantize;
 
+    @Option(names = "--no-weight-check", description = "skip the load-time scan of every weight for NaN and infinity (trusted files only)")
+    boolean noWeightCheck;
+
     @Option(names = "--context", paramLabel = "N", description = "context length in tokens (default: the model's maximum)")
     Integer context;
 
     /** Loads the model (the embedded one when no --model), with the plug-in from --adapters if given. */
     public Model load() {
         Path path = model != null ? model : EmbeddedModel.directory();
-        Model m = ModelLoader.load(path, tokenizer);
+        Model m = ModelLoader.load(path, tokenizer, !noWeightCheck);
         if (quantize != null) {
             DType target = switch (quantize.toLowerCase(java.util.Locale.ROOT)) {
                 case "q8_0" -> DType.Q8_0;
@@ -53,7 +58,7 @@ public final class ModelOptions {
 
     public SkipPolicy policy(Model m) {
         int[] calibrationIds = calibration == null ? null : m.requireTokenizer().encodeWithSpecial(TextFiles.read(calibration));
-        return SkipModes.resolve(m, skip, calibrationIds, skipSeed);
+        return SkipModes.parse(skip, m, calibrationIds, skipSeed);
     }
 
     /** The context length to use: --context, at most the model's maximum positions. */

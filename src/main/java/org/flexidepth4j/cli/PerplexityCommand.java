@@ -6,11 +6,13 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import org.flexidepth4j.eval.EvalData;
 import org.flexidepth4j.eval.Perplexity;
+import org.flexidepth4j.eval.Prompts;
 import org.flexidepth4j.eval.Scorer;
 import org.flexidepth4j.eval.TransformerScorer;
 import org.flexidepth4j.io.Json;
 import org.flexidepth4j.model.Model;
 import org.flexidepth4j.model.SkipPolicy;
+import org.flexidepth4j.tokenizer.Tokenizer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -39,6 +41,11 @@ public final class PerplexityCommand implements Callable<Integer> {
     @Option(names = "--stride", paramLabel = "N", description = "window step without --split-paragraphs (default: half the window)")
     Integer stride;
 
+    @Option(names = "--chunks", paramLabel = "N",
+            description = "llama.cpp's llama-perplexity protocol instead of the sliding window: the first N disjoint chunks of --max-tokens tokens"
+                    + " (0: all), each starting from BOS, the second half of each scored")
+    Integer chunks;
+
     @Option(names = "--json", description = "print one JSON object")
     boolean json;
 
@@ -51,9 +58,13 @@ public final class PerplexityCommand implements Callable<Integer> {
         int window = Math.min(maxTokens, context);
         String text = TextFiles.read(file);
         Scorer scorer = new TransformerScorer(model.transformer(), policy, Math.min(maxTokens + 1, context)); // paragraphs: BOS + maxTokens
-        Perplexity.Nll r = splitParagraphs
-                ? Perplexity.paragraphs(scorer, model.requireTokenizer(), EvalData.paragraphs(text), maxTokens - 1, null) // BOS + maxTokens - 1 = maxTokens
-                : Perplexity.slidingWindow(scorer, model.requireTokenizer().encodeWithSpecial(text), window,
+        if (chunks != null && splitParagraphs) throw new IllegalArgumentException("--chunks and --split-paragraphs are two protocols: choose one");
+        Tokenizer tok = model.requireTokenizer();
+        Perplexity.Nll r = chunks != null
+                ? Perplexity.chunks(scorer, Prompts.withBos(tok, tok.encode(text)), tok.bosId(), window, chunks, null)
+                : splitParagraphs
+                ? Perplexity.paragraphs(scorer, tok, EvalData.paragraphs(text), maxTokens - 1, null) // BOS + maxTokens - 1 = maxTokens
+                : Perplexity.slidingWindow(scorer, tok.encodeWithSpecial(text), window,
                         stride != null ? stride : Math.max(1, window / 2), 0, null);
         if (r.tokens() == 0) throw new IllegalArgumentException(file + ": no tokens to score");
         double meanLayers = (double) r.layers() / r.tokens();

@@ -43,8 +43,6 @@ final class Prompts {
     static String chat(Model model, String prompt) {
         Tokenizer tokenizer = model.requireTokenizer();
         if (tokenizer.chatTemplate() == null) throw new IllegalArgumentException(model.source() + ": the tokenizer has no chat template (drop --chat)");
-        String bos = tokenizer.bosId() >= 0 ? tokenizer.tokenText(tokenizer.bosId()) : "";
-        String eos = tokenizer.eosIds().length > 0 ? tokenizer.tokenText(tokenizer.eosIds()[0]) : "";
-        return ChatTemplate.compile(tokenizer.chatTemplate()).render(List.of(new ChatTemplate.Message("user", prompt)), true, bos, eos);
+        return ChatTemplate.compile(tokenizer.chatTemplate()).render(List.of(new ChatTemplate.Message("user", prompt)), true, tokenizer);
     }
 }

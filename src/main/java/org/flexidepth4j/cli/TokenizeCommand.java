@@ -6,12 +6,13 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import org.flexidepth4j.io.Json;
+import org.flexidepth4j.load.EmbeddedModel;
 import org.flexidepth4j.tokenizer.Tokenizer;
 import org.flexidepth4j.tokenizer.Tokenizers;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 @Command(name = "tokenize", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Token ids of a text, as the model's tokenizer encodes it.")

@@ -11,6 +11,7 @@ import org.flexidepth4j.io.Json;
 import org.flexidepth4j.model.Model;
 import org.flexidepth4j.model.SkipPolicy;
 import org.flexidepth4j.skip.FlexiDepth;
+import org.flexidepth4j.skip.FlexiDepthFiles;
 import org.flexidepth4j.skip.RandomSkip;
 import org.flexidepth4j.skip.StaticRemoval;
 import org.knowm.xchart.BitmapEncoder;
@@ -44,7 +45,7 @@ public final class Frontier {
         points.add(new Point("dense", "none", null, 0, dense, 0));
         progress.step("dense: NLL %.4f".formatted(dense));
         for (Path file : c.plugins()) {
-            FlexiDepth plugin = FlexiDepth.loadFor(file, c.base().transformer());
+            FlexiDepth plugin = FlexiDepthFiles.loadFor(file, c.base().transformer());
             Point fd = point(c, "flexidepth", "flexidepth", file, plugin, layers, dense);
             points.add(fd);
             progress.step("%s: %.2f layers skipped, NLL %.4f".formatted(file, fd.layersSkipped(), fd.nll()));

@@ -47,6 +47,32 @@ public final class Perplexity {
         return new Nll(nll, count, layers);
     }
 
+    /**
+     * llama.cpp's llama-perplexity protocol: {@code tokens} (BOS first) cut into disjoint chunks of {@code chunk}
+     * tokens, each chunk's first token replaced by {@code bos} (kept when it is negative: no BOS), and each chunk's second half scored ({@code chunk / 2 - 1}
+     * tokens, each predicted from everything before it in the chunk). At most {@code maxChunks} chunks (&le; 0: every
+     * whole chunk), so its numbers compare with llama-perplexity's {@code -c chunk --chunks maxChunks}.
+     */
+    public static Nll chunks(Scorer scorer, int[] tokens, int bos, int chunk, int maxChunks, Progress bar) {
+        if (chunk < 4 || chunk > scorer.contextLength()) throw new IllegalArgumentException("chunk " + chunk + " must be 4.." + scorer.contextLength());
+        int n = tokens.length / chunk;
+        if (maxChunks > 0) n = Math.min(n, maxChunks);
+        double nll = 0;
+        long count = 0, layers = 0;
+        int first = chunk / 2 + 1;
+        for (int c = 0; c < n; c++) {
+            int start = c * chunk;
+            int[] context = Arrays.copyOfRange(tokens, start, start + first);
+            if (bos >= 0) context[0] = bos;
+            Scorer.Score s = scorer.loglikelihood(context, Arrays.copyOfRange(tokens, start + first, start + chunk));
+            nll -= s.logprob();
+            count += s.tokens();
+            layers += s.layersUsed();
+            if (bar != null) bar.step();
+        }
+        return new Nll(nll, count, layers);
+    }
+
     /** Windows {@link #slidingWindow} runs over {@code n} tokens. */
     public static int windows(int n, int window, int stride) {
         return n <= window ? 1 : 1 + (n - window + stride - 1) / stride;

@@ -12,6 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.flexidepth4j.tensor.DType;
+import org.flexidepth4j.tensor.Matrices;
 
 /**
  * Reader for GGUF v2/v3 files (llama.cpp): header, typed metadata, tensor infos and the aligned data section.
@@ -35,18 +36,14 @@ public final class Gguf {
 
     private final Path file;
     private final int version;
-    private final long alignment;
-    private final long dataOffset;
     private final Map<String, Object> metadata;
     private final Map<String, TensorEntry> tensors;
     private final Map<String, String> unsupported;
 
-    private Gguf(Path file, int version, long alignment, long dataOffset, Map<String, Object> metadata, Map<String, TensorEntry> tensors,
+    private Gguf(Path file, int version, Map<String, Object> metadata, Map<String, TensorEntry> tensors,
                  Map<String, String> unsupported) {
         this.file = file;
         this.version = version;
-        this.alignment = alignment;
-        this.dataOffset = dataOffset;
         this.metadata = Collections.unmodifiableMap(metadata);
         this.tensors = Collections.unmodifiableMap(tensors);
         this.unsupported = Collections.unmodifiableMap(unsupported);
@@ -64,37 +61,30 @@ public final class Gguf {
         return version;
     }
 
-    public long alignment() {
-        return alignment;
-    }
-
-    /** File offset of the data section (tensor offsets are relative to it). */
-    public long dataOffset() {
-        return dataOffset;
-    }
-
     public Map<String, Object> metadata() {
         return metadata;
     }
 
-    /** Tensors of ggml types flexidepth4j cannot use (name -> type name, e.g. "Q5_K"); {@link #tensor} refuses them. */
+    /** Tensors of ggml block types no kernel here computes with (name -> type name, e.g. "IQ2_XXS"); {@link #tensor} refuses them. */
     public Map<String, String> unsupportedTensors() {
         return unsupported;
     }
 
-    /** Tensors in file order, shapes outermost-first (without {@link #unsupportedTensors()}). */
+    /** Tensors in file order, shapes outermost-first ({@link #unsupportedTensors()} among them). */
     public Map<String, TensorEntry> tensors() {
         return tensors;
     }
 
     public TensorEntry tensor(String name) {
+        if (unsupported.containsKey(name)) throw unsupportedType(file, name, unsupported.get(name));
         TensorEntry e = tensors.get(name);
-        if (e != null) return e;
-        if (unsupported.containsKey(name)) {
-            throw new FormatException(file, "tensor " + name + " has ggml type " + unsupported.get(name)
-                    + ", which is not supported (use F32, F16, BF16, Q8_0, Q4_0, Q4_K or Q6_K)");
-        }
-        throw new FormatException(file, "tensor " + name + " is missing");
+        if (e == null) throw new FormatException(file, "tensor " + name + " is missing");
+        return e;
+    }
+
+    /** The error for a tensor whose type no kernel here computes with. */
+    public static FormatException unsupportedType(Path file, String tensor, String type) {
+        return new FormatException(file, "tensor " + tensor + " has type " + type + ", not supported");
     }
 
     /** general.architecture, e.g. "llama". */
@@ -187,25 +177,6 @@ public final class Gguf {
         throw wrongType(key, "an array of floats");
     }
 
-    /** ggml type id -> dtype, for the types this project can hold. */
-    static DType dtypeOf(int ggmlType) {
-        return switch (ggmlType) {
-            case 0 -> DType.F32;
-            case 1 -> DType.F16;
-            case 2 -> DType.Q4_0;
-            case 8 -> DType.Q8_0;
-            case 12 -> DType.Q4_K;
-            case 14 -> DType.Q6_K;
-            case 24 -> DType.I8;
-            case 25 -> DType.I16;
-            case 26 -> DType.I32;
-            case 27 -> DType.I64;
-            case 28 -> DType.F64;
-            case 30 -> DType.BF16;
-            default -> null;
-        };
-    }
-
     static Gguf parse(Path file, MemorySegment whole) {
         Reader r = new Reader(file, whole);
         long size = whole.byteSize();
@@ -232,7 +203,7 @@ public final class Gguf {
             if (al <= 0 || al > 1 << 20 || (al & (al - 1)) != 0) throw new FormatException(file, "general.alignment " + a + " is not a power of two");
             alignment = al;
         }
-        record Info(String name, long[] ne, int ggmlType, DType dtype, long offset) {
+        record Info(String name, long[] ne, DType dtype, long offset) {
         }
         List<Info> infos = new ArrayList<>();
         for (long i = 0; i < tensorCount; i++) {
@@ -245,8 +216,9 @@ public final class Gguf {
                 if (ne[d] < 0 || ne[d] > Integer.MAX_VALUE) throw new FormatException(file, "tensor " + name + " has an invalid dimension " + ne[d]);
             }
             int type = r.i32();
-            if (dtypeOf(type) == null && OtherType.of(type) == null) throw new FormatException(file, "tensor " + name + " has unknown ggml type " + type);
-            infos.add(new Info(name, ne, type, dtypeOf(type), r.i64()));
+            DType dtype = DType.ofGgml(type);
+            if (dtype == null) throw new FormatException(file, "tensor " + name + " has unknown ggml type " + type);
+            infos.add(new Info(name, ne, dtype, r.i64()));
         }
         long dataOffset = alignUp(r.pos, alignment);
         if (tensorCount > 0 && dataOffset > size) throw new FormatException(file, "truncated: data section would start at " + dataOffset + " but the file has " + size + " bytes");
@@ -258,9 +230,7 @@ public final class Gguf {
             Info info = infos.get(idx);
             String name = info.name;
             if (tensors.containsKey(name) || unsupported.containsKey(name)) throw new FormatException(file, "duplicate tensor " + name);
-            OtherType other = info.dtype == null ? OtherType.of(info.ggmlType) : null;
-            int blockSize = other != null ? other.blockSize : info.dtype.blockSize;
-            String typeName = other != null ? other.name() : info.dtype.name();
+            int blockSize = info.dtype.blockSize;
             long elements = 1;
             for (long d : info.ne) {
                 try {
@@ -270,9 +240,9 @@ public final class Gguf {
                 }
             }
             if (info.ne[0] % blockSize != 0) {
-                throw new FormatException(file, "tensor " + name + " row length " + info.ne[0] + " is not a multiple of the " + typeName + " block size " + blockSize);
+                throw new FormatException(file, "tensor " + name + " row length " + info.ne[0] + " is not a multiple of the " + info.dtype + " block size " + blockSize);
             }
-            long bytes = other != null ? elements / blockSize * other.blockBytes : info.dtype.byteSize(elements);
+            long bytes = info.dtype.byteSize(elements);
             if (info.offset < 0 || info.offset % alignment != 0) throw new FormatException(file, "tensor " + name + " offset " + info.offset + " is not aligned to " + alignment);
             if (info.offset > dataSize || bytes > dataSize - info.offset) {
                 throw new FormatException(file, "tensor " + name + " bytes [" + info.offset + ", " + (info.offset + bytes) + ") lie outside the " + dataSize + " data bytes (truncated file?)");
@@ -280,8 +250,8 @@ public final class Gguf {
             long[] shape = new long[info.ne.length];
             for (int d = 0; d < shape.length; d++) shape[d] = info.ne[shape.length - 1 - d];
             ranges.add(new long[] {info.offset, info.offset + bytes, idx});
-            if (other != null) unsupported.put(name, typeName);
-            else tensors.put(name, new TensorEntry(name, info.dtype, shape, whole.asSlice(dataOffset + info.offset, bytes), file));
+            if (info.dtype.isQuantized() && !Matrices.supports(info.dtype)) unsupported.put(name, info.dtype.name());
+            tensors.put(name, new TensorEntry(name, info.dtype, shape, whole.asSlice(dataOffset + info.offset, bytes), file));
         }
         ranges.sort(Comparator.comparingLong(x -> x[0]));
         for (int i = 1; i < ranges.size(); i++) {
@@ -289,26 +259,7 @@ public final class Gguf {
                 throw new FormatException(file, "tensors " + infos.get((int) ranges.get(i - 1)[2]).name + " and " + infos.get((int) ranges.get(i)[2]).name + " overlap");
             }
         }
-        return new Gguf(file, version, alignment, dataOffset, metadata, tensors, unsupported);
-    }
-
-    /** ggml types this project cannot compute with; known so that their sizes can be checked and named in errors. */
-    private enum OtherType {
-        Q4_1(3, 32, 20), Q5_0(6, 32, 22), Q5_1(7, 32, 24), Q8_1(9, 32, 36), Q2_K(10, 256, 84), Q3_K(11, 256, 110),
-        Q5_K(13, 256, 176), Q8_K(15, 256, 292), IQ4_NL(20, 32, 18), IQ4_XS(23, 256, 136);
-
-        final int id, blockSize, blockBytes;
-
-        OtherType(int id, int blockSize, int blockBytes) {
-            this.id = id;
-            this.blockSize = blockSize;
-            this.blockBytes = blockBytes;
-        }
-
-        static OtherType of(int id) {
-            for (OtherType t : values()) if (t.id == id) return t;
-            return null;
-        }
+        return new Gguf(file, version, metadata, tensors, unsupported);
     }
 
     private static long alignUp(long x, long alignment) {

@@ -2,7 +2,7 @@ package org.flexidepth4j.model;
 
 /**
  * Shape and arithmetic settings of a Llama-family decoder (llama, mistral, qwen2, qwen3). Weight files of every
- * format are described by one of these; see {@link HfConfig} for how HF config.json keys map onto it.
+ * format are described by one of these; {@code load.HfConfig} maps HF config.json keys onto it.
  *
  * @param attentionBias q/k/v projections have biases (qwen2)
  * @param qkNorm        per-head RMSNorm of queries and keys before RoPE (qwen3)
@@ -10,12 +10,25 @@ package org.flexidepth4j.model;
 public record ModelConfig(String architecture, int hiddenSize, int intermediateSize, int numLayers, int numHeads,
                           int numKvHeads, int headDim, int vocabSize, int maxPositions, float rmsNormEps,
                           RopeConfig rope, boolean tiedEmbeddings, boolean attentionBias, boolean qkNorm) {
+    /** Most positions a config may ask for: the RoPE tables are built for all of them at load. */
+    public static final int MAX_POSITIONS = 1 << 20;
+
     public ModelConfig {
         if (hiddenSize <= 0 || intermediateSize <= 0 || numLayers <= 0 || numHeads <= 0 || numKvHeads <= 0 || headDim <= 0 || vocabSize <= 0) {
             throw new IllegalArgumentException("sizes must be positive");
         }
         if (numHeads % numKvHeads != 0) throw new IllegalArgumentException("num_attention_heads " + numHeads + " is not a multiple of num_key_value_heads " + numKvHeads);
         if (headDim % 2 != 0) throw new IllegalArgumentException("head_dim " + headDim + " must be even for RoPE");
+        if (maxPositions <= 0 || maxPositions > MAX_POSITIONS) {
+            throw new IllegalArgumentException("max_position_embeddings " + maxPositions + " is outside 1.." + MAX_POSITIONS);
+        }
+        if (!(rmsNormEps > 0) || Float.isInfinite(rmsNormEps)) throw new IllegalArgumentException("rms_norm_eps must be a finite number > 0 (as float32), got " + rmsNormEps);
+        try {
+            Math.multiplyExact(Math.max(numHeads, numKvHeads), headDim);
+            Math.multiplyExact(maxPositions, headDim / 2);
+        } catch (ArithmeticException e) {
+            throw new IllegalArgumentException("num_attention_heads " + numHeads + " x head_dim " + headDim + " or max_position_embeddings " + maxPositions + " is too large");
+        }
     }
 
     public int queryDim() {

@@ -4,6 +4,7 @@ import java.util.Arrays;
 import org.flexidepth4j.tensor.Attention;
 import org.flexidepth4j.tensor.Matrix;
 import org.flexidepth4j.tensor.Parallel;
+import org.flexidepth4j.tensor.Rope;
 import org.flexidepth4j.tensor.VectorOps;
 
 /**
@@ -16,25 +17,12 @@ import org.flexidepth4j.tensor.VectorOps;
 public final class Transformer {
     private final ModelConfig config;
     private final ModelWeights weights;
-    private final int ropeMaxPositions;
-    private final float[] ropeCos;
-    private final float[] ropeSin;
+    private final Rope rope;
 
     public Transformer(ModelConfig config, ModelWeights weights) {
         this.config = config;
         this.weights = weights;
-        this.ropeMaxPositions = config.maxPositions();
-        int half = config.headDim() / 2;
-        double[] inv = config.rope().inverseFrequencies(config.headDim());
-        ropeCos = new float[ropeMaxPositions * half];
-        ropeSin = new float[ropeMaxPositions * half];
-        for (int p = 0; p < ropeMaxPositions; p++) {
-            for (int i = 0; i < half; i++) {
-                double angle = p * inv[i];
-                ropeCos[p * half + i] = (float) Math.cos(angle);
-                ropeSin[p * half + i] = (float) Math.sin(angle);
-            }
-        }
+        this.rope = config.rope().tables(config.headDim(), config.maxPositions());
     }
 
     public ModelConfig config() {
@@ -47,7 +35,7 @@ public final class Transformer {
 
     /** A fresh sequence state with room for {@code contextLength} tokens (at most the model's max positions). */
     public InferenceState newState(int contextLength) {
-        return new InferenceState(config, Math.min(contextLength, ropeMaxPositions));
+        return new InferenceState(config, Math.min(contextLength, rope.positions()));
     }
 
     /**
@@ -140,7 +128,7 @@ public final class Transformer {
                 VectorOps.add(w.bv(), 0, s.value, t * kvd, kvd);
             }
             if (w.kNorm() != null) headNorm(s.key, t * kvd, config.numKvHeads(), w.kNorm());
-            rope(s.key, t * kvd, config.numKvHeads(), s.positions[t]);
+            rope.rotate(s.key, t * kvd, config.numKvHeads(), s.positions[t], false);
             System.arraycopy(s.key, t * kvd, s.keyCache[l], s.positions[t] * kvd, kvd);
             System.arraycopy(s.value, t * kvd, s.valueCache[l], s.positions[t] * kvd, kvd);
         }
@@ -159,7 +147,7 @@ public final class Transformer {
             int pos = s.positions[s.runRows[r]];
             if (w.bq() != null) VectorOps.add(w.bq(), 0, s.query, r * qd, qd);
             if (w.qNorm() != null) headNorm(s.query, r * qd, config.numHeads(), w.qNorm());
-            rope(s.query, r * qd, config.numHeads(), pos);
+            rope.rotate(s.query, r * qd, config.numHeads(), pos, false);
         }
         attend(l, s, nRun);
         matmul(l, w.wo(), s.attention, s.projected, nRun, s);
@@ -257,23 +245,5 @@ public final class Transformer {
     private void headNorm(float[] x, int off, int heads, float[] weight) {
         int hd = config.headDim();
         for (int h = 0; h < heads; h++) VectorOps.rmsNorm(x, off + h * hd, weight, config.rmsNormEps(), x, off + h * hd, hd);
-    }
-
-    /** Rotates each head of x[off ..] for position pos, in the pairing the weights were trained with. */
-    private void rope(float[] x, int off, int heads, int pos) {
-        int hd = config.headDim(), half = hd / 2;
-        int base = pos * half;
-        boolean interleaved = config.rope().interleaved();
-        for (int h = 0; h < heads; h++) {
-            int o = off + h * hd;
-            for (int i = 0; i < half; i++) {
-                float c = ropeCos[base + i], sn = ropeSin[base + i];
-                int a = interleaved ? o + 2 * i : o + i;
-                int b = interleaved ? a + 1 : a + half;
-                float x0 = x[a], x1 = x[b];
-                x[a] = x0 * c - x1 * sn;
-                x[b] = x1 * c + x0 * sn;
-            }
-        }
     }
 }

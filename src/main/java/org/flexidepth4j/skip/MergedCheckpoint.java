@@ -31,10 +31,10 @@ public final class MergedCheckpoint {
 
     public static void write(Path baseDir, Path pluginFile, Path out) {
         Map<String, TensorEntry> base = HfCheckpoint.tensors(baseDir);
-        if (FlexiDepth.hasRouters(base)) throw new FormatException(baseDir, "already has FlexiDepth routers; merge into a base model");
+        if (FlexiDepthFiles.hasRouters(base)) throw new FormatException(baseDir, "already has FlexiDepth routers; merge into a base model");
         if (!Files.exists(pluginFile)) throw new FormatException(pluginFile, "file not found");
         SafeTensors plugin = SafeTensors.open(pluginFile);
-        if (!FlexiDepth.hasRouters(plugin.tensors())) throw new FormatException(pluginFile, "no FlexiDepth router tensors (model.layers.N.router.*)");
+        if (!FlexiDepthFiles.hasRouters(plugin.tensors())) throw new FormatException(pluginFile, "no FlexiDepth router tensors (model.layers.N.router.*)");
         Map<String, String> weightMap = new TreeMap<>();
         for (Map.Entry<String, TensorEntry> e : base.entrySet()) {
             String shard = e.getValue().file().getFileName().toString();

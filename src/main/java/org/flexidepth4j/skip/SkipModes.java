@@ -1,11 +1,13 @@
 package org.flexidepth4j.skip;
 
+import java.nio.file.Path;
 import org.flexidepth4j.model.Model;
 import org.flexidepth4j.model.SkipPolicy;
 
 /**
- * Turns a --skip mode string into a policy for a loaded model:
+ * Turns a --skip mode string into a policy for a loaded model, so every command accepts the same modes:
  * <ul>
+ * <li>{@code default}: the policy the model's files carry (its FlexiDepth plug-in when present, else dense);</li>
  * <li>{@code none} (or {@code dense}): every layer runs;</li>
  * <li>{@code flexidepth} or {@code flexidepth:T}: the model's FlexiDepth plug-in, threshold T (default 0.5);</li>
  * <li>{@code static:K}: ShortGPT removal of the K layers of lowest Block Influence on the calibration ids;</li>
@@ -17,7 +19,7 @@ import org.flexidepth4j.model.SkipPolicy;
  * </ul>
  */
 public final class SkipModes {
-    public static final String USAGE = "flexidepth[:T]|none|static:K|random:P|exit:L|forced:P";
+    public static final String USAGE = "default|flexidepth[:T]|none|static:K|random:P|exit:L|forced:P";
     /** Std of the random plug-in behind forced:P on a model without one. */
     static final double FORCED_INIT_STD = 0.02;
 
@@ -36,6 +38,10 @@ public final class SkipModes {
         int layers = model.config().numLayers();
         FlexiDepth plugin = model.defaultPolicy() instanceof FlexiDepth fd ? fd : null;
         return switch (name) {
+            case "default" -> {
+                noArgument(mode, arg);
+                yield model.defaultPolicy();
+            }
             case "none", "dense" -> {
                 noArgument(mode, arg);
                 yield SkipPolicy.NONE;
@@ -51,14 +57,20 @@ public final class SkipModes {
             case "random" -> RandomSkip.onLayers(layers, plugin != null ? plugin.routedLayers() : FlexiDepth.latterHalf(layers), number(mode, arg), seed);
             case "exit" -> new EarlyExit(integer(mode, arg), layers);
             case "forced" -> {
-                FlexiDepth base = plugin != null ? plugin
-                        : FlexiDepth.randomInit(model.config(), FlexiDepth.latterHalf(layers), seed, FORCED_INIT_STD).forBase(model.transformer().weights());
                 double rate = number(mode, arg);
                 if (!(rate >= 0 && rate <= 1)) throw new IllegalArgumentException("--skip " + mode + ": P must be in [0, 1]");
-                yield base.withForcedSkipRate(rate, seed);
+                int factor = FlexiDepth.DEFAULT_REDUCTION_FACTOR;
+                FlexiDepth base = plugin != null ? plugin
+                        : FlexiDepthTensor.randomInit(model.config(), FlexiDepth.latterHalf(layers), factor, factor, seed, FORCED_INIT_STD).forBase(model.transformer().weights());
+                yield new ForcedSkip(base, rate, seed);
             }
             default -> throw new IllegalArgumentException("unknown --skip mode '" + mode + "' (expected " + USAGE + ")");
         };
+    }
+
+    /** The model with the FlexiDepth plug-in (routers and adapters) of {@code file}, stored in the base's dtype. */
+    public static Model withAdapters(Model model, Path file) {
+        return model.withPolicy(FlexiDepthFiles.loadFor(file, model.transformer()));
     }
 
     private static void noArgument(String mode, String arg) {

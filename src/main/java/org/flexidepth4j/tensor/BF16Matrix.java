@@ -15,9 +15,8 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>
  * With 16 float lanes (AVX-512) the dot products read 32 bf16 values as 16 int lanes: the even elements are each
  * lane shifted up 16 bits, the odd ones each lane masked, and x is split into its even and odd elements by a
- * two-vector permute that a pass over four rows shares. No widening shuffle per weight: 1.5x the in-cache rate of
- * widening (80 against 53 GB/s, four rows, one thread on the Intel VM), +4% from DRAM. Narrower vectors widen (their
- * two-vector permute is not one instruction). Every row is summed in one order, by {@link #dot} and {@link #dotRows}
+ * two-vector permute that a pass over four rows shares, so no weight needs a widening shuffle. Narrower vectors
+ * widen (their two-vector permute is not one instruction). Every row is summed in one order, by {@link #dot} and {@link #dotRows}
  * alike: the pairs of vectors (even and odd sums), then single vectors into the even sum, then the scalar tail.
  * <p>
  * The loops call nothing but the Vector API: see {@link Matrix} on why.
@@ -82,11 +81,7 @@ public final class BF16Matrix extends Matrix implements RowBlockDot {
         return tail(base, even.add(odd).reduceLanes(VectorOperators.ADD), j, x, xOffset);
     }
 
-    /**
-     * Four rows per pass over x, each summed exactly as {@link #dot} sums it. Why: on an Intel Xeon VM one row at a
-     * time streamed 9.6 GB/s against a 15 GB/s ceiling, four rows at once 12.3; the synthetic 1B decode went from 3.0
-     * to 4.1 tok/s on one thread and from 5.1 to 7.4-8.3 on two (docs/PERFORMANCE.md).
-     */
+    /** Four rows per pass over x, each summed exactly as {@link #dot} sums it: one weight stream does not keep the memory busy. */
     @Override
     public void dotRows(int row, float[] x, int xOffset, float[] out, int outOffset, boolean add) {
         long rowBytes = cols * 2L, b0 = row * rowBytes, b1 = b0 + rowBytes, b2 = b1 + rowBytes, b3 = b2 + rowBytes;

@@ -5,11 +5,9 @@ import java.lang.foreign.MemorySegment;
 
 /**
  * A wide matrix re-laid out as column panels of {@value #PANEL_COLS} columns, each a contiguous row-major matrix of
- * the same dtype, so that one token's product streams each panel once, front to back. Why: a decode dot product
- * keeps its input vector in L1 while the weight rows stream past. At 8192 columns the input is 32 KiB, all of L1,
- * and the streamed rows evict it; a BF16 matrix-vector product then read DRAM at 10-11 GB/s against 22-24 GB/s at
- * 2048 columns (one thread, 1 GiB matrices, same run). Reading row pieces in place instead (no copy) breaks the
- * sequential stream and was slower still (8-10 GB/s). A panel's slice of the input is 8 KiB and stays in L1.
+ * the same dtype, so that one token's product streams each panel once, front to back. Why: a decode dot keeps its
+ * input in L1 while the rows stream past, and an 8192-column input (32 KiB) is evicted by them; a panel's slice is
+ * 8 KiB and stays (docs/KERNELS.md).
  */
 public final class ColumnPanels extends Matrix {
     /** Columns per panel: 8 KiB of float input, a quarter of a 32 KiB L1. A multiple of every block size. */

@@ -7,18 +7,11 @@ import java.lang.foreign.MemorySegment;
  * (inference, training, evaluation) multiplies through {@link #matmul}, so each dtype has exactly one kernel: its
  * {@link #dot} for one token and its {@link #readRow} for the multi-token tile kernel of {@link #matmulRows}.
  * <p>
- * Kernel loops call nothing but the Vector API (no helper of our own that takes or returns a vector). Why: the
- * shared decode loop inlines the kernel of each dtype its call site has seen, up to two; with two inlined, C2 runs
- * out of its inlining node budget, and a helper then left out of line boxes every vector it passes. One helper per
- * block made Q8_0 decode 6x slower beside Q4_0 (2.1 against 12.8 G weights/s, docs/KERNELS.md); the Vector API's
- * own methods are force-inlined and never left out.
+ * Kernel loops call nothing but the Vector API (no helper of our own that takes or returns a vector), because a
+ * helper C2 leaves out of line once its inlining budget is spent boxes every vector it passes (docs/KERNELS.md).
  */
 public abstract class Matrix {
-    /**
-     * Below this many multiply-adds (~30 us on one core) a matmul runs on the calling thread: the hand-off would
-     * cost more. Measured on the 2-core machine: tinylm (d = 256) decode on 2 threads went from 82-90 to 179-286
-     * tok/s when its 256 x 256 projections stopped being split (threshold 2^15 -> 2^18).
-     */
+    /** Below this many multiply-adds (~30 us on one core) a matmul runs on the calling thread: the hand-off would cost more. */
     private static final long PARALLEL_MIN_WORK = 1L << 18;
 
     protected final int rows;
@@ -67,6 +60,19 @@ public abstract class Matrix {
 
     /** Strided form: row t of x starts at xOffset + t * xStride, row t of out at outOffset + t * outStride. */
     public final void matmul(float[] x, int xOffset, int xStride, float[] out, int outOffset, int outStride, int tokens) {
+        forRows(tokens, (start, end) -> matmulRows(x, xOffset, xStride, out, outOffset, outStride, tokens, start, end));
+    }
+
+    /**
+     * As {@link #matmul}, always through {@link Gemm} whatever the token count: each output is one fma chain, so the
+     * bits are the same interpreted or compiled ({@link #dot}'s lane sum is not), which training needs.
+     */
+    public final void matmulOrderFixed(float[] x, float[] out, int tokens) {
+        forRows(tokens, (start, end) -> matmulPacked(x, 0, cols, out, 0, rows, tokens, start, end));
+    }
+
+    /** Splits the output rows over the pool when the work pays for the hand-off. */
+    private void forRows(int tokens, Parallel.RangeBody task) {
         long work = (long) rows * cols * tokens;
         if (tokens < GEMM_MIN_TOKENS && Kernels.activations() == Kernels.Activations.Q8 && takesInt8Activations()) {
             Q8Activations qx = Q8Activations.quantize(x, xOffset, xStride, cols, tokens);
@@ -79,12 +85,10 @@ public abstract class Matrix {
             return;
         }
         if (work < PARALLEL_MIN_WORK) {
-            matmulRows(x, xOffset, xStride, out, outOffset, outStride, tokens, 0, rows);
+            task.run(0, rows);
             return;
         }
-        int minRows = (int) Math.max(1, PARALLEL_MIN_WORK / ((long) cols * tokens));
-        Parallel.pool().forRange(rows, minRows,
-                (start, end) -> matmulRows(x, xOffset, xStride, out, outOffset, outStride, tokens, start, end));
+        Parallel.pool().forRange(rows, (int) Math.max(1, PARALLEL_MIN_WORK / ((long) cols * tokens)), task);
     }
 
     /**
@@ -109,6 +113,12 @@ public abstract class Matrix {
             }
             return;
         }
+        matmulPacked(x, xOffset, xStride, out, outOffset, outStride, tokens, rowStart, rowEnd);
+    }
+
+    /** Output rows [rowStart, rowEnd) through {@link Gemm}, panel by panel of {@link Gemm#NR} dequantized rows. */
+    private void matmulPacked(float[] x, int xOffset, int xStride, float[] out, int outOffset, int outStride,
+                              int tokens, int rowStart, int rowEnd) {
         int nr = Gemm.NR;
         // Padded tile rows: with a power-of-two row length the transpose's column reads would all map to one L1 set.
         int stride = cols + TILE_PAD;
@@ -123,14 +133,7 @@ public abstract class Matrix {
         }
     }
 
-    /**
-     * From this many tokens on, packing rows for {@link Gemm} beats a dot per token. Packing (dequantize, transpose)
-     * costs about 1.2 ns per weight once; a dot per token re-reads a row that stays in L1 between tokens. One thread,
-     * Intel VM, whole prompts: synthetic 1B BF16 8 / 16 / 31 tokens 0.47 / 0.74 / 1.23 s by dots against 1.77 / 2.0 s
-     * packed at 8 / 16 (and 1.75 s at 32), a crossover near 90 tokens; tinylm (rows of 256, where a dot's reduction
-     * weighs more) 14 ms by dots against 22-28 ms packed at 8-16 tokens, about even at 20-28, 35 against 28 ms at 31.
-     * 32 takes nearly all of the first and little of the second (the threshold was 8).
-     */
+    /** From this many tokens on, packing rows for {@link Gemm} (about 1.2 ns per weight, once) beats a dot per token. */
     static final int GEMM_MIN_TOKENS = 32;
 
     /** Floats of padding per tile row of {@link #matmulRows}: one cache line. */

@@ -22,8 +22,8 @@ import jdk.incubator.vector.VectorOperators;
  * GGML Q4_0: blocks of 32 values stored as an fp16 scale d and 16 bytes of nibbles; byte i holds element i in its
  * low nibble and element i + 16 in its high nibble, value = (nibble - 8) * d. Bytes are widened to int lanes; with
  * 16 float lanes (AVX-512) a nibble becomes its float by a lookup in a 16-entry table ({@code selectFrom}, one
- * permute that reads only the index's low four bits), 1.3x the in-cache rate of masking, subtracting and converting,
- * which narrower vectors still do. {@link #int8Rows} multiplies the nibbles with x quantized to int8 instead
+ * permute that reads only the index's low four bits) instead of masking, subtracting and converting, which narrower
+ * vectors still do. {@link #int8Rows} multiplies the nibbles with x quantized to int8 instead
  * ({@link Q8Activations}), natively or in Java ({@link Kernels}).
  * <p>
  * The loops call nothing but the Vector API: see {@link Matrix} on why.
@@ -49,7 +49,7 @@ public final class Q4_0Matrix extends Int8BlockMatrix {
         FloatVector acc0 = FloatVector.zero(F), acc1 = acc0, acc2 = acc0, acc3 = acc0;
         int b = 0;
         if (LOOKUP) {
-            // Four blocks per iteration, their loads side by side: 4-7% faster from DRAM than one block at a time.
+            // Four blocks per iteration, their loads side by side, so more memory reads are in flight.
             for (; b + 3 < blocksPerRow; b += 4) {
                 long blk = base + (long) b * BLOCK_BYTES;
                 int xi = xOffset + b * BLOCK;

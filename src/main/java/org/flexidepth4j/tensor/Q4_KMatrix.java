@@ -32,10 +32,10 @@ public final class Q4_KMatrix extends BlockMatrix {
     private static final ValueLayout.OfInt LE_INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     /**
-     * get_scale_min_k4: the 6-bit scale (which = 0) or min (which = 1) of sub-block j, from the 12 packed bytes read
+     * get_scale_min_k4 (Q4_K and Q5_K): the 6-bit scale (which = 0) or min (which = 1) of sub-block j, from the 12 packed bytes read
      * as one long (bytes 0-7) and one int (8-11): two loads per super-block instead of two or three per value.
      */
-    private static int scaleMin(long low, int high, int j, int which) {
+    static int scaleMin(long low, int high, int j, int which) {
         if (j < 4) return (int) (low >>> (8 * (j + 4 * which))) & 63;
         int packed = (high >>> (8 * (j - 4))) & 0xFF;
         int top = (int) (low >>> (8 * (j - 4 + 4 * which))) & 0xFF;

@@ -10,8 +10,7 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * Lane shapes shared by the block-quantized kernels: float lanes as wide as the machine's vectors (16 with AVX-512,
  * 8 with AVX2), and byte loads with as many lanes. The kernels widen bytes in two steps, byte -> int ({@code B2I})
- * -> float ({@code I2F}): measured 2.4x faster here than one B2F conversion, which C2 does not compile to the
- * sign-extend + convert pair. They write these steps out rather than call a helper of ours ({@link Matrix} on why).
+ * -> float ({@code I2F}), because C2 does not compile one B2F conversion to the sign-extend + convert pair. They write these steps out rather than call a helper of ours ({@link Matrix} on why).
  */
 final class QuantLanes {
     static final VectorSpecies<Float> F =

@@ -1,11 +1,10 @@
 package org.flexidepth4j.tensor;
 
 /**
- * A dtype whose decode reads {@value #ROWS} rows in one pass over x: several weight streams at once, which a
- * single-stream dot does not keep busy on every machine (measured on an Intel Xeon VM, docs/PERFORMANCE.md). The
- * decode loops ({@link Matrix#matmulRows}, {@link ColumnPanels}) call it for whole blocks of rows and {@link
- * Matrix#dot} for the rest. Only BF16 implements it: for Q4_0 a four-row method exceeded C2's inlining budget by
- * itself, and two rows per pass measured no faster than its one-row dot (docs/KERNELS.md, "Sixth session").
+ * A dtype whose decode reads {@value #ROWS} rows in one pass over x: several weight streams at once, because a
+ * single-stream dot does not keep the memory busy on every machine. The decode loops ({@link Matrix#matmulRows},
+ * {@link ColumnPanels}) call it for whole blocks of rows and {@link Matrix#dot} for the rest. Only BF16 implements
+ * it (docs/KERNELS.md says why not Q4_0).
  */
 interface RowBlockDot {
     int ROWS = 4;

@@ -11,10 +11,10 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>Every result here is a fixed sequence of IEEE operations, so it is the same float whether the JIT has compiled
  * the code or not: lane sums go through {@link #sum} (a fixed pairwise tree) rather than {@code reduceLanes(ADD)},
- * and exponentials through {@link #exp} rather than {@code lanewise(EXP)}; the intrinsics of those two and their
- * Java fallbacks differ in the last bit, which made a resumed training run in a fresh JVM drift at 1e-9. The
- * one-token decode kernels of the weight dtypes ({@link Matrix#dot}) keep {@code reduceLanes(ADD)}: they serve
- * inference only, where a few nanoseconds per row matter (this sum is 3-4x slower) and the last bit does not.
+ * and exponentials through {@link #exp} rather than {@code lanewise(EXP)}, whose intrinsics and Java fallbacks differ
+ * in the last bit (a resumed training run must continue bit for bit). The one-token decode kernels of the weight
+ * dtypes ({@link Matrix#dot}) keep the faster {@code reduceLanes(ADD)}: they serve inference only, and training
+ * multiplies through {@link Matrix#matmulOrderFixed}.
  */
 public final class VectorOps {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;

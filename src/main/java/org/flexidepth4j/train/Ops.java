@@ -23,8 +23,9 @@ public final class Ops {
 
     // ---- linear: out[T, rows] = x[T, cols] · Wᵀ -------------------------------------------------------------
 
+    /** Through {@link org.flexidepth4j.tensor.Matrix#matmulOrderFixed}: a resumed run must continue bit for bit. */
     public static void linear(Param w, float[] x, float[] out, int T) {
-        w.matrix().matmul(x, out, T);
+        w.matrix().matmulOrderFixed(x, out, T);
     }
 
     /** dx (+)= dy · W when dx is not null; grad(W) += dyᵀ · x when W is trainable. */
@@ -79,42 +80,6 @@ public final class Ops {
             for (int j = 0; j < n; j++) {
                 dx[o + j] += s * wv[j] * dout[o + j] - c * x[o + j];
                 if (gw != null) gw[j] += dout[o + j] * x[o + j] * s;
-            }
-        }
-    }
-
-    // ---- RoPE: rotate each pair (a, b) of each head by its position's angle ---------------------------------
-
-    /** Cos/sin tables per position and rotated pair; {@code interleaved} pairs (2i, 2i+1), else (i, i + hd/2). */
-    public record Rope(int headDim, boolean interleaved, float[] cos, float[] sin) {
-        public static Rope of(double[] inverseFrequencies, int headDim, boolean interleaved, int positions) {
-            int half = headDim / 2;
-            float[] cos = new float[positions * half], sin = new float[positions * half];
-            for (int p = 0; p < positions; p++) {
-                for (int i = 0; i < half; i++) {
-                    double angle = p * inverseFrequencies[i];
-                    cos[p * half + i] = (float) Math.cos(angle);
-                    sin[p * half + i] = (float) Math.sin(angle);
-                }
-            }
-            return new Rope(headDim, interleaved, cos, sin);
-        }
-
-        /** Rotates x [T, heads * headDim] in place, row t at position t; {@code inverse} rotates back (the backward). */
-        public void apply(float[] x, int T, int heads, boolean inverse) {
-            int half = headDim / 2;
-            for (int t = 0; t < T; t++) {
-                for (int h = 0; h < heads; h++) {
-                    int o = (t * heads + h) * headDim;
-                    for (int i = 0; i < half; i++) {
-                        float c = cos[t * half + i], sn = inverse ? -sin[t * half + i] : sin[t * half + i];
-                        int a = interleaved ? o + 2 * i : o + i;
-                        int b = interleaved ? a + 1 : a + half;
-                        float x0 = x[a], x1 = x[b];
-                        x[a] = x0 * c - x1 * sn;
-                        x[b] = x1 * c + x0 * sn;
-                    }
-                }
             }
         }
     }

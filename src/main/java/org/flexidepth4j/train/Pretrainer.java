@@ -81,14 +81,17 @@ public final class Pretrainer {
         }
 
         ModelWeights init = ScratchModel.init(mc, cfg.seed(), cfg.initStd());
-        TrainableSkipRouters routers = cfg.router() == null ? null : TrainableSkipRouters.init(mc, cfg.router(), cfg.seqLen());
-        TrainableDecoder net = new TrainableDecoder(mc, init, name -> true, null, 0f, 0.5f, cfg.seqLen(), routers);
+        LearningToSkip routers = cfg.router() == null ? null : LearningToSkip.init(mc, cfg.router(), cfg.seqLen());
+        TrainableDecoder net = TrainableDecoder.builder(mc, init, cfg.seqLen()).trainAllBase().skip(routers == null ? TrainableSkip.NONE : routers).build();
         List<Param> base = new ArrayList<>(net.trainableParams());
-        List<Param> routerParams = routers == null ? List.of() : routers.params();
-        base.removeAll(routerParams);
-        AdamW baseOpt = new AdamW(base, cfg.beta1(), cfg.beta2(), cfg.adamEps(), cfg.weightDecay());
-        AdamW routerOpt = routers == null ? null : new AdamW(routerParams, cfg.beta1(), cfg.beta2(), cfg.adamEps(), 0f);
-        AdamW[] optimizers = routerOpt == null ? new AdamW[] {baseOpt} : new AdamW[] {baseOpt, routerOpt};
+        List<StepLoop.Group> groups = new ArrayList<>();
+        if (routers != null) base.removeAll(routers.params());
+        groups.add(new StepLoop.Group(new AdamW(base, cfg.beta1(), cfg.beta2(), cfg.adamEps(), cfg.weightDecay()), 1f, "grad_norm"));
+        if (routers != null) {
+            AdamW routerOpt = new AdamW(routers.params(), cfg.beta1(), cfg.beta2(), cfg.adamEps(), 0f);
+            groups.add(new StepLoop.Group(routerOpt, (float) cfg.router().routerLrMultiplier(), "router_grad_norm"));
+        }
+        AdamW[] optimizers = groups.stream().map(StepLoop.Group::optimizer).toArray(AdamW[]::new);
 
         Path out = cfg.out().toAbsolutePath(), work = inProgress(out);
         Checkpoint state = new Checkpoint(0, 0, 0, cfg.seed());
@@ -108,7 +111,7 @@ public final class Pretrainer {
             throw new FormatException(work, "cannot prepare the run directory: " + e.getMessage());
         }
         try {
-            return train(cfg, mc, train, val, net, routers, optimizers, state, progress, stopAfter, work, out);
+            return train(cfg, mc, train, val, net, routers, groups, state, progress, stopAfter, work, out);
         } catch (RuntimeException e) {
             if (!Files.exists(work.resolve(Checkpoint.FILE))) { // nothing to resume from
                 try {
@@ -128,89 +131,79 @@ public final class Pretrainer {
     }
 
     private static Result train(PretrainConfig cfg, ModelConfig mc, TextData train, TextData val, TrainableDecoder net,
-                                TrainableSkipRouters routers, AdamW[] optimizers, Checkpoint state, boolean progress, int stopAfter,
+                                LearningToSkip routers, List<StepLoop.Group> groups, Checkpoint state, boolean progress, int stopAfter,
                                 Path work, Path out) {
-        AdamW baseOpt = optimizers[0], routerOpt = routers == null ? null : optimizers[1];
-        float routerLr = routers == null ? 0f : (float) cfg.router().routerLrMultiplier();
-        int[] seq = new int[cfg.seqLen()];
-        int epoch = state.epoch(), position = state.position();
-        int[] order = train.order(cfg.seed(), epoch);
-        float scale = 1f / cfg.batch();
-        List<Double> losses = new ArrayList<>();
-        double valLoss = Double.NaN, valExecuted = Double.NaN;
+        StepLoop.Schedule schedule = new StepLoop.Schedule(cfg.steps(), cfg.batch(), cfg.warmupSteps(), cfg.lr(), cfg.minLrRatio(),
+                cfg.clip(), cfg.checkpointEvery(), cfg.evalEvery(), cfg.seed());
+        SkipRecipe recipe = new SkipRecipe(cfg, net, routers, val);
+        StepLoop.Outcome done;
         try (TrainingLog log = TrainingLog.open(work.resolve(METRICS), state.step(), "pretrain", cfg.steps(), progress)) {
-            for (int step = state.step(); step < cfg.steps(); step++) {
-                if (step == stopAfter) return new Result(losses, valLoss, valExecuted, work);
-                long start = System.nanoTime();
-                float lr = AdamW.cosineSchedule(step, cfg.steps(), cfg.warmupSteps(), cfg.lr(), cfg.minLrRatio());
-                double noise = routers == null ? 0 : cfg.router().noiseAt(step, cfg.steps());
-                double target = routers == null ? 1 : cfg.router().targetAt(step, cfg.steps());
-                if (routers != null) {
-                    routers.setNoise(noise, cfg.seed() * 1_000_003L + step);
-                    routers.setTarget(target);
-                }
-                for (AdamW o : optimizers) o.zeroGrad();
-                double loss = 0, lm = 0, executed = 0;
-                for (int i = 0; i < cfg.batch(); i++) {
-                    if (position == order.length) {
-                        order = train.order(cfg.seed(), ++epoch);
-                        position = 0;
-                    }
-                    train.sequence(order[position++], seq);
-                    loss += net.forward(seq, seq.length) * scale;
-                    lm += net.lmLoss() * scale;
-                    executed += (routers == null ? 1 : routers.meanExecutedFraction()) * scale;
-                    net.backward(scale);
-                }
-                if (!Double.isFinite(loss)) throw new IllegalStateException("loss is " + loss + " at step " + step + " (diverged: lower the learning rate)");
-                double gradNorm = baseOpt.clipGradNorm(cfg.clip());
-                double routerGradNorm = routerOpt == null ? 0 : routerOpt.clipGradNorm(cfg.clip());
-                baseOpt.update(lr);
-                if (routerOpt != null) routerOpt.update(lr * routerLr);
-                losses.add(loss);
+            done = StepLoop.run(net, train, schedule, groups, recipe, state, log, work.resolve(Checkpoint.FILE), stopAfter);
+        }
+        ObjectNode v = done.evaluation();
+        Path result = work;
+        if (state.step() + done.losses().size() == cfg.steps()) {
+            if (v.isEmpty()) recipe.evaluate(v); // resumed at the end: the last evaluation ran before the kill
+            writeModel(work, mc, net, routers, cfg);
+            replace(work, out);
+            result = out;
+        }
+        return new Result(done.losses(), v.path("val_lm_loss").asDouble(Double.NaN), v.path("val_executed").asDouble(Double.NaN), result);
+    }
 
-                ObjectNode line = Json.MAPPER.createObjectNode();
-                line.put("step", step + 1).put("loss", loss).put("lm_loss", lm).put("density_reg", loss - lm)
-                        .put("executed", executed).put("target_density", target).put("noise", noise).put("lr", lr).put("grad_norm", gradNorm).put("router_grad_norm", routerGradNorm)
-                        .put("epoch", epoch).put("tokens_per_s", cfg.batch() * cfg.seqLen() / ((System.nanoTime() - start) / 1e9));
-                boolean last = step + 1 == cfg.steps();
-                if (val != null && ((step + 1) % cfg.evalEvery() == 0 || last)) {
-                    double[] v = evaluate(net, routers, val);
-                    valLoss = v[0];
-                    valExecuted = v[1];
-                    line.put("val_lm_loss", valLoss).put("val_executed", valExecuted);
-                }
-                log.step(line, String.format(" loss %.3f executed %.2f", loss, executed));
-                if ((step + 1) % cfg.checkpointEvery() == 0 || last) {
-                    new Checkpoint(step + 1, epoch, position, cfg.seed()).save(work.resolve(Checkpoint.FILE), optimizers);
-                }
+    /**
+     * What pretraining logs: the density regulariser, the executed fraction, the noise and density target of the
+     * schedule (set before each step), and the held-out NLL routed as at inference (no noise).
+     */
+    private record SkipRecipe(PretrainConfig cfg, TrainableDecoder net, LearningToSkip routers, TextData val) implements StepLoop.Recipe {
+        @Override
+        public void beforeStep(int step, ObjectNode line) {
+            double noise = routers == null ? 0 : cfg.router().noiseAt(step, cfg.steps());
+            double target = routers == null ? 1 : cfg.router().targetAt(step, cfg.steps());
+            if (routers != null) {
+                routers.setNoise(noise, cfg.seed() * 1_000_003L + step);
+                routers.setTarget(target);
             }
+            line.put("target_density", target).put("noise", noise);
         }
-        if (val != null && Double.isNaN(valLoss)) { // resumed at the end: the last evaluation ran before the kill
-            double[] v = evaluate(net, routers, val);
-            valLoss = v[0];
-            valExecuted = v[1];
+
+        @Override
+        public List<String> metrics() {
+            return List.of("density_reg", "executed");
         }
-        writeModel(work, mc, net, routers, cfg);
-        replace(work, out);
-        return new Result(losses, valLoss, valExecuted, out);
+
+        @Override
+        public double[] measure() {
+            return new double[] {net.loss() - net.lmLoss(), executed()};
+        }
+
+        private double executed() {
+            return routers == null ? 1 : routers.meanExecutedFraction();
+        }
+
+        /** Mean next-token NLL and executed fraction over the held-out sequences, routed as at inference (no noise). */
+        @Override
+        public void evaluate(ObjectNode line) {
+            if (val == null) return;
+            int[] seq = new int[val.seqLen()];
+            double nll = 0, executed = 0;
+            for (int i = 0; i < val.sequences(); i++) {
+                if (routers != null) routers.setNoise(0, 0);
+                val.sequence(i, seq);
+                net.forward(seq, seq.length);
+                nll += net.lmLoss();
+                executed += executed();
+            }
+            line.put("val_lm_loss", nll / val.sequences()).put("val_executed", executed / val.sequences());
+        }
+
+        @Override
+        public String progress(double loss, double[] metrics) {
+            return String.format(" loss %.3f executed %.2f", loss, metrics[1]);
+        }
     }
 
-    /** Mean next-token NLL and executed fraction over the held-out sequences, routed as at inference (no noise). */
-    static double[] evaluate(TrainableDecoder net, TrainableSkipRouters routers, TextData val) {
-        int[] seq = new int[val.seqLen()];
-        double nll = 0, executed = 0;
-        for (int i = 0; i < val.sequences(); i++) {
-            if (routers != null) routers.setNoise(0, 0);
-            val.sequence(i, seq);
-            net.forward(seq, seq.length);
-            nll += net.lmLoss();
-            executed += routers == null ? 1 : routers.meanExecutedFraction();
-        }
-        return new double[] {nll / val.sequences(), executed / val.sequences()};
-    }
-
-    private static void writeModel(Path dir, ModelConfig mc, TrainableDecoder net, TrainableSkipRouters routers, PretrainConfig cfg) {
+    private static void writeModel(Path dir, ModelConfig mc, TrainableDecoder net, LearningToSkip routers, PretrainConfig cfg) {
         SafeTensorsWriter w = new SafeTensorsWriter().metadata("format", "pt");
         for (Param p : net.allParams()) {
             if (p.rows() == 1) w.addF32(p.name(), p.value(), p.cols());

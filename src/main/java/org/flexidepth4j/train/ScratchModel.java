@@ -6,6 +6,7 @@ import org.flexidepth4j.model.LayerWeights;
 import org.flexidepth4j.model.ModelConfig;
 import org.flexidepth4j.model.ModelWeights;
 import org.flexidepth4j.tensor.F32Matrix;
+import org.flexidepth4j.tensor.Gaussian;
 
 /** Weights of a model trained from scratch: every matrix ~ N(0, std²) (Box-Muller from a seeded stream), norms 1. */
 public final class ScratchModel {
@@ -26,22 +27,11 @@ public final class ScratchModel {
         return new ModelWeights(embedding, layers, ones(d), c.tiedEmbeddings() ? embedding : normal(rng, c.vocabSize(), d, std));
     }
 
-    /** n values ~ N(0, std²); every random-init tensor of training (this model, the FlexiDepth plug-in) comes from here. */
-    static float[] normal(SplittableRandom rng, int n, double std) {
-        float[] v = new float[n];
-        for (int i = 0; i < n; i++) {
-            // Box-Muller from the seeded stream: reproducible across JVMs, unlike java.util.Random's gaussian cache
-            double u1 = 1.0 - rng.nextDouble(), u2 = rng.nextDouble();
-            v[i] = (float) (std * Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2));
-        }
-        return v;
-    }
-
     private static F32Matrix normal(SplittableRandom rng, int rows, int cols, double std) {
-        return F32Matrix.of(normal(rng, rows * cols, std), rows, cols);
+        return F32Matrix.of(Gaussian.normal(rng, rows * cols, std), rows, cols);
     }
 
-    static float[] ones(int n) {
+    private static float[] ones(int n) {
         float[] v = new float[n];
         Arrays.fill(v, 1f);
         return v;

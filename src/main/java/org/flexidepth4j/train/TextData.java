@@ -127,10 +127,6 @@ public final class TextData {
         return skippedFiles;
     }
 
-    public long tokenCount() {
-        return tokens.length;
-    }
-
     /** Copies sequence {@code index} into dst. */
     public void sequence(int index, int[] dst) {
         System.arraycopy(tokens, index * seqLen, dst, 0, seqLen);

@@ -87,7 +87,6 @@ public record TrainConfig(Path model, List<Path> data, Path val, String routedLa
         public Builder minLrRatio(float v) { minLrRatio = v; return this; }
         public Builder clip(float v) { clip = v; return this; }
         public Builder weightDecay(float v) { weightDecay = v; return this; }
-        public Builder betas(float b1, float b2) { beta1 = b1; beta2 = b2; return this; }
         public Builder adamEps(float v) { adamEps = v; return this; }
         public Builder steps(int v) { steps = v; return this; }
         public Builder seqLen(int v) { seqLen = v; return this; }

@@ -3,11 +3,9 @@ package org.flexidepth4j.train;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
-import org.flexidepth4j.ModelLoader;
+import org.flexidepth4j.load.ModelLoader;
 import org.flexidepth4j.io.FormatException;
-import org.flexidepth4j.io.Json;
 import org.flexidepth4j.io.SafeTensorsWriter;
 import org.flexidepth4j.model.Model;
 import org.flexidepth4j.model.ModelConfig;
@@ -27,9 +25,6 @@ public final class Trainer {
     /** Rough numbers of a finished run. */
     public record Result(int steps, List<Double> losses, double lastValLoss, Path output) {
     }
-
-    /** Router/adapter width divisors when a fresh plug-in is made (the released defaults). */
-    private static final int REDUCTION = FlexiDepth.DEFAULT_REDUCTION_FACTOR;
 
     private Trainer() {
     }
@@ -59,8 +54,9 @@ public final class Trainer {
         }
         if (train.skippedFiles() > 0) System.err.println("skipped " + train.skippedFiles() + " empty data file(s)");
 
-        PlugIn plugIn = cfg.fullWeights() ? null : plugIn(cfg, model);
-        TrainableDecoder net = new TrainableDecoder(mc, model.transformer().weights(), name -> cfg.fullWeights(), plugIn, cfg.alpha(), cfg.threshold(), cfg.seqLen());
+        PlugIn plugIn = (cfg.fullWeights() ? PlugIn.none(mc) : plugIn(cfg, model)).withSkipLoss(cfg.alpha()).withThreshold(cfg.threshold());
+        TrainableDecoder net = TrainableDecoder.builder(mc, model.transformer().weights(), cfg.seqLen())
+                .trainBase(name -> cfg.fullWeights()).skip(plugIn).build();
         AdamW adam = new AdamW(net.trainableParams(), cfg.beta1(), cfg.beta2(), cfg.adamEps(), cfg.weightDecay());
 
         Path out = cfg.out();
@@ -69,61 +65,18 @@ public final class Trainer {
             state = Checkpoint.load(Checkpoint.locate(cfg.resume()), adam);
             if (state.seed() != cfg.seed()) throw new IllegalArgumentException("checkpoint was trained with seed " + state.seed() + ", not " + cfg.seed());
         }
-        Path metrics = out.resolve("metrics.jsonl");
-        int[] seq = new int[cfg.seqLen()];
-        int perStep = cfg.batch() * cfg.accumulation();
-        float scale = 1f / perStep;
-        int epoch = state.epoch(), position = state.position();
-        int[] order = train.order(cfg.seed(), epoch);
-        List<Double> losses = new ArrayList<>();
-        double lastVal = Double.NaN;
-        int routed = plugIn == null ? 0 : plugIn.routedLayers().length;
-
-        try (TrainingLog log = TrainingLog.open(metrics, state.step(), "train", cfg.steps(), cfg.progress())) {
-            for (int step = state.step(); step < cfg.steps() && step < stopAfter; step++) {
-                long start = System.nanoTime();
-                float lr = AdamW.cosineSchedule(step, cfg.steps(), cfg.warmupSteps(), cfg.lr(), cfg.minLrRatio());
-                adam.zeroGrad();
-                double loss = 0, lm = 0, skip = 0, skipped = 0;
-                for (int i = 0; i < perStep; i++) {
-                    if (position == order.length) {
-                        epoch++;
-                        position = 0;
-                        order = train.order(cfg.seed(), epoch);
-                    }
-                    train.sequence(order[position++], seq);
-                    loss += net.forward(seq, seq.length) * scale;
-                    lm += net.lmLoss() * scale;
-                    skip += net.skipLoss() * scale;
-                    skipped += (double) net.skippedLayers() / seq.length * scale;
-                    net.backward(scale);
-                }
-                if (!Double.isFinite(loss)) throw new IllegalStateException("loss is " + loss + " at step " + step + " (diverged: lower the learning rate)");
-                double gradNorm = adam.clipGradNorm(cfg.clip());
-                adam.update(lr);
-                double seconds = (System.nanoTime() - start) / 1e9;
-                losses.add(loss);
-
-                ObjectNode line = Json.MAPPER.createObjectNode();
-                line.put("step", step + 1).put("loss", loss).put("lm_loss", lm).put("skip_loss", skip)
-                        .put("layers_skipped", skipped).put("routed_layers", routed).put("grad_norm", gradNorm)
-                        .put("lr", lr).put("tokens_per_s", perStep * cfg.seqLen() / seconds).put("epoch", epoch);
-                boolean last = step + 1 == cfg.steps();
-                if (val != null && ((step + 1) % cfg.evalEvery() == 0 || last)) {
-                    double[] v = evaluate(net, val, cfg.evalSequences());
-                    lastVal = v[0];
-                    line.put("val_lm_loss", v[0]).put("val_layers_skipped", v[1]);
-                }
-                log.step(line, String.format(" loss %.3f skip %.2f", loss, skipped));
-                if ((step + 1) % cfg.checkpointEvery() == 0 || last) {
-                    new Checkpoint(step + 1, epoch, position, cfg.seed()).save(out.resolve(Checkpoint.FILE), adam);
-                }
-            }
+        StepLoop.Schedule schedule = new StepLoop.Schedule(cfg.steps(), cfg.batch() * cfg.accumulation(), cfg.warmupSteps(), cfg.lr(),
+                cfg.minLrRatio(), cfg.clip(), cfg.checkpointEvery(), cfg.evalEvery(), cfg.seed());
+        FlexiDepthRecipe recipe = new FlexiDepthRecipe(net, plugIn, val, cfg.evalSequences());
+        StepLoop.Outcome done;
+        try (TrainingLog log = TrainingLog.open(out.resolve("metrics.jsonl"), state.step(), "train", cfg.steps(), cfg.progress())) {
+            done = StepLoop.run(net, train, schedule, List.of(new StepLoop.Group(adam, 1f, "grad_norm")), recipe, state, log,
+                    out.resolve(Checkpoint.FILE), stopAfter);
         }
         Path output;
-        if (plugIn != null) {
+        if (!cfg.fullWeights()) {
             output = out.resolve("flexidepth.safetensors");
-            plugIn.save(output, mc);
+            plugIn.save(output);
         } else {
             output = out.resolve("model.safetensors");
             SafeTensorsWriter w = new SafeTensorsWriter();
@@ -133,27 +86,52 @@ public final class Trainer {
             }
             w.metadata("format", "pt").write(output);
         }
-        return new Result(losses.size(), losses, lastVal, output);
+        return new Result(done.losses().size(), done.losses(), done.evaluation().path("val_lm_loss").asDouble(Double.NaN), output);
+    }
+
+    /** What plug-in training logs: the skip loss, routed layers skipped per token, and the held-out loss. */
+    private record FlexiDepthRecipe(TrainableDecoder net, PlugIn plugIn, TextData val, int evalSequences) implements StepLoop.Recipe {
+        @Override
+        public void beforeStep(int step, ObjectNode line) {
+            line.put("routed_layers", plugIn.routedLayers().length);
+        }
+
+        @Override
+        public List<String> metrics() {
+            return List.of("skip_loss", "layers_skipped");
+        }
+
+        @Override
+        public double[] measure() {
+            return new double[] {plugIn.skipLoss(), (double) plugIn.skippedLayers() / net.length()};
+        }
+
+        /** Mean next-token loss and mean routed layers skipped per token over the first evalSequences held-out sequences. */
+        @Override
+        public void evaluate(ObjectNode line) {
+            if (val == null) return;
+            int n = Math.min(evalSequences, val.sequences());
+            int[] seq = new int[val.seqLen()];
+            double loss = 0, skipped = 0;
+            for (int i = 0; i < n; i++) {
+                val.sequence(i, seq);
+                net.forward(seq, seq.length);
+                loss += net.lmLoss();
+                skipped += (double) plugIn.skippedLayers() / seq.length;
+            }
+            line.put("val_lm_loss", loss / n).put("val_layers_skipped", skipped / n);
+        }
+
+        @Override
+        public String progress(double loss, double[] metrics) {
+            return String.format(" loss %.3f skip %.2f", loss, metrics[1]);
+        }
     }
 
     private static PlugIn plugIn(TrainConfig cfg, Model model) {
         ModelConfig mc = model.config();
-        if (cfg.routedLayers() != null) return PlugIn.init(mc, TrainConfig.parseLayers(cfg.routedLayers()), REDUCTION, REDUCTION, cfg.seed());
+        if (cfg.routedLayers() != null) return PlugIn.init(mc, TrainConfig.parseLayers(cfg.routedLayers()), cfg.seed());
         if (model.defaultPolicy() instanceof FlexiDepth fd) return PlugIn.from(fd);
         throw new IllegalArgumentException(model.source() + " has no FlexiDepth plug-in to continue: give the layers to route (e.g. --routed-layers 6-11)");
-    }
-
-    /** Mean next-token loss and mean routed layers skipped per token over the first {@code max} held-out sequences. */
-    static double[] evaluate(TrainableDecoder net, TextData val, int max) {
-        int n = Math.min(max, val.sequences());
-        int[] seq = new int[val.seqLen()];
-        double loss = 0, skipped = 0;
-        for (int i = 0; i < n; i++) {
-            val.sequence(i, seq);
-            net.forward(seq, seq.length);
-            loss += net.lmLoss();
-            skipped += (double) net.skippedLayers() / seq.length;
-        }
-        return new double[] {loss / n, skipped / n};
     }
 }

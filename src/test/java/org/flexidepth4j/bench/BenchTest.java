@@ -13,7 +13,6 @@ import org.flexidepth4j.model.RopeConfig;
 import org.flexidepth4j.model.SkipPolicy;
 import org.flexidepth4j.skip.EarlyExit;
 import org.flexidepth4j.tensor.DType;
-import org.flexidepth4j.tensor.Roofline;
 import org.junit.jupiter.api.Test;
 
 /** The benchmark's bookkeeping (never its speed): shapes, bytes per token, ceilings, JSON form. */
@@ -50,9 +49,10 @@ class BenchTest {
     }
 
     @Test
-    void kQuantSyntheticWeightsAreUniformInTheAmplitude() {
+    void directlyWrittenSyntheticBlocksSpanTheAmplitude() {
         ModelConfig c = new ModelConfig("llama", 256, 512, 1, 4, 2, 64, 512, 64, 1e-5f, RopeConfig.plain(10000, false), true, false, false);
-        for (DType dtype : new DType[] {DType.Q4_K, DType.Q6_K}) {
+        for (DType dtype : new DType[] {DType.Q4_K, DType.Q6_K, DType.Q4_1, DType.Q5_0, DType.Q5_1, DType.Q2_K, DType.Q3_K, DType.Q5_K,
+                DType.IQ4_NL, DType.IQ4_XS}) {
             try (Arena arena = Arena.ofShared()) {
                 Model model = SyntheticModel.build(c, dtype, arena, 3);
                 var wq = model.transformer().weights().layers()[0].wq();

@@ -7,11 +7,13 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.stream.IntStream;
+import org.flexidepth4j.GgufFiles;
 import org.flexidepth4j.Shared;
 import org.flexidepth4j.io.Json;
 import org.flexidepth4j.io.SafeTensors;
 import org.flexidepth4j.io.TensorEntry;
 import org.flexidepth4j.model.ParityAssert;
+import org.flexidepth4j.tensor.DType;
 import org.flexidepth4j.tensor.Kernels;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -79,7 +81,7 @@ class CliTest {
 
     @Test
     void eosIdsComeFromTheModelDirectory() {
-        var model = org.flexidepth4j.ModelLoader.load(LLAMA);
+        var model = org.flexidepth4j.load.ModelLoader.load(LLAMA);
         assertThat(Prompts.eosIds(model)).containsExactly(2);
     }
 
@@ -101,6 +103,19 @@ class CliTest {
     }
 
     @Test
+    void infoNamesTheTypesOfAGgufThatCannotRun(@TempDir Path tmp) throws Exception {
+        Path file = GgufFiles.withTensorType(Shared.path("models/tinylm-12l-gguf/tinylm-12l-q4_k_m.gguf"), tmp.resolve("iq2.gguf"),
+                "blk.3.ffn_up.weight", DType.IQ2_XXS);
+        Cli r = Cli.run("info", "--model", file.toString(), "--json");
+        assertThat(r.code()).as(r.err()).isZero();
+        JsonNode j = parse(r.out());
+        assertThat(j.get("runs").asBoolean()).isFalse();
+        assertThat(j.get("problem").asText()).endsWith("tensor blk.3.ffn_up.weight has type IQ2_XXS, not supported");
+        assertThat(j.get("unsupported_types").get("IQ2_XXS").asInt()).isEqualTo(1);
+        assertThat(j.get("tensor_types").get("Q4_K").asInt()).isPositive();
+    }
+
+    @Test
     void quantizedGgufAndQuantizeOptionLoad() {
         Cli gguf = Cli.run("info", "--model", Shared.path("models/tinylm-12l-gguf/tinylm-12l-q8_0.gguf").toString(), "--json");
         assertThat(gguf.code()).as(gguf.err()).isZero();
@@ -108,6 +123,7 @@ class CliTest {
         assertThat(g.get("format").asText()).isEqualTo("gguf");
         assertThat(g.get("weight_dtypes").has("Q8_0")).isTrue();
         assertThat(g.get("tokenizer").isNull()).isFalse();
+        assertThat(g.get("runs").asBoolean()).isTrue();
         Cli q = Cli.run("info", "--model", LLAMA.toString(), "--quantize", "q4_0", "--json");
         assertThat(q.code()).as(q.err()).isZero();
         assertThat(parse(q.out()).get("weight_dtypes").get("Q4_0").asInt()).isEqualTo(6 * 7 + 2);

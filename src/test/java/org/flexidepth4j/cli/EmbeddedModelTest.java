@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.stream.Stream;
 import org.flexidepth4j.Shared;
 import org.flexidepth4j.io.Json;
+import org.flexidepth4j.load.EmbeddedModel;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

@@ -6,11 +6,12 @@ import static org.assertj.core.api.Assertions.within;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import org.flexidepth4j.ModelLoader;
+import org.flexidepth4j.load.ModelLoader;
 import org.flexidepth4j.Shared;
 import org.flexidepth4j.io.Json;
 import org.flexidepth4j.model.Model;
-import org.flexidepth4j.skip.FlexiDepth;
+import org.flexidepth4j.skip.FlexiDepthFiles;
+import org.flexidepth4j.skip.FlexiDepthTensor;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -21,7 +22,7 @@ class FrontierCommandTest {
     void frontierMeasuresEveryPolicyOnTheSameHeldOutIds(@TempDir Path tmp) throws Exception {
         Model base = ModelLoader.load(TINYLM);
         Path plugin = tmp.resolve("plugin.safetensors");
-        FlexiDepth.randomInit(base.config(), new int[] {6, 7, 8, 9, 10, 11}, 3, 0.02).save(plugin);
+        FlexiDepthFiles.save(FlexiDepthTensor.randomInit(base.config(), new int[] {6, 7, 8, 9, 10, 11}, 16, 16, 3, 0.02), plugin);
         Path text = tmp.resolve("heldout.txt");
         Files.writeString(text, "Once upon a time there was a little girl named Lily. She loved to play outside in the sun. "
                 .repeat(12));

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 import java.nio.file.Path;
-import org.flexidepth4j.ModelLoader;
+import org.flexidepth4j.load.ModelLoader;
 import org.flexidepth4j.Shared;
 import org.flexidepth4j.io.SafeTensors;
 import org.flexidepth4j.model.Model;

@@ -123,9 +123,10 @@ class GgufTest {
                 .isInstanceOf(FormatException.class).hasMessageContaining("aligned");
         assertThatThrownBy(() -> Gguf.open(write("string.gguf", tinyGguf(0x46554747, 1L << 40, 0))))
                 .isInstanceOf(FormatException.class).hasMessageContaining("string length");
-        Gguf q41 = Gguf.open(write("q4_1.gguf", tinyGguf(0x46554747, -1, 0, 3)));
-        assertThat(q41.unsupportedTensors()).containsEntry("w", "Q4_1");
-        assertThatThrownBy(() -> q41.tensor("w")).isInstanceOf(FormatException.class).hasMessageContaining("Q4_1");
+        Gguf mxfp4 = Gguf.open(write("mxfp4.gguf", tinyGguf(0x46554747, -1, 0, 39)));
+        assertThat(mxfp4.unsupportedTensors()).containsEntry("w", "MXFP4");
+        assertThatThrownBy(() -> mxfp4.tensor("w")).isInstanceOf(FormatException.class).hasMessageContaining("tensor w has type MXFP4, not supported");
+        assertThat(Gguf.open(write("q4_1.gguf", tinyGguf(0x46554747, -1, 0, 3))).tensor("w").dtype()).isEqualTo(org.flexidepth4j.tensor.DType.Q4_1);
         assertThatThrownBy(() -> Gguf.open(write("type.gguf", tinyGguf(0x46554747, -1, 0, 99))))
                 .isInstanceOf(FormatException.class).hasMessageContaining("unknown ggml type 99");
         assertThatThrownBy(() -> Gguf.open(tmp.resolve("missing.gguf")))

@@ -3,7 +3,7 @@ package org.flexidepth4j.model;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Path;
-import org.flexidepth4j.ModelLoader;
+import org.flexidepth4j.load.ModelLoader;
 import org.flexidepth4j.Shared;
 import org.flexidepth4j.io.SafeTensors;
 import org.flexidepth4j.tensor.VectorOps;

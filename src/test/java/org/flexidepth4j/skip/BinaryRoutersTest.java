@@ -11,7 +11,7 @@ import java.util.List;
 import java.util.Random;
 import java.util.Set;
 import java.util.function.IntFunction;
-import org.flexidepth4j.ModelLoader;
+import org.flexidepth4j.load.ModelLoader;
 import org.flexidepth4j.io.AtomicFiles;
 import org.flexidepth4j.io.FormatException;
 import org.flexidepth4j.io.Json;

@@ -6,7 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
-import org.flexidepth4j.ModelLoader;
+import org.flexidepth4j.load.ModelLoader;
 import org.flexidepth4j.Shared;
 import org.flexidepth4j.io.FormatException;
 import org.flexidepth4j.io.SafeTensors;
@@ -49,12 +49,12 @@ class FlexiDepthParityTest {
         assertThat(model.defaultPolicy()).isSameAs(SkipPolicy.NONE);
 
         // the fixture's second shard is exactly a plug-in file
-        FlexiDepth shipped = FlexiDepth.load(DIR.resolve("flexidepth.safetensors"), model.config());
+        FlexiDepth shipped = FlexiDepthFiles.load(DIR.resolve("flexidepth.safetensors"), model.config());
         assertMatchesReference(model.transformer(), shipped);
 
         // written by us (F32, metadata) and read back: same tensors, same results
         Path written = tmp.resolve("adapters.safetensors");
-        shipped.save(written);
+        FlexiDepthFiles.save(shipped, written);
         SafeTensors back = SafeTensors.open(written);
         assertThat(back.metadata()).containsEntry("routed_layers", "3,4,5").containsEntry("router_reduction_factor", "16")
                 .containsEntry("proj_reduction_factor", "16");
@@ -64,7 +64,7 @@ class FlexiDepthParityTest {
             assertThat(back.get(e.name()).shape()).isEqualTo(e.shape());
             assertThat(back.get(e.name()).toFloats()).isEqualTo(e.toFloats());
         }
-        assertMatchesReference(model.transformer(), FlexiDepth.load(written, model.config()));
+        assertMatchesReference(model.transformer(), FlexiDepthFiles.load(written, model.config()));
     }
 
     @Test
@@ -107,21 +107,21 @@ class FlexiDepthParityTest {
         t.values().stream().filter(e -> !e.name().endsWith("layers.4.router_proj.up_proj.weight"))
                 .forEach(e -> w.addF32(e.name(), e.toFloats(), e.shape()));
         w.write(missing);
-        assertThatThrownBy(() -> FlexiDepth.load(missing, model.config())).isInstanceOf(FormatException.class)
+        assertThatThrownBy(() -> FlexiDepthFiles.load(missing, model.config())).isInstanceOf(FormatException.class)
                 .hasMessage(missing + ": tensor model.layers.4.router_proj.up_proj.weight is missing");
 
         Path wrongFactor = tmp.resolve("factor.safetensors");
         SafeTensorsWriter w2 = new SafeTensorsWriter().metadata("router_reduction_factor", "8");
         t.values().forEach(e -> w2.addF32(e.name(), e.toFloats(), e.shape()));
         w2.write(wrongFactor);
-        assertThatThrownBy(() -> FlexiDepth.load(wrongFactor, model.config())).isInstanceOf(FormatException.class)
-                .hasMessageContaining("has shape [8], expected [16]").hasMessageNotContaining("\n");
+        assertThatThrownBy(() -> FlexiDepthFiles.load(wrongFactor, model.config())).isInstanceOf(FormatException.class)
+                .hasMessageContaining("has shape [8, 128], expected [16, 128]").hasMessageNotContaining("\n");
 
         Path empty = tmp.resolve("empty.safetensors");
         new SafeTensorsWriter().addF32("x", new float[1], 1).write(empty);
-        assertThatThrownBy(() -> FlexiDepth.load(empty, model.config())).isInstanceOf(FormatException.class)
+        assertThatThrownBy(() -> FlexiDepthFiles.load(empty, model.config())).isInstanceOf(FormatException.class)
                 .hasMessageContaining("no FlexiDepth router tensors");
-        assertThatThrownBy(() -> FlexiDepth.load(tmp.resolve("nope.safetensors"), model.config())).isInstanceOf(FormatException.class)
+        assertThatThrownBy(() -> FlexiDepthFiles.load(tmp.resolve("nope.safetensors"), model.config())).isInstanceOf(FormatException.class)
                 .hasMessageContaining("file not found");
     }
 

@@ -2,7 +2,7 @@ package org.flexidepth4j.skip;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import org.flexidepth4j.ModelLoader;
+import org.flexidepth4j.load.ModelLoader;
 import org.flexidepth4j.Shared;
 import org.flexidepth4j.model.InferenceState;
 import org.flexidepth4j.model.Model;
@@ -34,7 +34,7 @@ class FlexiDepthWorkTest {
 
     @Test
     void everyTokenRunCostsTheFullLayerPlusRouter() {
-        FlexiDepth fd = ((FlexiDepth) model.defaultPolicy()).withForcedSkipRate(0.0, 1);
+        ForcedSkip fd = new ForcedSkip(model.defaultPolicy(), 0.0, 1);
         InferenceState s = tf.newState(n);
         tf.forward(s, ids, 0, n, fd, true);
         for (int l = 0; l < c.numLayers(); l++) {
@@ -47,7 +47,7 @@ class FlexiDepthWorkTest {
     void forcedRateOnRandomPluginSkipsExactlyTheDrawnTokensInBatchAndDecode() {
         int[] routed = {2, 4, 5};
         long seed = 7;
-        FlexiDepth fd = FlexiDepth.randomInit(c, routed, 3, 0.02).withForcedSkipRate(0.5, seed);
+        ForcedSkip fd = new ForcedSkip(FlexiDepthTensor.randomInit(c, routed, 16, 16, 3, 0.02), 0.5, seed);
         InferenceState batch = tf.newState(n), step = tf.newState(n);
         tf.forward(batch, ids, 0, n, fd, true);
         long[] stepWork = new long[c.numLayers()];

@@ -65,45 +65,117 @@ class KernelTest {
                     }
                 }
             }
-            case Q4_K, Q6_K -> {
+            default -> {
+                // every other block type: random bytes with its fp16 fields set to small scales (either sign where
+                // the format allows it), values decoded element by element from the block definition
                 random.nextBytes(bytes);
-                int bpr = cols / 256;
+                int bpr = cols / dtype.blockSize;
                 for (int r = 0; r < rows; r++) for (int b = 0; b < bpr; b++) {
                     int o = (r * bpr + b) * dtype.blockBytes;
-                    for (int half : dtype == DType.Q4_K ? new int[] {0, 2} : new int[] {208}) {
-                        seg.set(LE_SHORT, o + half, Float.floatToFloat16((float) (0.001 + 0.01 * random.nextDouble())));
+                    for (int half : halfFields(dtype)) {
+                        double sign = dtype == DType.Q4_1 || dtype == DType.Q5_1 || dtype == DType.Q5_0 || dtype == DType.IQ4_NL ? (random.nextBoolean() ? 1 : -1) : 1;
+                        seg.set(LE_SHORT, o + half, Float.floatToFloat16((float) (sign * (0.001 + 0.01 * random.nextDouble()))));
                     }
-                    for (int e = 0; e < 256; e++) v[r][b * 256 + e] = dtype == DType.Q4_K ? q4kValue(bytes, o, e) : q6kValue(bytes, o, e);
+                    for (int e = 0; e < dtype.blockSize; e++) v[r][b * dtype.blockSize + e] = blockValue(dtype, bytes, o, e);
                 }
             }
-            default -> throw new IllegalArgumentException(dtype.toString());
         }
         return new Case(Matrices.of(dtype, seg, rows, cols), v);
     }
 
-    /** Value e of a Q4_K super-block at o, element by element from the block definition. */
-    private static double q4kValue(byte[] blk, int o, int e) {
-        int chunk = e / 64, within = e % 64, sub = 2 * chunk + within / 32, l = within % 32;
-        int packed = blk[o + 16 + 32 * chunk + l] & 0xFF;
-        int q = within < 32 ? packed & 0xF : packed >> 4;
-        int[] s = new int[12];
-        for (int i = 0; i < 12; i++) s[i] = blk[o + 4 + i] & 0xFF;
-        int scale = sub < 4 ? s[sub] & 63 : (s[sub + 4] & 0xF) | ((s[sub - 4] >> 6) << 4);
-        int min = sub < 4 ? s[sub + 4] & 63 : (s[sub + 4] >> 4) | ((s[sub] >> 6) << 4);
-        double d = Float.float16ToFloat((short) ((blk[o] & 0xFF) | (blk[o + 1] << 8)));
-        double dmin = Float.float16ToFloat((short) ((blk[o + 2] & 0xFF) | (blk[o + 3] << 8)));
-        return (float) (d * scale) * q - (float) (dmin * min);
+    /** Offsets of the fp16 scales in a block of each type. */
+    private static int[] halfFields(DType dtype) {
+        return switch (dtype) {
+            case Q4_1, Q5_1, Q4_K, Q5_K -> new int[] {0, 2};
+            case Q5_0, IQ4_NL, IQ4_XS -> new int[] {0};
+            case Q2_K -> new int[] {80, 82};
+            case Q3_K -> new int[] {108};
+            case Q6_K -> new int[] {208};
+            default -> throw new IllegalArgumentException(dtype.toString());
+        };
     }
 
-    /** Value e of a Q6_K super-block at o. */
-    private static double q6kValue(byte[] blk, int o, int e) {
-        int half = e / 128, quarter = (e % 128) / 32, l = e % 32;
-        int ql = blk[o + 64 * half + l + (quarter % 2) * 32] & 0xFF;
-        int nibble = quarter < 2 ? ql & 0xF : ql >> 4;
-        int high = ((blk[o + 128 + 32 * half + l] & 0xFF) >> (2 * quarter)) & 3;
-        int scale = blk[o + 192 + 8 * half + l / 16 + 2 * quarter];
-        double d = Float.float16ToFloat((short) ((blk[o + 208] & 0xFF) | (blk[o + 209] << 8)));
-        return (float) (d * scale) * ((nibble | (high << 4)) - 32);
+    /** ggml's kvalues_iq4nl. */
+    private static final int[] IQ4_LEVELS = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
+
+    private static int u8(byte[] blk, int i) {
+        return blk[i] & 0xFF;
+    }
+
+    private static double half(byte[] blk, int i) {
+        return Float.float16ToFloat((short) (u8(blk, i) | (blk[i + 1] << 8)));
+    }
+
+    /** Nibble i of 32 in 16 bytes at q: byte i % 16, low nibble for i < 16. */
+    private static int nibble(byte[] blk, int q, int i) {
+        int packed = u8(blk, q + i % 16);
+        return i < 16 ? packed & 0xF : packed >> 4;
+    }
+
+    /**
+     * Value e of the block at o, element by element from llama.cpp's block definitions (ggml-common.h) and
+     * dequantize_row_* semantics; float roundings as ggml's (a float scale product times an integer).
+     */
+    private static double blockValue(DType dtype, byte[] blk, int o, int e) {
+        switch (dtype) {
+            case Q4_1: return nibble(blk, o + 4, e) * half(blk, o) + half(blk, o + 2);
+            case Q5_0: case Q5_1: {
+                boolean q51 = dtype == DType.Q5_1;
+                int qhAt = o + (q51 ? 4 : 2);
+                long qh = u8(blk, qhAt) | u8(blk, qhAt + 1) << 8 | u8(blk, qhAt + 2) << 16 | (long) u8(blk, qhAt + 3) << 24;
+                int q = nibble(blk, qhAt + 4, e) | (int) ((qh >> e) & 1) << 4;
+                return q51 ? q * half(blk, o) + half(blk, o + 2) : (q - 16) * half(blk, o);
+            }
+            case IQ4_NL: return (float) half(blk, o) * IQ4_LEVELS[nibble(blk, o + 2, e)];
+            case IQ4_XS: {
+                int g = e / 32;
+                int scalesH = u8(blk, o + 2) | u8(blk, o + 3) << 8;
+                int ls = ((u8(blk, o + 4 + g / 2) >> 4 * (g % 2)) & 0xF) | ((scalesH >> 2 * g) & 3) << 4;
+                return (float) (half(blk, o) * (ls - 32)) * IQ4_LEVELS[nibble(blk, o + 8 + 16 * g, e % 32)];
+            }
+            case Q2_K: {
+                int n = e / 128, j = (e % 128) / 32, l = e % 32;
+                int q = (u8(blk, o + 16 + 32 * n + l) >> 2 * j) & 3;
+                int sc = u8(blk, o + 8 * n + 2 * j + l / 16);
+                return (float) (half(blk, o + 80) * (sc & 0xF)) * q - (float) (half(blk, o + 82) * (sc >> 4));
+            }
+            case Q3_K: {
+                int n = e / 128, j = (e % 128) / 32, l = e % 32;
+                int q = (u8(blk, o + 32 + 32 * n + l) >> 2 * j) & 3;
+                boolean highBit = (u8(blk, o + l) & (1 << (4 * n + j))) != 0;
+                // the 16 6-bit scales as ggml unpacks them: four little-endian words of the 12 bytes
+                int[] aux = new int[3];
+                for (int w = 0; w < 3; w++) for (int i = 0; i < 4; i++) aux[w] |= u8(blk, o + 96 + 4 * w + i) << 8 * i;
+                int[] words = {
+                        (aux[0] & 0x0f0f0f0f) | ((aux[2] & 0x03030303) << 4),
+                        (aux[1] & 0x0f0f0f0f) | (((aux[2] >>> 2) & 0x03030303) << 4),
+                        ((aux[0] >>> 4) & 0x0f0f0f0f) | (((aux[2] >>> 4) & 0x03030303) << 4),
+                        ((aux[1] >>> 4) & 0x0f0f0f0f) | (((aux[2] >>> 6) & 0x03030303) << 4)};
+                int k = 8 * n + 2 * j + l / 16;
+                int scale = (byte) (words[k / 4] >>> 8 * (k % 4));
+                return (float) (half(blk, o + 108) * (scale - 32)) * (q - (highBit ? 0 : 4));
+            }
+            case Q4_K: case Q5_K: {
+                int chunk = e / 64, within = e % 64, sub = 2 * chunk + within / 32, l = within % 32;
+                boolean q5 = dtype == DType.Q5_K;
+                int packed = u8(blk, o + (q5 ? 48 : 16) + 32 * chunk + l);
+                int q = (within < 32 ? packed & 0xF : packed >> 4) + (q5 ? ((u8(blk, o + 16 + l) >> sub) & 1) * 16 : 0);
+                int[] sc = new int[12];
+                for (int i = 0; i < 12; i++) sc[i] = u8(blk, o + 4 + i);
+                int scale = sub < 4 ? sc[sub] & 63 : (sc[sub + 4] & 0xF) | ((sc[sub - 4] >> 6) << 4);
+                int min = sub < 4 ? sc[sub + 4] & 63 : (sc[sub + 4] >> 4) | ((sc[sub] >> 6) << 4);
+                return (float) (half(blk, o) * scale) * q - (float) (half(blk, o + 2) * min);
+            }
+            case Q6_K: {
+                int hf = e / 128, quarter = (e % 128) / 32, l = e % 32;
+                int ql = u8(blk, o + 64 * hf + l + (quarter % 2) * 32);
+                int nib = quarter < 2 ? ql & 0xF : ql >> 4;
+                int high = (u8(blk, o + 128 + 32 * hf + l) >> (2 * quarter)) & 3;
+                int scale = blk[o + 192 + 8 * hf + l / 16 + 2 * quarter];
+                return (float) (half(blk, o + 208) * scale) * ((nib | (high << 4)) - 32);
+            }
+            default: throw new IllegalArgumentException(dtype.toString());
+        }
     }
 
     static void check(Case c, Random random) {
@@ -202,8 +274,18 @@ class KernelTest {
 
     @Test
     void kQuantKernelsMatchDoubleReference() {
-        for (DType dtype : new DType[] {DType.Q4_K, DType.Q6_K}) {
-            for (int[] shape : new int[][] {{1, 256}, {5, 512}, {9, 768}}) {
+        for (DType dtype : new DType[] {DType.Q4_K, DType.Q6_K, DType.Q2_K, DType.Q3_K, DType.Q5_K, DType.IQ4_XS}) {
+            for (int[] shape : new int[][] {{1, 256}, {5, 512}, {9, 768}, {7, 1280}}) {
+                check(randomMatrix(dtype, shape[0], shape[1]), random);
+            }
+        }
+    }
+
+    @Test
+    void smallBlockKernelsMatchDoubleReference() {
+        // one to seven 32-value blocks per row, row counts that leave partial register blocks
+        for (DType dtype : new DType[] {DType.Q4_1, DType.Q5_0, DType.Q5_1, DType.IQ4_NL}) {
+            for (int[] shape : new int[][] {{1, 32}, {3, 64}, {5, 96}, {7, 1024}, {17, 160}}) {
                 check(randomMatrix(dtype, shape[0], shape[1]), random);
             }
         }
@@ -220,7 +302,9 @@ class KernelTest {
     void columnPanelsMatchDoubleReference() {
         // Wider than ColumnPanels.MAX_PLAIN_COLS, so split: two full panels and a last one of one K-quant block.
         int cols = 2 * ColumnPanels.PANEL_COLS + 256;
-        for (DType dtype : new DType[] {DType.F32, DType.BF16, DType.F16, DType.Q8_0, DType.Q4_0, DType.Q4_K, DType.Q6_K}) {
+        // the new kernel classes by one dtype each: panels only cut rows at block boundaries
+        for (DType dtype : new DType[] {DType.F32, DType.BF16, DType.F16, DType.Q8_0, DType.Q4_0, DType.Q4_K, DType.Q6_K,
+                DType.Q5_1, DType.Q3_K, DType.Q5_K, DType.IQ4_XS}) {
             Case plain = randomMatrix(dtype, 5, cols);
             Matrix panels = ColumnPanels.of(plain.matrix());
             assertThat(panels).isInstanceOf(ColumnPanels.class);

@@ -9,6 +9,7 @@ import java.util.SplittableRandom;
 import java.util.function.Function;
 import org.flexidepth4j.tensor.BF16Matrix;
 import org.flexidepth4j.tensor.F32Matrix;
+import org.flexidepth4j.tensor.Rope;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -161,11 +162,11 @@ class OpsGradientTest {
         int T = 5, heads = 3, hd = 8, width = heads * hd;
         double[] inv = new double[hd / 2];
         for (int i = 0; i < inv.length; i++) inv[i] = 1.0 / Math.pow(10000, 2.0 * i / hd);
-        Ops.Rope rope = Ops.Rope.of(inv, hd, interleaved, T);
+        Rope rope = new Rope(inv, hd, interleaved, T, 1);
         float[] x = random(T * width, 1), r = random(T * width, 1);
         float[] out = x.clone(), dx = r.clone();
-        rope.apply(out, T, heads, false);
-        rope.apply(dx, T, heads, true);
+        rope.rotateRows(out, T, heads, false);
+        rope.rotateRows(dx, T, heads, true);
         check("rope interleaved=" + interleaved, new float[][] {x}, in -> {
             double[] o = new double[in[0].length];
             for (int t = 0; t < T; t++) for (int h = 0; h < heads; h++) for (int i = 0; i < hd / 2; i++) {

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Path;
 import java.util.Map;
-import org.flexidepth4j.ModelLoader;
+import org.flexidepth4j.load.ModelLoader;
 import org.flexidepth4j.Shared;
 import org.flexidepth4j.io.SafeTensors;
 import org.flexidepth4j.io.TensorEntry;
@@ -12,6 +12,7 @@ import org.flexidepth4j.model.Model;
 import org.flexidepth4j.model.ParityAssert;
 import org.flexidepth4j.model.InferenceState;
 import org.flexidepth4j.skip.FlexiDepth;
+import org.flexidepth4j.skip.FlexiDepthFiles;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -24,7 +25,7 @@ class ReferenceGradientsTest {
         Model model = ModelLoader.load(dir);
         int[] ids = SafeTensors.open(dir.resolve("reference.safetensors")).get("ids_b").toInts();
         Map<String, TensorEntry> ref = SafeTensors.open(dir.resolve("reference.grads.safetensors")).tensors();
-        TrainableDecoder net = new TrainableDecoder(model.config(), model.transformer().weights(), name -> true, null, 0f, 0.5f, ids.length);
+        TrainableDecoder net = TrainableDecoder.builder(model.config(), model.transformer().weights(), ids.length).trainAllBase().build();
 
         net.forward(ids, ids.length);
         net.backward(1f);
@@ -47,15 +48,15 @@ class ReferenceGradientsTest {
         Map<String, TensorEntry> ref = SafeTensors.open(dir.resolve("reference.grads.safetensors")).tensors();
         int[] ids = SafeTensors.open(dir.resolve("reference.safetensors")).get("ids_b").toInts();
         float alpha = ref.get("alpha").toFloats()[0];
-        PlugIn plugIn = PlugIn.from((FlexiDepth) model.defaultPolicy());
+        PlugIn plugIn = PlugIn.from((FlexiDepth) model.defaultPolicy()).withSkipLoss(alpha);
         assertThat(plugIn.routedLayers()).containsExactly(3, 4, 5);
-        TrainableDecoder net = new TrainableDecoder(model.config(), model.transformer().weights(), name -> false, plugIn, alpha, 0.5f, ids.length);
+        TrainableDecoder net = TrainableDecoder.builder(model.config(), model.transformer().weights(), ids.length).skip(plugIn).build();
 
         double loss = net.forward(ids, ids.length);
         net.backward(1f);
 
         assertThat(net.lmLoss()).isCloseTo(ref.get("lm_loss").toFloats()[0], org.assertj.core.data.Offset.offset(1e-4));
-        assertThat(net.skipLoss()).isCloseTo(ref.get("skip_loss").toFloats()[0], org.assertj.core.data.Offset.offset(1e-4 * ref.get("skip_loss").toFloats()[0]));
+        assertThat(plugIn.skipLoss()).isCloseTo(ref.get("skip_loss").toFloats()[0], org.assertj.core.data.Offset.offset(1e-4 * ref.get("skip_loss").toFloats()[0]));
         assertThat(loss).isCloseTo(ref.get("loss").toFloats()[0], org.assertj.core.data.Offset.offset(1e-4));
         assertThat(net.trainableParams()).hasSize(21);
         assertThat(net.lowestBackwardLayer()).as("layers 0-2 run forward only").isEqualTo(3);
@@ -74,8 +75,8 @@ class ReferenceGradientsTest {
         int[] ids = SafeTensors.open(dir.resolve("reference.safetensors")).get("ids_b").toInts();
         PlugIn plugIn = PlugIn.from((FlexiDepth) model.defaultPolicy());
         Path file = tmp.resolve("flexidepth.safetensors");
-        plugIn.save(file, model.config());
-        FlexiDepth policy = FlexiDepth.load(file, model.config());
+        plugIn.save(file);
+        FlexiDepth policy = FlexiDepthFiles.load(file, model.config());
         assertThat(policy.routedLayers()).containsExactly(3, 4, 5);
 
         InferenceState s = model.transformer().newState(ids.length);
@@ -88,11 +89,11 @@ class ReferenceGradientsTest {
             for (int j = 0; j < v; j++) sum += Math.exp(s.logits()[t * v + j] - max);
             nll += Math.log(sum) + max - s.logits()[t * v + ids[t + 1]];
         }
-        TrainableDecoder net = new TrainableDecoder(model.config(), model.transformer().weights(), name -> false, plugIn, 0f, 0.5f, ids.length);
+        TrainableDecoder net = TrainableDecoder.builder(model.config(), model.transformer().weights(), ids.length).skip(plugIn).build();
         net.forward(ids, ids.length);
         assertThat(net.lmLoss()).isCloseTo(nll / (ids.length - 1), org.assertj.core.data.Offset.offset(1e-5));
         for (int l : policy.routedLayers()) {
-            for (int t = 0; t < ids.length; t++) assertThat(net.gate(l, t)).as("gate " + l + "," + t).isCloseTo(s.gate(l, t), org.assertj.core.data.Offset.offset(1e-5f));
+            for (int t = 0; t < ids.length; t++) assertThat(plugIn.gate(l, t)).as("gate " + l + "," + t).isCloseTo(s.gate(l, t), org.assertj.core.data.Offset.offset(1e-5f));
         }
     }
 
@@ -107,7 +108,7 @@ class ReferenceGradientsTest {
         Path dir = Shared.path("fixtures/hf-parity/qwen2");
         Model model = ModelLoader.load(dir);
         int[] ids = SafeTensors.open(dir.resolve("reference.safetensors")).get("ids_b").toInts();
-        TrainableDecoder net = new TrainableDecoder(model.config(), model.transformer().weights(), name -> true, null, 0f, 0.5f, ids.length);
+        TrainableDecoder net = TrainableDecoder.builder(model.config(), model.transformer().weights(), ids.length).trainAllBase().build();
         net.forward(ids, ids.length);
         net.backward(1f);
         int checked = 0;

@@ -23,16 +23,16 @@ class SkipDecoderGradientTest {
     static final int[] IDS = {1, 5, 9, 2, 17, 4, 4, 22, 13, 0, 7};
     static final int T = IDS.length;
 
-    static TrainableSkipRouters routers(boolean straightThrough, double std) {
+    static LearningToSkip routers(boolean straightThrough, double std) {
         return routers(BinaryRouterConfig.LAYER, straightThrough, std, false);
     }
 
-    static TrainableSkipRouters routers(String granularity, boolean straightThrough, double std, boolean detach) {
+    static LearningToSkip routers(String granularity, boolean straightThrough, double std, boolean detach) {
         BinaryRouterConfig s = new BinaryRouterConfig(granularity, new int[] {1, 2}, 0.4, 0.4, 0, 0.3, 0.8, 1.0, 0.5, 1.0, straightThrough, detach);
-        TrainableSkipRouters r = TrainableSkipRouters.init(C, s, T);
+        LearningToSkip r = LearningToSkip.init(C, s, T);
         SplittableRandom rng = new SplittableRandom(3);
         for (Param p : r.params()) {
-            float[] v = ScratchModel.normal(rng, p.size(), std);
+            float[] v = org.flexidepth4j.tensor.Gaussian.normal(rng, p.size(), std);
             System.arraycopy(v, 0, p.value(), 0, v.length);
         }
         return r;
@@ -40,7 +40,7 @@ class SkipDecoderGradientTest {
 
     static final long NOISE_STREAM = 77;
 
-    static double loss(TrainableDecoder net, TrainableSkipRouters r) {
+    static double loss(TrainableDecoder net, LearningToSkip r) {
         r.setNoise(1.0, NOISE_STREAM); // the same noise for every evaluation
         return net.forward(IDS, T);
     }
@@ -56,10 +56,10 @@ class SkipDecoderGradientTest {
     @ValueSource(strings = {BinaryRouterConfig.LAYER, BinaryRouterConfig.MODULE})
     void softGateGradientsMatchFloat64FiniteDifferences(String granularity) {
         ModelWeights w = ScratchModel.init(C, 1, 0.3);
-        TrainableSkipRouters r = routers(granularity, false, 0.5, false);
-        TrainableDecoder net = new TrainableDecoder(C, w, name -> true, null, 0f, 0.5f, T, r);
+        LearningToSkip r = routers(granularity, false, 0.5, false);
+        TrainableDecoder net = TrainableDecoder.builder(C, w, T).trainAllBase().skip(r).build();
         double loss = loss(net, r);
-        assertThat(r.regularizer()).isGreaterThan(0);
+        assertThat(r.loss()).isGreaterThan(0);
         for (Param p : net.trainableParams()) java.util.Arrays.fill(p.grad(), 0f);
         net.backward(1f);
 
@@ -225,8 +225,8 @@ class SkipDecoderGradientTest {
     @ValueSource(strings = {BinaryRouterConfig.LAYER, BinaryRouterConfig.MODULE})
     void hardGateForwardWithoutNoiseEqualsInference(String granularity) {
         ModelWeights w = ScratchModel.init(C, 2, 0.3);
-        TrainableSkipRouters r = routers(granularity, true, 0.5, false);
-        TrainableDecoder net = new TrainableDecoder(C, w, name -> true, null, 0f, 0.5f, T, r);
+        LearningToSkip r = routers(granularity, true, 0.5, false);
+        TrainableDecoder net = TrainableDecoder.builder(C, w, T).trainAllBase().skip(r).build();
         r.setNoise(0, 1);
         net.forward(IDS, T);
         for (BinaryRouterConfig.Site site : r.settings().sites()) {
@@ -272,11 +272,11 @@ class SkipDecoderGradientTest {
                     lw.ffnNorm(), lw.wGate(), lw.wUp(), zeroRow0(lw.wDown()));
         }
         ModelWeights forced = new ModelWeights(org.flexidepth4j.tensor.F32Matrix.of(emb, v, d), layers, w.finalNorm(), w.lmHead());
-        TrainableSkipRouters r = routers(granularity, true, 0, detach);
+        LearningToSkip r = routers(granularity, true, 0, detach);
         for (Param p : r.params()) p.value()[d] = executeWeight; // execute-logit = w·x[0] > 0 = skip-logit
         r.setNoise(0, 1);
-        TrainableDecoder routed = new TrainableDecoder(C, forced, name -> true, null, 0f, 0.5f, T, r);
-        TrainableDecoder dense = new TrainableDecoder(C, forced, name -> true, null, 0f, 0.5f, T);
+        TrainableDecoder routed = TrainableDecoder.builder(C, forced, T).trainAllBase().skip(r).build();
+        TrainableDecoder dense = TrainableDecoder.builder(C, forced, T).trainAllBase().build();
         double lr = routed.forward(IDS, T), ld = dense.forward(IDS, T);
         assertThat(r.executedFraction(1)).isEqualTo(1.0);
         assertThat(r.executedFraction(2)).isEqualTo(1.0);
@@ -288,7 +288,7 @@ class SkipDecoderGradientTest {
             assertThat(a.get(i).name()).isEqualTo(b.get(i).name());
             org.flexidepth4j.model.ParityAssert.assertClose(a.get(i).grad(), b.get(i).grad(), 1e-5, b.get(i).name());
         }
-        assertThat(lr - ld).isCloseTo(r.regularizer(), org.assertj.core.data.Offset.offset(1e-9));
+        assertThat(lr - ld).isCloseTo(r.loss(), org.assertj.core.data.Offset.offset(1e-9));
         if (detach) assertThat(a.get(b.size()).grad()).as("the router still learns").isNotEqualTo(new float[2 * d]);
     }
 

@@ -3,7 +3,7 @@ package org.flexidepth4j.train;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import org.flexidepth4j.ModelLoader;
+import org.flexidepth4j.load.ModelLoader;
 import org.flexidepth4j.model.InferenceState;
 import org.flexidepth4j.model.Model;
 import org.flexidepth4j.model.SkipPolicy;
@@ -36,8 +36,8 @@ public final class TrainBench {
         for (int rep = 0; rep < 5; rep++) fwd += forwardSeconds(tf, ids) / 5;
         System.out.printf("inference forward (dense, all logits): %.1f tokens/s%n", seqLen / fwd);
         // training forward and backward of one sequence, interleaved with the inference forward (ratios survive a busy machine)
-        PlugIn plugIn = PlugIn.init(model.config(), TrainConfig.parseLayers("6-11"), 16, 16, 1);
-        TrainableDecoder net = new TrainableDecoder(model.config(), tf.weights(), name -> false, plugIn, 1e-3f, 0.5f, seqLen);
+        PlugIn plugIn = PlugIn.init(model.config(), TrainConfig.parseLayers("6-11"), 1).withSkipLoss(1e-3f);
+        TrainableDecoder net = TrainableDecoder.builder(model.config(), tf.weights(), seqLen).skip(plugIn).build();
         double tf1 = 0, tb = 0, inf = 0;
         for (int rep = 0; rep < 8; rep++) {
             long t0 = System.nanoTime();

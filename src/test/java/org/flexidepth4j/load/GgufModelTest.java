@@ -1,15 +1,21 @@
-package org.flexidepth4j.io;
+package org.flexidepth4j.load;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import org.flexidepth4j.ModelLoader;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Path;
+import org.flexidepth4j.GgufFiles;
 import org.flexidepth4j.Shared;
+import org.flexidepth4j.io.FormatException;
+import org.flexidepth4j.io.SafeTensors;
 import org.flexidepth4j.model.InferenceState;
 import org.flexidepth4j.model.Model;
 import org.flexidepth4j.model.ParityAssert;
 import org.flexidepth4j.model.SkipPolicy;
 import org.flexidepth4j.tensor.DType;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** tinylm-12l quantized by llama.cpp: the GGUF loader maps names, dtypes and RoPE pairing onto the same decoder. */
 class GgufModelTest {
@@ -43,5 +49,13 @@ class GgufModelTest {
         double q4 = relativeErrorAgainstReference("tinylm-12l-q4_0.gguf");
         assertThat(q8).isLessThan(0.03);
         assertThat(q4).isLessThan(0.2).isGreaterThan(q8);
+    }
+
+    @Test
+    void aTensorOfAnUnsupportedTypeIsNamedNotReportedMissing(@TempDir Path tmp) throws Exception {
+        Path file = GgufFiles.withTensorType(Shared.path("models/tinylm-12l-gguf/tinylm-12l-q4_k_m.gguf"), tmp.resolve("iq2_xxs.gguf"),
+                "blk.0.attn_q.weight", DType.IQ2_XXS);
+        assertThatThrownBy(() -> ModelLoader.load(file)).isInstanceOf(FormatException.class)
+                .hasMessage(file + ": tensor blk.0.attn_q.weight has type IQ2_XXS, not supported");
     }
 }

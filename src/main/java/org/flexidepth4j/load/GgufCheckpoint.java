@@ -1,13 +1,17 @@
-package org.flexidepth4j.io;
+package org.flexidepth4j.load;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
+import org.flexidepth4j.io.FormatException;
+import org.flexidepth4j.io.Gguf;
+import org.flexidepth4j.io.TensorEntry;
 import org.flexidepth4j.model.ModelConfig;
 import org.flexidepth4j.model.RopeConfig;
 
 /**
  * A GGUF model file seen as a decoder: the config from {@code <arch>.*} metadata and the tensors under HF names, so
- * {@link org.flexidepth4j.model.ModelWeights#fromTensors} reads it like any other checkpoint. GGUF llama weights
+ * {@link WeightsLoader#fromTensors} reads it like any other checkpoint. GGUF llama weights
  * have Q/K rows permuted for interleaved RoPE pairs; qwen2/qwen3 keep HF's rotate-half pairing.
  */
 public record GgufCheckpoint(ModelConfig config, Map<String, TensorEntry> tensors) {
@@ -26,29 +30,31 @@ public record GgufCheckpoint(ModelConfig config, Map<String, TensorEntry> tensor
             Map.entry("ffn_gate.weight", "mlp.gate_proj.weight"),
             Map.entry("ffn_up.weight", "mlp.up_proj.weight"),
             Map.entry("ffn_down.weight", "mlp.down_proj.weight"));
+    /** The {@code <arch>.rope.*} keys {@link #rope} honours. */
+    private static final Set<String> ROPE_KEYS = Set.of("freq_base", "dimension_count", "scale_linear", "scaling.type", "scaling.factor",
+            "scaling.original_context_length", "scaling.attn_factor", "scaling.finetuned");
 
     public static GgufCheckpoint of(Gguf gguf) {
         String arch = gguf.architecture();
-        if (!java.util.Set.of("llama", "mistral", "qwen2", "qwen3").contains(arch)) {
+        if (!Set.of("llama", "mistral", "qwen2", "qwen3").contains(arch)) {
             throw new FormatException(gguf.file(), "unknown architecture '" + arch + "' (supported: llama, mistral, qwen2, qwen3)");
-        }
-        if (gguf.tensors().containsKey("rope_freqs.weight")) {
-            throw new FormatException(gguf.file(), "rope_freqs (Llama 3.1 RoPE scaling in GGUF) is not supported yet");
         }
         Map<String, TensorEntry> tensors = new LinkedHashMap<>();
         for (TensorEntry t : gguf.tensors().values()) {
             String hf = hfName(t.name());
+            if (hf != null && gguf.unsupportedTensors().containsKey(t.name())) throw Gguf.unsupportedType(gguf.file(), t.name(), t.dtype().name());
             if (hf != null) tensors.put(hf, new TensorEntry(hf, t.dtype(), t.shape(), t.data(), t.file()));
         }
         TensorEntry embedding = tensors.get("model.embed_tokens.weight");
         if (embedding == null) throw new FormatException(gguf.file(), "tensor token_embd.weight is missing");
         int d = gguf.getInt(arch + ".embedding_length");
         int heads = gguf.getInt(arch + ".attention.head_count");
+        if (heads <= 0) throw new FormatException(gguf.file(), "metadata key " + arch + ".attention.head_count = " + heads + " must be > 0");
         int vocab = gguf.has(arch + ".vocab_size") ? gguf.getInt(arch + ".vocab_size") : (int) embedding.shape()[0];
         int headDim = gguf.getInt(arch + ".attention.key_length", d / heads);
         boolean interleaved = arch.equals("llama") || arch.equals("mistral");
-        RopeConfig rope = RopeConfig.plain(gguf.getFloat(arch + ".rope.freq_base", 10000f), interleaved);
         try {
+            RopeConfig rope = rope(gguf, arch, headDim, interleaved);
             ModelConfig config = new ModelConfig(arch, d, gguf.getInt(arch + ".feed_forward_length"), gguf.getInt(arch + ".block_count"),
                     heads, gguf.getInt(arch + ".attention.head_count_kv", heads), headDim, vocab,
                     gguf.getInt(arch + ".context_length", 2048), gguf.getFloat(arch + ".attention.layer_norm_rms_epsilon", 1e-5f),
@@ -57,6 +63,39 @@ public record GgufCheckpoint(ModelConfig config, Map<String, TensorEntry> tensor
         } catch (IllegalArgumentException e) {
             throw new FormatException(gguf.file(), e.getMessage());
         }
+    }
+
+    /**
+     * RoPE from {@code <arch>.rope.*} and the {@code rope_freqs.weight} tensor, as llama.cpp reads them; a rope key
+     * this method does not read is refused rather than ignored.
+     */
+    private static RopeConfig rope(Gguf gguf, String arch, int headDim, boolean interleaved) {
+        String p = arch + ".rope.";
+        for (String key : gguf.metadata().keySet()) {
+            if (key.startsWith(p) && !ROPE_KEYS.contains(key.substring(p.length()))) {
+                throw new FormatException(gguf.file(), "metadata key " + key + " is not supported (RoPE keys read: " + String.join(", ", ROPE_KEYS.stream().sorted().toList()) + ")");
+            }
+        }
+        int dims = gguf.getInt(p + "dimension_count", headDim);
+        if (dims <= 0 || dims > headDim) throw new FormatException(gguf.file(), "metadata key " + p + "dimension_count = " + dims + " is outside 1.." + headDim + " (head dim)");
+        float factor = gguf.has(p + "scaling.factor") ? gguf.getFloat(p + "scaling.factor") : gguf.getFloat(p + "scale_linear", 0f);
+        if (factor == 0) factor = 1; // llama.cpp: a factor of 0 (or none) means no scaling
+        String type = gguf.getString(p + "scaling.type", "linear");
+        RopeConfig.Scaling scaling = switch (type) {
+            case "none" -> RopeConfig.Scaling.NONE;
+            case "linear" -> factor == 1 ? RopeConfig.Scaling.NONE : new RopeConfig.Linear(factor);
+            case "yarn" -> new RopeConfig.Yarn(factor, gguf.getInt(p + "scaling.original_context_length", gguf.getInt(arch + ".context_length", 2048)), 32, 1,
+                    gguf.getFloat(p + "scaling.attn_factor", 1f) * RopeConfig.Yarn.defaultAttentionFactor(factor));
+            default -> throw new FormatException(gguf.file(), "metadata key " + p + "scaling.type = '" + type + "' is not supported (none, linear, yarn)");
+        };
+        if (gguf.tensors().containsKey("rope_freqs.weight")) {
+            if (scaling != RopeConfig.Scaling.NONE) {
+                throw new FormatException(gguf.file(), "rope_freqs.weight together with " + p + "scaling.type " + type + " is not supported");
+            }
+            TensorEntry freqs = gguf.tensor("rope_freqs.weight").expectShape(dims / 2);
+            scaling = new RopeConfig.FrequencyDivisors(freqs.toFloats());
+        }
+        return new RopeConfig(gguf.getFloat(p + "freq_base", 10000f), interleaved, dims == headDim ? 0 : dims, scaling);
     }
 
     private static String hfName(String gguf) {

@@ -1,4 +1,4 @@
-package org.flexidepth4j;
+package org.flexidepth4j.load;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -6,12 +6,12 @@ import java.util.Map;
 import java.util.function.UnaryOperator;
 import org.flexidepth4j.io.FormatException;
 import org.flexidepth4j.io.Gguf;
-import org.flexidepth4j.io.GgufCheckpoint;
+import org.flexidepth4j.load.GgufCheckpoint;
 import org.flexidepth4j.io.HfCheckpoint;
 import org.flexidepth4j.io.Json;
-import org.flexidepth4j.io.Llama2cCheckpoint;
+import org.flexidepth4j.load.Llama2cCheckpoint;
 import org.flexidepth4j.io.TensorEntry;
-import org.flexidepth4j.model.HfConfig;
+import org.flexidepth4j.load.HfConfig;
 import org.flexidepth4j.model.LayerWeights;
 import org.flexidepth4j.model.Model;
 import org.flexidepth4j.model.ModelConfig;
@@ -20,6 +20,7 @@ import org.flexidepth4j.model.SkipPolicy;
 import org.flexidepth4j.model.Transformer;
 import org.flexidepth4j.skip.BinaryRouters;
 import org.flexidepth4j.skip.FlexiDepth;
+import org.flexidepth4j.skip.FlexiDepthFiles;
 import org.flexidepth4j.tensor.ColumnPanels;
 import org.flexidepth4j.tensor.DType;
 import org.flexidepth4j.tensor.Matrix;
@@ -32,42 +33,63 @@ public final class ModelLoader {
     private ModelLoader() {
     }
 
-    /** The model at {@code path}, its wide matrices laid out for decode ({@link ColumnPanels}). */
+    /** The model at {@code path}, every weight checked for NaN and infinity, its wide matrices laid out for decode. */
     public static Model load(Path path) {
-        return withMatrices(open(path), ColumnPanels::of);
+        return load(path, null, true);
     }
 
-    private static Model open(Path path) {
-        if (!Files.exists(path)) throw new FormatException(path, "file not found");
-        if (Files.isDirectory(path)) return loadHf(path);
-        if (path.getFileName().toString().endsWith(".bin")) return loadLlama2c(path);
-        if (path.getFileName().toString().endsWith(".gguf")) return loadGguf(path);
-        throw new FormatException(path, "unrecognised model format (expected an HF directory, a .gguf file or a llama2.c .bin)");
-    }
-
-    /** {@link #load(Path)}, with the tokenizer taken from {@code tokenizerOrNull} when one is given. */
-    public static Model load(Path path, Path tokenizerOrNull) {
-        Model model = load(path);
-        if (tokenizerOrNull == null) return model;
+    /**
+     * The model at {@code path} with the tokenizer taken from {@code tokenizerOrNull} when one is given, its wide
+     * matrices laid out for decode ({@link ColumnPanels}). {@code checkWeights}: scan every weight for NaN and
+     * infinity (off only for trusted files: {@code --no-weight-check}).
+     */
+    public static Model load(Path path, Path tokenizerOrNull, boolean checkWeights) {
+        Model model = withMatrices(open(path, checkWeights), ColumnPanels::of);
+        if (tokenizerOrNull == null) {
+            if (model.tokenizer() != null) requireVocabularyFits(model, tokenizerSource(path), model.tokenizer());
+            return model;
+        }
         Tokenizer tokenizer = Tokenizers.load(tokenizerOrNull);
+        requireVocabularyFits(model, tokenizerOrNull, tokenizer);
         return new Model(model.source(), model.format(), model.transformer(), tokenizer, model.defaultPolicy());
     }
 
-    private static Model loadHf(Path dir) {
+    private static Model open(Path path, boolean checkWeights) {
+        if (!Files.exists(path)) throw new FormatException(path, "file not found");
+        if (Files.isDirectory(path)) return loadHf(path, checkWeights);
+        if (path.getFileName().toString().endsWith(".bin")) return loadLlama2c(path, checkWeights);
+        if (path.getFileName().toString().endsWith(".gguf")) return loadGguf(path, checkWeights);
+        throw new FormatException(path, "unrecognised model format (expected an HF directory, a .gguf file or a llama2.c .bin)");
+    }
+
+    private static Path tokenizerSource(Path model) {
+        return Files.isDirectory(model) ? model.resolve("tokenizer.json") : model;
+    }
+
+    /** A tokenizer whose ids run past the model's embedding rows would fail mid-generation: refuse it at load. */
+    private static void requireVocabularyFits(Model model, Path tokenizerFile, Tokenizer tokenizer) {
+        int vocab = model.config().vocabSize();
+        if (tokenizer.vocabSize() > vocab) {
+            throw new FormatException(tokenizerFile, "the tokenizer has " + tokenizer.vocabSize() + " tokens but the model " + model.source()
+                    + " has only " + vocab + " (vocab_size): they do not belong together");
+        }
+    }
+
+    private static Model loadHf(Path dir, boolean checkWeights) {
         ModelConfig config = HfConfig.read(dir.resolve("config.json"));
         Map<String, TensorEntry> tensors = HfCheckpoint.tensors(dir);
-        ModelWeights weights = ModelWeights.fromTensors(config, tensors, dir);
+        ModelWeights weights = WeightsLoader.fromTensors(config, tensors, dir, checkWeights);
         Tokenizer tokenizer = Tokenizers.fromHfDirectory(dir);
-        SkipPolicy policy = FlexiDepth.hasRouters(tensors) ? FlexiDepth.fromHfDirectory(dir, config, tensors).forBase(weights)
+        SkipPolicy policy = FlexiDepthFiles.hasRouters(tensors) ? FlexiDepthFiles.fromHfDirectory(dir, config, tensors).forBase(weights)
                 : BinaryRouters.present(Json.read(dir.resolve("config.json")), tensors) ? BinaryRouters.fromHfDirectory(dir, config, tensors)
                 : SkipPolicy.NONE;
         return new Model(dir, "hf", new Transformer(config, weights), tokenizer, policy);
     }
 
-    private static Model loadGguf(Path file) {
+    private static Model loadGguf(Path file, boolean checkWeights) {
         Gguf gguf = Gguf.open(file);
         GgufCheckpoint checkpoint = GgufCheckpoint.of(gguf);
-        ModelWeights weights = ModelWeights.fromTensors(checkpoint.config(), checkpoint.tensors(), file);
+        ModelWeights weights = WeightsLoader.fromTensors(checkpoint.config(), checkpoint.tensors(), file, checkWeights);
         return new Model(file, "gguf", new Transformer(checkpoint.config(), weights), Tokenizers.fromGguf(gguf), SkipPolicy.NONE);
     }
 
@@ -100,9 +122,9 @@ public final class ModelLoader {
     }
 
     /** A llama2.c checkpoint carries no tokenizer: the model's tokenizer is null until one is given. */
-    private static Model loadLlama2c(Path file) {
+    private static Model loadLlama2c(Path file, boolean checkWeights) {
         Llama2cCheckpoint checkpoint = Llama2cCheckpoint.open(file);
-        ModelWeights weights = ModelWeights.fromTensors(checkpoint.config(), checkpoint.tensors(), file);
+        ModelWeights weights = WeightsLoader.fromTensors(checkpoint.config(), checkpoint.tensors(), file, checkWeights);
         return new Model(file, "llama2c", new Transformer(checkpoint.config(), weights), null, SkipPolicy.NONE);
     }
 }

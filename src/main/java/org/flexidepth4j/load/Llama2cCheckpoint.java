@@ -1,4 +1,4 @@
-package org.flexidepth4j.io;
+package org.flexidepth4j.load;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -6,6 +6,9 @@ import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.flexidepth4j.io.FormatException;
+import org.flexidepth4j.io.MappedFile;
+import org.flexidepth4j.io.TensorEntry;
 import org.flexidepth4j.model.ModelConfig;
 import org.flexidepth4j.model.RopeConfig;
 import org.flexidepth4j.tensor.DType;
@@ -14,7 +17,7 @@ import org.flexidepth4j.tensor.DType;
  * A llama2.c checkpoint (run.c's legacy .bin): a header of 7 int32 (dim, hidden_dim, n_layers, n_heads,
  * n_kv_heads, vocab_size, seq_len; a negative vocab_size means the classifier is stored separately) and then the
  * float32 weights in run.c order. The weights are memory-mapped and exposed under HF tensor names, so {@link
- * org.flexidepth4j.model.ModelWeights#fromTensors} reads them like any other checkpoint.
+ * WeightsLoader#fromTensors} reads them like any other checkpoint.
  */
 public record Llama2cCheckpoint(ModelConfig config, Map<String, TensorEntry> tensors) {
     private static final int HEADER_BYTES = 7 * 4;
@@ -35,6 +38,11 @@ public record Llama2cCheckpoint(ModelConfig config, Map<String, TensorEntry> ten
             throw new FormatException(file, "inconsistent llama2.c header: dim=" + dim + " n_heads=" + heads + " n_kv_heads=" + kvHeads);
         }
         int headSize = dim / heads, kvDim = kvHeads * headSize;
+        long expected = expectedBytes(dim, hidden, layers, kvDim, vocab, seqLen, headSize, shared);
+        if (expected != whole.byteSize()) {
+            throw new FormatException(file, "file has " + whole.byteSize() + " bytes but its header (dim=" + dim + " hidden_dim=" + hidden + " n_layers=" + layers
+                    + " vocab_size=" + vocabField + " seq_len=" + seqLen + ") implies " + (expected < 0 ? "more than 2^63" : expected));
+        }
         ModelConfig config = new ModelConfig("llama", dim, hidden, layers, heads, kvHeads, headSize, vocab, seqLen, 1e-5f,
                 RopeConfig.plain(10000, true), shared, false, false);
 
@@ -52,11 +60,23 @@ public record Llama2cCheckpoint(ModelConfig config, Map<String, TensorEntry> ten
         out.add("model.norm.weight", dim);
         out.skip((long) seqLen * headSize); // freq_cis_real and freq_cis_imag: RoPE tables we compute ourselves
         if (!shared) out.add("lm_head.weight", vocab, dim);
-        if (out.offset != whole.byteSize()) {
-            throw new FormatException(file, "file has " + whole.byteSize() + " bytes but its header (dim=" + dim + " hidden_dim=" + hidden + " n_layers=" + layers
-                    + " vocab_size=" + vocabField + " seq_len=" + seqLen + ") implies " + out.offset);
-        }
         return new Llama2cCheckpoint(config, out.tensors);
+    }
+
+    /**
+     * Bytes the header implies, summed with overflow checks before anything is sized by it (a huge n_layers must
+     * fail here, not loop); -1 past 2^63.
+     */
+    private static long expectedBytes(long dim, long hidden, long layers, long kvDim, long vocab, long seqLen, long headSize, boolean shared) {
+        try {
+            long perLayer = Math.addExact(Math.addExact(2 * dim, Math.multiplyExact(2 * dim, dim + kvDim)), Math.multiplyExact(3 * dim, hidden));
+            long floats = Math.addExact(Math.multiplyExact(vocab, dim), Math.multiplyExact(layers, perLayer));
+            floats = Math.addExact(Math.addExact(floats, dim), Math.multiplyExact(seqLen, headSize));
+            if (!shared) floats = Math.addExact(floats, Math.multiplyExact(vocab, dim));
+            return Math.addExact(HEADER_BYTES, Math.multiplyExact(floats, 4L));
+        } catch (ArithmeticException e) {
+            return -1;
+        }
     }
 
     /** Walks the float32 payload in file order, handing out named views. */
@@ -75,7 +95,7 @@ public record Llama2cCheckpoint(ModelConfig config, Map<String, TensorEntry> ten
             long floats = 1;
             for (long s : shape) floats = Math.multiplyExact(floats, s);
             long bytes = Math.multiplyExact(floats, 4L);
-            if (offset + bytes <= whole.byteSize()) tensors.put(name, new TensorEntry(name, DType.F32, shape, whole.asSlice(offset, bytes), file));
+            tensors.put(name, new TensorEntry(name, DType.F32, shape, whole.asSlice(offset, bytes), file));
             offset += bytes;
         }
 

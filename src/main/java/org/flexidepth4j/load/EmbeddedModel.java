@@ -1,4 +1,4 @@
-package org.flexidepth4j.cli;
+package org.flexidepth4j.load;
 
 import java.io.IOException;
 import java.io.InputStream;

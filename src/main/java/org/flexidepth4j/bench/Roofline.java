@@ -1,4 +1,4 @@
-package org.flexidepth4j.tensor;
+package org.flexidepth4j.bench;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -9,6 +9,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
+import org.flexidepth4j.tensor.Parallel;
 
 /**
  * The two ceilings a kernel can hit on this machine, measured with the same Vector API the kernels use: streaming

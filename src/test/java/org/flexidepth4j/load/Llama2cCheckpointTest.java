@@ -1,4 +1,4 @@
-package org.flexidepth4j.io;
+package org.flexidepth4j.load;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -8,8 +8,9 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
-import org.flexidepth4j.ModelLoader;
 import org.flexidepth4j.Shared;
+import org.flexidepth4j.io.FormatException;
+import org.flexidepth4j.io.Json;
 import org.flexidepth4j.model.InferenceState;
 import org.flexidepth4j.model.Model;
 import org.flexidepth4j.model.ModelConfig;

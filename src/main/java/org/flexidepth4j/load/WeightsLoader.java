@@ -1,0 +1,76 @@
+package org.flexidepth4j.load;
+
+import java.nio.file.Path;
+import java.util.Map;
+import org.flexidepth4j.io.FormatException;
+import org.flexidepth4j.io.TensorEntry;
+import org.flexidepth4j.model.LayerWeights;
+import org.flexidepth4j.model.ModelConfig;
+import org.flexidepth4j.model.ModelWeights;
+import org.flexidepth4j.tensor.Matrix;
+
+/**
+ * Builds {@link ModelWeights} from tensors under HF names; every format maps its names onto these first, so this is
+ * the one place that knows what a Llama-family decoder needs.
+ */
+public final class WeightsLoader {
+    private WeightsLoader() {
+    }
+
+    /**
+     * Looks up tensors by HF name, checking every shape against the config and, with {@code checkFinite}, every
+     * weight matrix for NaN or infinity ({@link WeightCheck}).
+     */
+    public static ModelWeights fromTensors(ModelConfig c, Map<String, TensorEntry> t, Path source, boolean checkFinite) {
+        if (c.numLayers() > t.size()) {
+            throw new FormatException(source, "the config has " + c.numLayers() + " layers but the checkpoint holds only " + t.size() + " tensors");
+        }
+        Lookup in = new Lookup(t, source, checkFinite);
+        int d = c.hiddenSize(), qd = c.queryDim(), kvd = c.kvDim(), ff = c.intermediateSize(), hd = c.headDim();
+        Matrix embedding = in.matrix("model.embed_tokens.weight", c.vocabSize(), d);
+        LayerWeights[] layers = new LayerWeights[c.numLayers()];
+        for (int i = 0; i < layers.length; i++) {
+            String p = "model.layers." + i + ".";
+            layers[i] = new LayerWeights(
+                    in.vector(p + "input_layernorm.weight", d),
+                    in.matrix(p + "self_attn.q_proj.weight", qd, d),
+                    in.matrix(p + "self_attn.k_proj.weight", kvd, d),
+                    in.matrix(p + "self_attn.v_proj.weight", kvd, d),
+                    in.matrix(p + "self_attn.o_proj.weight", d, qd),
+                    c.attentionBias() ? in.vector(p + "self_attn.q_proj.bias", qd) : null,
+                    c.attentionBias() ? in.vector(p + "self_attn.k_proj.bias", kvd) : null,
+                    c.attentionBias() ? in.vector(p + "self_attn.v_proj.bias", kvd) : null,
+                    c.qkNorm() ? in.vector(p + "self_attn.q_norm.weight", hd) : null,
+                    c.qkNorm() ? in.vector(p + "self_attn.k_norm.weight", hd) : null,
+                    in.vector(p + "post_attention_layernorm.weight", d),
+                    in.matrix(p + "mlp.gate_proj.weight", ff, d),
+                    in.matrix(p + "mlp.up_proj.weight", ff, d),
+                    in.matrix(p + "mlp.down_proj.weight", d, ff));
+        }
+        float[] norm = in.vector("model.norm.weight", d);
+        Matrix head = c.tiedEmbeddings() || !t.containsKey("lm_head.weight") ? embedding : in.matrix("lm_head.weight", c.vocabSize(), d);
+        if (!c.tiedEmbeddings() && !t.containsKey("lm_head.weight")) throw new FormatException(source, "tensor lm_head.weight is missing (embeddings are not tied)");
+        return new ModelWeights(embedding, layers, norm, head);
+    }
+
+    private record Lookup(Map<String, TensorEntry> tensors, Path source, boolean checkFinite) {
+        TensorEntry entry(String name) {
+            TensorEntry e = tensors.get(name);
+            if (e == null) throw new FormatException(source, "tensor " + name + " is missing");
+            return e;
+        }
+
+        Matrix matrix(String name, int rows, int cols) {
+            TensorEntry e = entry(name).expectShape(rows, cols);
+            Matrix m = e.asMatrix();
+            if (checkFinite) WeightCheck.requireFinite(e, m);
+            return m;
+        }
+
+        float[] vector(String name, int n) {
+            float[] v = entry(name).expectShape(n).toFloats();
+            for (float f : v) if (!Float.isFinite(f)) throw new FormatException(entry(name).file(), "tensor " + name + " contains NaN or infinity");
+            return v;
+        }
+    }
+}
