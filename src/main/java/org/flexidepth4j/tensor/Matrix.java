@@ -60,6 +60,13 @@ public abstract class Matrix {
 
     /** Strided form: row t of x starts at xOffset + t * xStride, row t of out at outOffset + t * outStride. */
     public final void matmul(float[] x, int xOffset, int xStride, float[] out, int outOffset, int outStride, int tokens) {
+        if (tokens < GEMM_MIN_TOKENS && Kernels.activations() == Kernels.Activations.Q8 && takesInt8Activations()) {
+            Q8Activations qx = Q8Activations.quantize(x, xOffset, xStride, cols, tokens);
+            forRows(tokens, (start, end) -> {
+                for (int t = 0; t < tokens; t++) int8Rows(qx, qx.firstBlock(t), start, end, out, outOffset + t * outStride, false);
+            });
+            return;
+        }
         forRows(tokens, (start, end) -> matmulRows(x, xOffset, xStride, out, outOffset, outStride, tokens, start, end));
     }
 
@@ -74,16 +81,6 @@ public abstract class Matrix {
     /** Splits the output rows over the pool when the work pays for the hand-off. */
     private void forRows(int tokens, Parallel.RangeBody task) {
         long work = (long) rows * cols * tokens;
-        if (tokens < GEMM_MIN_TOKENS && Kernels.activations() == Kernels.Activations.Q8 && takesInt8Activations()) {
-            Q8Activations qx = Q8Activations.quantize(x, xOffset, xStride, cols, tokens);
-            int minRows = (int) Math.max(1, PARALLEL_MIN_WORK / ((long) cols * tokens));
-            Parallel.RangeBody body = (start, end) -> {
-                for (int t = 0; t < tokens; t++) int8Rows(qx, qx.firstBlock(t), start, end, out, outOffset + t * outStride, false);
-            };
-            if (work < PARALLEL_MIN_WORK) body.run(0, rows);
-            else Parallel.pool().forRange(rows, minRows, body);
-            return;
-        }
         if (work < PARALLEL_MIN_WORK) {
             task.run(0, rows);
             return;
