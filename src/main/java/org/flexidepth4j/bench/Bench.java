@@ -9,6 +9,7 @@ import java.util.List;
 import org.flexidepth4j.io.Json;
 import org.flexidepth4j.model.ModelConfig;
 import org.flexidepth4j.tensor.DType;
+import org.flexidepth4j.tensor.Kernels;
 import org.flexidepth4j.model.InferenceState;
 import org.flexidepth4j.model.Model;
 import org.flexidepth4j.model.ModelWeights;
@@ -64,8 +65,9 @@ public final class Bench {
      * @param repeats             interleaved repetitions behind each median
      * @param weightBytesPerToken bytes of weights read per decoded token by a dense step (all layer matrices and the
      *                            LM head); the decode ceiling uses it, so a skipping run can exceed fraction 1
+     * @param kernels             which kernels ran ({@code Kernels.describe()}, e.g. "native AVX2, q8 activations")
      */
-    public record Result(String model, String dtype, String skip, int repeats, long parameters, long weightBytesPerToken, List<Run> runs) {
+    public record Result(String model, String dtype, String skip, int repeats, long parameters, long weightBytesPerToken, String kernels, List<Run> runs) {
     }
 
     /**
@@ -141,7 +143,7 @@ public final class Bench {
         String dtype = w.dtypeMix();
         List<Result> results = new ArrayList<>();
         for (int m = 0; m < modes.size(); m++) {
-            results.add(new Result(model.source().toString(), dtype, modes.get(m).name(), repeats, tf.config().parameterCount(), w.bytesPerToken(), runs.get(m)));
+            results.add(new Result(model.source().toString(), dtype, modes.get(m).name(), repeats, tf.config().parameterCount(), w.bytesPerToken(), Kernels.describe(), runs.get(m)));
         }
         return results;
     }

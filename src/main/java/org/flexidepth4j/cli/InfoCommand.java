@@ -18,6 +18,7 @@ import org.flexidepth4j.model.Model;
 import org.flexidepth4j.model.ModelConfig;
 import org.flexidepth4j.model.ModelWeights;
 import org.flexidepth4j.model.SkipPolicy;
+import org.flexidepth4j.tensor.Kernels;
 import org.flexidepth4j.tensor.Matrix;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -91,6 +92,7 @@ public final class InfoCommand implements Callable<Integer> {
         ObjectNode dt = o.putObject("weight_dtypes");
         dtypes.forEach(dt::put);
         o.put("weight_bytes", bytes);
+        o.put("kernels", Kernels.describe());
         o.put("tokenizer", model.tokenizer() == null ? null : model.tokenizer().getClass().getSimpleName());
         ArrayNode routed = o.putArray("routed_layers");
         for (int l = 0; l < c.numLayers(); l++) if (policy.isRouted(l)) routed.add(l);

@@ -9,6 +9,7 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import org.flexidepth4j.io.FormatException;
+import org.flexidepth4j.tensor.Kernels;
 import org.flexidepth4j.tensor.Parallel;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -55,6 +56,32 @@ public final class Main implements Runnable {
         Parallel.setThreads(n);
     }
 
+    @Option(names = "--kernels", paramLabel = "TIER", scope = ScopeType.INHERIT,
+            description = "java, native or auto: which kernels multiply Q8_0/Q4_0 weights by 8-bit activations (auto: native when this build carries the C library for this machine)")
+    void kernels(String tier) {
+        Kernels.Choice choice = switch (tier.toLowerCase(java.util.Locale.ROOT)) {
+            case "java" -> Kernels.Choice.JAVA;
+            case "native" -> Kernels.Choice.NATIVE;
+            case "auto" -> Kernels.Choice.AUTO;
+            default -> throw new CommandLine.ParameterException(spec.commandLine(), "--kernels must be java, native or auto, got '" + tier + "'");
+        };
+        try {
+            Kernels.choose(choice);
+        } catch (IllegalStateException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--kernels native: " + e.getMessage());
+        }
+    }
+
+    @Option(names = "--activations", paramLabel = "MODE", scope = ScopeType.INHERIT,
+            description = "q8 (default: decode quantizes activations to 8-bit blocks for Q8_0/Q4_0 weights, as llama.cpp) or f32 (float activations)")
+    void activations(String mode) {
+        Kernels.setActivations(switch (mode.toLowerCase(java.util.Locale.ROOT)) {
+            case "q8" -> Kernels.Activations.Q8;
+            case "f32" -> Kernels.Activations.F32;
+            default -> throw new CommandLine.ParameterException(spec.commandLine(), "--activations must be q8 or f32, got '" + mode + "'");
+        });
+    }
+
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
@@ -75,6 +102,9 @@ public final class Main implements Runnable {
     /** Runs one command line with the given streams and returns its exit code (used in-process by tests). */
     public static int execute(PrintWriter out, PrintWriter err, String... args) {
         Main main = new Main();
+        // each command line starts from the defaults, as a new process would (tests run many in one JVM)
+        Kernels.choose(Kernels.Choice.AUTO);
+        Kernels.setActivations(Kernels.Activations.Q8);
         CommandLine cl = new CommandLine(main);
         for (Class<?> c : COMMANDS) cl.addSubcommand(c);
         cl.setOut(out).setErr(err);

@@ -112,6 +112,19 @@ public final class ColumnPanels extends Matrix {
     }
 
     @Override
+    boolean takesInt8Activations() {
+        return panels[0].takesInt8Activations();
+    }
+
+    /** Panel by panel, as the float decode path: each panel's columns are whole blocks of the activations. */
+    @Override
+    void int8Rows(Q8Activations x, int firstBlock, int rowStart, int rowEnd, float[] out, int outOffset, boolean add) {
+        for (int p = 0; p < panels.length; p++) {
+            panels[p].int8Rows(x, firstBlock + p * (PANEL_COLS / Q8Activations.BLOCK), rowStart, rowEnd, out, outOffset, add || p > 0);
+        }
+    }
+
+    @Override
     public Matrix rowSlice(int first, int n) {
         Matrix[] sliced = new Matrix[panels.length];
         for (int p = 0; p < panels.length; p++) sliced[p] = panels[p].rowSlice(first, n);

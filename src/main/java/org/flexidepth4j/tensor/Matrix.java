@@ -60,6 +60,13 @@ public abstract class Matrix {
 
     /** Strided form: row t of x starts at xOffset + t * xStride, row t of out at outOffset + t * outStride. */
     public final void matmul(float[] x, int xOffset, int xStride, float[] out, int outOffset, int outStride, int tokens) {
+        if (tokens < GEMM_MIN_TOKENS && Kernels.activations() == Kernels.Activations.Q8 && takesInt8Activations()) {
+            Q8Activations qx = Q8Activations.quantize(x, xOffset, xStride, cols, tokens);
+            forRows(tokens, (start, end) -> {
+                for (int t = 0; t < tokens; t++) int8Rows(qx, qx.firstBlock(t), start, end, out, outOffset + t * outStride, false);
+            });
+            return;
+        }
         forRows(tokens, (start, end) -> matmulRows(x, xOffset, xStride, out, outOffset, outStride, tokens, start, end));
     }
 
@@ -165,6 +172,22 @@ public abstract class Matrix {
 
     /** Rows of W per dequantized block of {@link #matmulTransposed}: 128 x 2048 floats is 1 MiB at 1B scale. */
     private static final int BACKWARD_ROWS = 128;
+
+    /**
+     * Whether this matrix has an integer dot against {@link Q8Activations} ({@link #int8Rows}); decode then
+     * quantizes its input once per matmul when {@link Kernels#activations()} is Q8.
+     */
+    boolean takesInt8Activations() {
+        return false;
+    }
+
+    /**
+     * out[outOffset + r] = (or += when {@code add}) the dot of row r with the quantized activations whose column 0
+     * is block {@code firstBlock} of x, for r in [rowStart, rowEnd); native or Java as {@link Kernels} says.
+     */
+    void int8Rows(Q8Activations x, int firstBlock, int rowStart, int rowEnd, float[] out, int outOffset, boolean add) {
+        throw new UnsupportedOperationException(dtype() + " has no integer dot");
+    }
 
     /** A matrix of the first {@code n} rows (used for row slices of fused tensors). */
     public abstract Matrix rowSlice(int first, int n);

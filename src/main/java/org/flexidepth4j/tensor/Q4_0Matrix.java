@@ -1,9 +1,13 @@
 package org.flexidepth4j.tensor;
 
 import static org.flexidepth4j.tensor.QuantLanes.B;
+import static org.flexidepth4j.tensor.QuantLanes.B16;
 import static org.flexidepth4j.tensor.QuantLanes.F;
+import static org.flexidepth4j.tensor.QuantLanes.F8;
 import static org.flexidepth4j.tensor.QuantLanes.I;
+import static org.flexidepth4j.tensor.QuantLanes.I8;
 import static org.flexidepth4j.tensor.QuantLanes.L;
+import static org.flexidepth4j.tensor.QuantLanes.S16;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -11,6 +15,7 @@ import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 
 /**
@@ -18,11 +23,12 @@ import jdk.incubator.vector.VectorOperators;
  * low nibble and element i + 16 in its high nibble, value = (nibble - 8) * d. Bytes are widened to int lanes; with
  * 16 float lanes (AVX-512) a nibble becomes its float by a lookup in a 16-entry table ({@code selectFrom}, one
  * permute that reads only the index's low four bits) instead of masking, subtracting and converting, which narrower
- * vectors still do.
+ * vectors still do. {@link #int8Rows} multiplies the nibbles with x quantized to int8 instead
+ * ({@link Q8Activations}), natively or in Java ({@link Kernels}).
  * <p>
  * The loops call nothing but the Vector API: see {@link Matrix} on why.
  */
-public final class Q4_0Matrix extends BlockMatrix {
+public final class Q4_0Matrix extends Int8BlockMatrix {
     static final int BLOCK = 32;
     static final int BLOCK_BYTES = 18;
     private static final int HALF = BLOCK / 2;
@@ -34,7 +40,7 @@ public final class Q4_0Matrix extends BlockMatrix {
             : null;
 
     public Q4_0Matrix(MemorySegment data, int rows, int cols) {
-        super(DType.Q4_0, data, rows, cols);
+        super(DType.Q4_0, data, rows, cols, Kernels.Native.Q4_0_ROWS);
     }
 
     @Override
@@ -88,6 +94,28 @@ public final class Q4_0Matrix extends BlockMatrix {
             acc0 = p.fma(FloatVector.broadcast(F, Float.float16ToFloat(data.get(LE_SHORT, blk))), acc0);
         }
         return acc0.add(acc1).add(acc2.add(acc3)).reduceLanes(VectorOperators.ADD);
+    }
+
+    /** The Java integer dot of one row: nibbles widened to shorts (sign-extended bytes, so masked after the shift). */
+    @Override
+    float int8Dot(int row, Q8Activations x, int firstBlock) {
+        long base = row * rowBytes();
+        byte[] xq = x.quants;
+        FloatVector acc = FloatVector.zero(F8);
+        for (int b = 0; b < blocksPerRow; b++) {
+            long blk = base + (long) b * BLOCK_BYTES;
+            int xi = (firstBlock + b) * BLOCK;
+            ShortVector packed = (ShortVector) ByteVector.fromMemorySegment(B16, data, blk + 2, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2S, S16, 0);
+            ShortVector lo = packed.and((short) 0xF).sub((short) 8)
+                    .mul((ShortVector) ByteVector.fromArray(B16, xq, xi).convertShape(VectorOperators.B2S, S16, 0));
+            ShortVector hi = packed.lanewise(VectorOperators.ASHR, 4).and((short) 0xF).sub((short) 8)
+                    .mul((ShortVector) ByteVector.fromArray(B16, xq, xi + HALF).convertShape(VectorOperators.B2S, S16, 0));
+            ShortVector pairs = lo.add(hi);
+            IntVector sums = ((IntVector) pairs.convertShape(VectorOperators.S2I, I8, 0)).add((IntVector) pairs.convertShape(VectorOperators.S2I, I8, 1));
+            acc = ((FloatVector) sums.convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.broadcast(F8, Float.float16ToFloat(data.get(LE_SHORT, blk)) * x.scales[firstBlock + b]), acc);
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
     }
 
     @Override

@@ -90,7 +90,7 @@ public final class Quantizer {
     }
 
     /** C roundf: halves round away from zero. */
-    private static int roundHalfAway(float v) {
+    static int roundHalfAway(float v) {
         return (int) Math.copySign(Math.floor(Math.abs((double) v) + 0.5), v);
     }
 }

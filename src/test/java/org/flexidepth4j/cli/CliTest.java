@@ -14,6 +14,7 @@ import org.flexidepth4j.io.SafeTensors;
 import org.flexidepth4j.io.TensorEntry;
 import org.flexidepth4j.model.ParityAssert;
 import org.flexidepth4j.tensor.DType;
+import org.flexidepth4j.tensor.Kernels;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -120,6 +121,25 @@ class CliTest {
         Cli q = Cli.run("info", "--model", LLAMA.toString(), "--quantize", "q4_0", "--json");
         assertThat(q.code()).as(q.err()).isZero();
         assertThat(parse(q.out()).get("weight_dtypes").get("Q4_0").asInt()).isEqualTo(6 * 7 + 2);
+    }
+
+    @Test
+    void kernelChoiceIsReportedAndChecked() {
+        String model = Shared.path("models/tinylm-12l-gguf/tinylm-12l-q4_0.gguf").toString();
+        assertThat(parse(Cli.run("--kernels", "java", "info", "--model", model, "--json").out()).get("kernels").asText()).isEqualTo("java, q8 activations");
+        assertThat(parse(Cli.run("info", "--activations", "f32", "--model", model, "--json").out()).get("kernels").asText()).isEqualTo("java, f32 activations");
+        Cli auto = Cli.run("info", "--model", model, "--json");
+        assertThat(parse(auto.out()).get("kernels").asText()).isEqualTo(Kernels.nativeAvailable() ? Kernels.describe() : "java, q8 activations");
+        Cli bad = Cli.run("--kernels", "gpu", "info", "--model", model);
+        assertThat(bad.code()).isEqualTo(Main.EXIT_USAGE);
+        assertThat(bad.err()).startsWith("flexidepth: --kernels must be java, native or auto");
+        Cli forced = Cli.run("--kernels", "native", "info", "--model", model, "--json");
+        if (Kernels.nativeAvailable()) {
+            assertThat(parse(forced.out()).get("kernels").asText()).startsWith("native ");
+        } else {
+            assertThat(forced.code()).isEqualTo(Main.EXIT_USAGE);
+            assertThat(forced.err()).contains("native kernels unavailable");
+        }
     }
 
     @Test

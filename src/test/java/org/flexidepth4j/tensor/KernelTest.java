@@ -182,7 +182,17 @@ class KernelTest {
         check(c, random, 1, 2, 3, 8, 13);
     }
 
+    /** The float-activation kernels (decode of Q8_0 / Q4_0 takes int8 activations by default: {@link #int8DotsMatchTheirReferenceInEveryTier}). */
     static void check(Case c, Random random, int... tokenCounts) {
+        Kernels.setActivations(Kernels.Activations.F32);
+        try {
+            checkFloatActivations(c, random, tokenCounts);
+        } finally {
+            Kernels.setActivations(Kernels.Activations.Q8);
+        }
+    }
+
+    private static void checkFloatActivations(Case c, Random random, int... tokenCounts) {
         Matrix m = c.matrix();
         int rows = m.rows(), cols = m.cols();
         // readRow is exact up to the float rounding of the scale products (K-quants): within one ulp.
@@ -328,6 +338,73 @@ class KernelTest {
             expected += (double) Float.float16ToFloat((short) i) * x[i];
         }
         assertThat((double) Matrices.of(DType.F16, seg.asSlice(0, 2L * finite), 1, finite).dot(0, x, 0)).isCloseTo(expected, org.assertj.core.data.Offset.offset(1e-3 * Math.abs(expected) + 1e-6));
+    }
+
+    /**
+     * The integer dots of Q8_0 and Q4_0 against int8 activations: the Java kernels and every level of the native
+     * library this CPU runs, on the same inputs, against a double sum of the same integer products (and within the
+     * activation rounding bound of the exact float product). Plain matrices and column panels, 1-3 tokens.
+     */
+    @Test
+    void int8DotsMatchTheirReferenceInEveryTier() {
+        int panelCols = 2 * ColumnPanels.PANEL_COLS + 64;
+        try {
+            for (DType dtype : new DType[] {DType.Q8_0, DType.Q4_0}) {
+                for (int[] shape : new int[][] {{1, 32}, {3, 64}, {5, 96}, {9, 256}, {7, 1024}, {131, 512}, {5, panelCols}}) {
+                    Case c = randomMatrix(dtype, shape[0], shape[1]);
+                    Matrix m = shape[1] == panelCols ? ColumnPanels.of(c.matrix()) : c.matrix();
+                    for (int tokens : new int[] {1, 3}) checkInt8(c, m, tokens);
+                }
+            }
+        } finally {
+            Kernels.choose(Kernels.Choice.AUTO);
+        }
+    }
+
+    private void checkInt8(Case c, Matrix m, int tokens) {
+        int rows = m.rows(), cols = m.cols(), xStride = cols + 7;
+        float[] x = new float[3 + tokens * xStride];
+        for (int i = 0; i < x.length; i++) x[i] = (float) random.nextGaussian();
+        Q8Activations qx = Q8Activations.quantize(x, 3, xStride, cols, tokens);
+        double[][] ref = new double[tokens][rows], scale = new double[tokens][rows], bound = new double[tokens][rows];
+        for (int t = 0; t < tokens; t++) {
+            for (int r = 0; r < rows; r++) {
+                for (int j = 0; j < cols; j++) {
+                    int block = qx.firstBlock(t) + j / 32;
+                    double w = c.values()[r][j], xq = qx.quants[t * cols + j] * (double) qx.scales[block];
+                    ref[t][r] += w * xq;
+                    scale[t][r] += Math.abs(w * xq);
+                    bound[t][r] += Math.abs(w) * qx.scales[block] / 2;
+                    assertThat(Math.abs(xq - x[3 + t * xStride + j])).isLessThanOrEqualTo(qx.scales[block] * 0.5000001);
+                }
+            }
+        }
+        java.util.List<String> tiers = new java.util.ArrayList<>(java.util.List.of("java"));
+        if (Kernels.nativeAvailable()) tiers.add("native");
+        for (String tier : tiers) {
+            Kernels.choose(tier.equals("java") ? Kernels.Choice.JAVA : Kernels.Choice.NATIVE);
+            float[] out = new float[2 + tokens * (rows + 1)];
+            m.matmul(x, 3, xStride, out, 2, rows + 1, tokens);
+            for (int t = 0; t < tokens; t++) {
+                for (int r = 0; r < rows; r++) {
+                    double got = out[2 + t * (rows + 1) + r], exact = 0;
+                    for (int j = 0; j < cols; j++) exact += c.values()[r][j] * x[3 + t * xStride + j];
+                    assertThat(got).as("%s %s [%dx%d] t=%d row %d", tier, m.dtype(), rows, cols, t, r).isCloseTo(ref[t][r], org.assertj.core.data.Offset.offset(1e-5 * scale[t][r] + 1e-30));
+                    assertThat(Math.abs(got - exact)).as("%s %s rounding of the activations", tier, m.dtype()).isLessThanOrEqualTo(bound[t][r] * 1.0001 + 1e-5 * scale[t][r]);
+                }
+            }
+        }
+        if (Kernels.nativeAvailable() && !(m instanceof ColumnPanels)) {
+            // every level this CPU runs, called directly (portable C is level 0), one token
+            for (int level = 0; level <= Kernels.Native.BEST_LEVEL; level++) {
+                float[] out = new float[rows];
+                Kernels.Native.rows(m.dtype() == DType.Q8_0 ? Kernels.Native.Q8_0_ROWS : Kernels.Native.Q4_0_ROWS, level, m.segment(),
+                        m.dtype().byteSize(cols), rows, cols / 32, qx, 0, out, 0, false);
+                for (int r = 0; r < rows; r++) {
+                    assertThat((double) out[r]).as("native level %d %s row %d", level, m.dtype(), r).isCloseTo(ref[0][r], org.assertj.core.data.Offset.offset(1e-5 * scale[0][r] + 1e-30));
+                }
+            }
+        }
     }
 
     @Test

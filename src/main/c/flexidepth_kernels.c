@@ -1,0 +1,249 @@
+/*
+ * flexidepth4j native kernel tier: Q8_0 and Q4_0 weight rows against activations quantized to blocks of 32 int8
+ * values with one float scale each (org.flexidepth4j.tensor.Q8Activations), called through the FFM API
+ * (org.flexidepth4j.tensor.NativeKernels). Each level is compiled into the one library with target attributes and
+ * picked at run time from the CPU's features (fd_best_level), so the library runs on any CPU of its architecture.
+ * The pure-Java kernels compute the same sums and are the reference (KernelTest compares the two).
+ */
+#include <stdint.h>
+#include <string.h>
+
+#define FD_EXPORT __attribute__((visibility("default")))
+
+enum { LEVEL_PORTABLE = 0, LEVEL_AVX2 = 1, LEVEL_AVX512_VNNI = 2, LEVEL_NEON_DOTPROD = 3 };
+
+static inline float half_to_float(uint16_t h) {
+    uint32_t sign = (uint32_t) (h & 0x8000) << 16, exponent = (h >> 10) & 0x1F, mantissa = h & 0x3FF, bits;
+    if (exponent == 0x1F) {
+        bits = sign | 0x7F800000u | (mantissa << 13);
+    } else if (exponent != 0) {
+        bits = sign | ((exponent + 112) << 23) | (mantissa << 13);
+    } else if (mantissa == 0) {
+        bits = sign;
+    } else {
+        /* subnormal half: normalize it */
+        exponent = 113;
+        while ((mantissa & 0x400) == 0) { mantissa <<= 1; exponent--; }
+        bits = sign | (exponent << 23) | ((mantissa & 0x3FF) << 13);
+    }
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+static inline uint16_t load_half(const uint8_t *p) {
+    return (uint16_t) (p[0] | (p[1] << 8));
+}
+
+static inline void store(float *out, int32_t r, int32_t add, float value) {
+    out[r] = add ? out[r] + value : value;
+}
+
+/* ---- portable C: the same sums one block at a time ---- */
+
+static void q8_0_rows_portable(const uint8_t *w, int64_t row_bytes, int32_t rows, int32_t blocks,
+                               const int8_t *xq, const float *xd, float *out, int32_t add) {
+    for (int32_t r = 0; r < rows; r++) {
+        const uint8_t *row = w + r * row_bytes;
+        float sum = 0;
+        for (int32_t b = 0; b < blocks; b++) {
+            const uint8_t *blk = row + 34 * b;
+            const int8_t *q = (const int8_t *) (blk + 2), *x = xq + 32 * b;
+            int32_t s = 0;
+            for (int j = 0; j < 32; j++) s += q[j] * x[j];
+            sum += (float) s * (half_to_float(load_half(blk)) * xd[b]);
+        }
+        store(out, r, add, sum);
+    }
+}
+
+static void q4_0_rows_portable(const uint8_t *w, int64_t row_bytes, int32_t rows, int32_t blocks,
+                               const int8_t *xq, const float *xd, float *out, int32_t add) {
+    for (int32_t r = 0; r < rows; r++) {
+        const uint8_t *row = w + r * row_bytes;
+        float sum = 0;
+        for (int32_t b = 0; b < blocks; b++) {
+            const uint8_t *blk = row + 18 * b;
+            const int8_t *x = xq + 32 * b;
+            int32_t s = 0;
+            for (int j = 0; j < 16; j++) {
+                s += ((blk[2 + j] & 0xF) - 8) * x[j];
+                s += ((blk[2 + j] >> 4) - 8) * x[16 + j];
+            }
+            sum += (float) s * (half_to_float(load_half(blk)) * xd[b]);
+        }
+        store(out, r, add, sum);
+    }
+}
+
+/* ---- x86-64: AVX2 (vpmaddubsw + vpmaddwd) and AVX-512 VNNI (vpdpbusd on 256-bit lanes) ---- */
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+#define FD_X86 1
+
+#define AVX2_TARGET __attribute__((target("avx2,fma,f16c")))
+#define VNNI_TARGET __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
+
+AVX2_TARGET static inline float hsum_avx2(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/* The int8 dot of 32 pairs as 8 int32 lane sums: |w| times w's sign on x (u8 x s8 pairs never saturate, x > -128). */
+AVX2_TARGET static inline __m256i dot_i8_avx2(__m256i w, __m256i x) {
+    __m256i pairs = _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w));
+    return _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));
+}
+
+VNNI_TARGET static inline __m256i dot_i8_vnni(__m256i w, __m256i x) {
+    return _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w));
+}
+
+/* Element j of a Q4_0 block as a signed byte in lane j: low nibbles are elements 0-15, high nibbles 16-31. */
+AVX2_TARGET static inline __m256i q4_bytes(const uint8_t *packed) {
+    __m128i lo = _mm_loadu_si128((const __m128i *) packed);
+    __m256i both = _mm256_inserti128_si256(_mm256_castsi128_si256(lo), _mm_srli_epi16(lo, 4), 1);
+    return _mm256_sub_epi8(_mm256_and_si256(both, _mm256_set1_epi8(0x0F)), _mm256_set1_epi8(8));
+}
+
+/* One function body per level: the block loop with its dot instruction, two accumulators. */
+#define ROWS_X86(NAME, TARGET, DOT, BLOCK_BYTES, WEIGHTS)                                                        \
+    TARGET static void NAME(const uint8_t *w, int64_t row_bytes, int32_t rows, int32_t blocks,                  \
+                            const int8_t *xq, const float *xd, float *out, int32_t add) {                      \
+        for (int32_t r = 0; r < rows; r++) {                                                                    \
+            const uint8_t *row = w + r * row_bytes;                                                             \
+            __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();                                      \
+            int32_t b = 0;                                                                                      \
+            for (; b + 1 < blocks; b += 2) {                                                                    \
+                const uint8_t *blk0 = row + BLOCK_BYTES * b, *blk1 = blk0 + BLOCK_BYTES;                        \
+                __m256i d0 = DOT(WEIGHTS(blk0 + 2), _mm256_loadu_si256((const __m256i *) (xq + 32 * b)));      \
+                __m256i d1 = DOT(WEIGHTS(blk1 + 2), _mm256_loadu_si256((const __m256i *) (xq + 32 * b + 32))); \
+                acc0 = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(load_half(blk0)) * xd[b]),                     \
+                                       _mm256_cvtepi32_ps(d0), acc0);                                           \
+                acc1 = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(load_half(blk1)) * xd[b + 1]),                 \
+                                       _mm256_cvtepi32_ps(d1), acc1);                                           \
+            }                                                                                                   \
+            for (; b < blocks; b++) {                                                                           \
+                const uint8_t *blk = row + BLOCK_BYTES * b;                                                     \
+                __m256i d = DOT(WEIGHTS(blk + 2), _mm256_loadu_si256((const __m256i *) (xq + 32 * b)));        \
+                acc0 = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(load_half(blk)) * xd[b]),                       \
+                                       _mm256_cvtepi32_ps(d), acc0);                                            \
+            }                                                                                                   \
+            store(out, r, add, hsum_avx2(_mm256_add_ps(acc0, acc1)));                                           \
+        }                                                                                                       \
+    }
+
+#define Q8_WEIGHTS(p) _mm256_loadu_si256((const __m256i *) (p))
+#define Q4_WEIGHTS(p) q4_bytes(p)
+
+ROWS_X86(q8_0_rows_avx2, AVX2_TARGET, dot_i8_avx2, 34, Q8_WEIGHTS)
+ROWS_X86(q4_0_rows_avx2, AVX2_TARGET, dot_i8_avx2, 18, Q4_WEIGHTS)
+ROWS_X86(q8_0_rows_avx512_vnni, VNNI_TARGET, dot_i8_vnni, 34, Q8_WEIGHTS)
+ROWS_X86(q4_0_rows_avx512_vnni, VNNI_TARGET, dot_i8_vnni, 18, Q4_WEIGHTS)
+#endif
+
+/* ---- AArch64 Linux with the dot-product extension (sdot; the CPU's support read from the auxiliary vector) ---- */
+#if defined(__aarch64__) && defined(__linux__)
+#include <arm_neon.h>
+#include <sys/auxv.h>
+#define FD_NEON 1
+#define NEON_TARGET __attribute__((target("arch=armv8.2-a+dotprod")))
+
+#define ROWS_NEON(NAME, BLOCK_BYTES, LOAD_LO, LOAD_HI)                                                          \
+    NEON_TARGET static void NAME(const uint8_t *w, int64_t row_bytes, int32_t rows, int32_t blocks,             \
+                                 const int8_t *xq, const float *xd, float *out, int32_t add) {                 \
+        for (int32_t r = 0; r < rows; r++) {                                                                    \
+            const uint8_t *row = w + r * row_bytes;                                                             \
+            float32x4_t acc = vdupq_n_f32(0);                                                                   \
+            for (int32_t b = 0; b < blocks; b++) {                                                              \
+                const uint8_t *blk = row + BLOCK_BYTES * b;                                                     \
+                int32x4_t s = vdotq_s32(vdupq_n_s32(0), LOAD_LO(blk + 2), vld1q_s8(xq + 32 * b));              \
+                s = vdotq_s32(s, LOAD_HI(blk + 2), vld1q_s8(xq + 32 * b + 16));                                \
+                acc = vmlaq_n_f32(acc, vcvtq_f32_s32(s), half_to_float(load_half(blk)) * xd[b]);                \
+            }                                                                                                   \
+            store(out, r, add, vaddvq_f32(acc));                                                                \
+        }                                                                                                       \
+    }
+
+#define Q8_LO(p) vld1q_s8((const int8_t *) (p))
+#define Q8_HI(p) vld1q_s8((const int8_t *) (p) + 16)
+#define Q4_LO(p) vsubq_s8(vreinterpretq_s8_u8(vandq_u8(vld1q_u8(p), vdupq_n_u8(0x0F))), vdupq_n_s8(8))
+#define Q4_HI(p) vsubq_s8(vreinterpretq_s8_u8(vshrq_n_u8(vld1q_u8(p), 4)), vdupq_n_s8(8))
+
+ROWS_NEON(q8_0_rows_neon_dotprod, 34, Q8_LO, Q8_HI)
+ROWS_NEON(q4_0_rows_neon_dotprod, 18, Q4_LO, Q4_HI)
+#endif
+
+/* ---- exported entry points ---- */
+
+typedef void (*rows_fn)(const uint8_t *, int64_t, int32_t, int32_t, const int8_t *, const float *, float *, int32_t);
+
+/* The best level this CPU runs. */
+FD_EXPORT int32_t fd_best_level(void) {
+#ifdef FD_X86
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw")
+            && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        return LEVEL_AVX512_VNNI;
+    }
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return LEVEL_AVX2;
+#endif
+#ifdef FD_NEON
+#ifndef HWCAP_ASIMDDP
+#define HWCAP_ASIMDDP (1 << 20)
+#endif
+    if (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) return LEVEL_NEON_DOTPROD;
+#endif
+    return LEVEL_PORTABLE;
+}
+
+/* Whether this library has code for a level and the CPU runs it. */
+FD_EXPORT int32_t fd_supports(int32_t level) {
+    if (level == LEVEL_PORTABLE) return 1;
+    int32_t best = fd_best_level();
+    if (level == LEVEL_AVX2) return best == LEVEL_AVX2 || best == LEVEL_AVX512_VNNI;
+    return level == best;
+}
+
+static rows_fn pick(int32_t level, rows_fn portable, rows_fn avx2, rows_fn vnni, rows_fn neon) {
+    (void) avx2; (void) vnni; (void) neon;
+    if (!fd_supports(level)) return portable;
+#ifdef FD_X86
+    if (level == LEVEL_AVX2) return avx2;
+    if (level == LEVEL_AVX512_VNNI) return vnni;
+#endif
+#ifdef FD_NEON
+    if (level == LEVEL_NEON_DOTPROD) return neon;
+#endif
+    return portable;
+}
+
+#ifndef FD_X86
+#define q8_0_rows_avx2 0
+#define q4_0_rows_avx2 0
+#define q8_0_rows_avx512_vnni 0
+#define q4_0_rows_avx512_vnni 0
+#endif
+#ifndef FD_NEON
+#define q8_0_rows_neon_dotprod 0
+#define q4_0_rows_neon_dotprod 0
+#endif
+
+/*
+ * out[r] (or out[r] += when add) = sum over blocks b of scale(w row r, b) * xd[b] * sum_j q(w)[r, b, j] * xq[32b + j],
+ * for rows [0, rows) of a matrix whose row r starts at w + r * row_bytes, at the given level (a level the CPU
+ * does not run falls back to portable C).
+ */
+FD_EXPORT void fd_q8_0_rows(int32_t level, const uint8_t *w, int64_t row_bytes, int32_t rows, int32_t blocks,
+                            const int8_t *xq, const float *xd, float *out, int32_t add) {
+    pick(level, q8_0_rows_portable, q8_0_rows_avx2, q8_0_rows_avx512_vnni, q8_0_rows_neon_dotprod)
+            (w, row_bytes, rows, blocks, xq, xd, out, add);
+}
+
+FD_EXPORT void fd_q4_0_rows(int32_t level, const uint8_t *w, int64_t row_bytes, int32_t rows, int32_t blocks,
+                            const int8_t *xq, const float *xd, float *out, int32_t add) {
+    pick(level, q4_0_rows_portable, q4_0_rows_avx2, q4_0_rows_avx512_vnni, q4_0_rows_neon_dotprod)
+            (w, row_bytes, rows, blocks, xq, xd, out, add);
+}

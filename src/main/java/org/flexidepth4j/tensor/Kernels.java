@@ -1,0 +1,158 @@
+package org.flexidepth4j.tensor;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.net.URISyntaxException;
+import java.net.URL;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+
+/**
+ * Which kernels multiply Q8_0 and Q4_0 weights in decode: float activations (the Java {@link Matrix#dot} of each
+ * dtype), or activations quantized once per matmul to 8-bit blocks ({@link Q8Activations}, as llama.cpp does) and
+ * multiplied as integers, by the pure-Java Vector API kernels or by the native tier: C kernels built from
+ * {@code src/main/c} with the system's C compiler into a library the jar carries, called through FFM downcalls.
+ * The Java kernels compute the same sums and are the reference. Process-wide settings, like {@link Parallel}'s size.
+ */
+public final class Kernels {
+    /** Which kernel tier to use for the integer dots. */
+    public enum Choice { JAVA, NATIVE, AUTO }
+
+    /** How decode feeds activations to Q8_0 / Q4_0 weights. */
+    public enum Activations { Q8, F32 }
+
+    /** Levels of the native library (its fd_best_level), by index. */
+    private static final String[] LEVELS = {"portable C", "AVX2", "AVX-512 VNNI", "NEON dot-product"};
+
+    private static volatile boolean nativeTier;
+    private static volatile Activations activations = Activations.Q8;
+
+    private Kernels() {
+    }
+
+    /** Picks the tier: NATIVE fails with the reason when the library cannot be loaded, AUTO falls back to Java. */
+    public static synchronized void choose(Choice choice) {
+        switch (choice) {
+            case JAVA -> nativeTier = false;
+            case AUTO -> nativeTier = Native.LIBRARY != null;
+            case NATIVE -> {
+                if (Native.LIBRARY == null) throw new IllegalStateException("native kernels unavailable: " + Native.PROBLEM);
+                nativeTier = true;
+            }
+        }
+    }
+
+    public static void setActivations(Activations a) {
+        activations = a;
+    }
+
+    public static Activations activations() {
+        return activations;
+    }
+
+    /** Whether the integer dots run in the native tier. */
+    static boolean nativeTier() {
+        return nativeTier;
+    }
+
+    /** Whether the native library loaded on this machine. */
+    public static boolean nativeAvailable() {
+        return Native.LIBRARY != null;
+    }
+
+    /** One line saying which kernels run, e.g. "native AVX2, q8 activations" or "java, f32 activations". */
+    public static String describe() {
+        String tier = nativeTier ? "native " + Native.levelName() : "java";
+        return activations == Activations.F32 ? "java, f32 activations" : tier + ", q8 activations";
+    }
+
+    /** Why the native library did not load (null when it did). */
+    public static String nativeProblem() {
+        return Native.PROBLEM;
+    }
+
+    static { choose(Choice.AUTO); }
+
+    /** The native library: loaded once, from the jar's resource for this platform. */
+    static final class Native {
+        static final String RESOURCE = "native/" + platform() + "/libflexidepth_kernels.so";
+        static final SymbolLookup LIBRARY;
+        static final String PROBLEM;
+        static final int BEST_LEVEL;
+        static final MethodHandle Q8_0_ROWS, Q4_0_ROWS;
+
+        static {
+            SymbolLookup lib = null;
+            String problem = null;
+            int level = 0;
+            MethodHandle q8 = null, q4 = null;
+            try {
+                lib = SymbolLookup.libraryLookup(libraryPath(), Arena.global());
+                Linker linker = Linker.nativeLinker();
+                level = (int) linker.downcallHandle(lib.findOrThrow("fd_best_level"), FunctionDescriptor.of(ValueLayout.JAVA_INT)).invokeExact();
+                FunctionDescriptor rows = FunctionDescriptor.ofVoid(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
+                        ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_INT);
+                // critical: no thread-state transition, and heap arrays (activations, outputs) are passed in place
+                q8 = linker.downcallHandle(lib.findOrThrow("fd_q8_0_rows"), rows, Linker.Option.critical(true));
+                q4 = linker.downcallHandle(lib.findOrThrow("fd_q4_0_rows"), rows, Linker.Option.critical(true));
+            } catch (Throwable e) {
+                lib = null;
+                problem = e.getMessage() == null ? e.toString() : e.getMessage();
+            }
+            LIBRARY = lib;
+            PROBLEM = problem;
+            BEST_LEVEL = level;
+            Q8_0_ROWS = q8;
+            Q4_0_ROWS = q4;
+        }
+
+        static String levelName() {
+            return BEST_LEVEL >= 0 && BEST_LEVEL < LEVELS.length ? LEVELS[BEST_LEVEL] : "level " + BEST_LEVEL;
+        }
+
+        /** e.g. Linux-amd64 (os.name-os.arch, as the build names the folder): where the jar holds this platform's library. */
+        static String platform() {
+            return System.getProperty("os.name") + "-" + System.getProperty("os.arch");
+        }
+
+        /** The library as a file: in place when the classes are a directory, else copied out of the jar once. */
+        private static Path libraryPath() throws IOException, URISyntaxException {
+            URL url = Kernels.class.getClassLoader().getResource(RESOURCE);
+            if (url == null) throw new IOException("this build carries no native kernels for " + platform() + " (built without a C compiler?)");
+            if (url.getProtocol().equals("file")) return Path.of(url.toURI());
+            Path copy = Files.createTempFile("flexidepth_kernels", ".so");
+            copy.toFile().deleteOnExit();
+            try (InputStream in = url.openStream()) {
+                Files.copy(in, copy, StandardCopyOption.REPLACE_EXISTING);
+            } catch (UncheckedIOException e) {
+                throw e.getCause();
+            }
+            return copy;
+        }
+
+        /** One native call: rows [0, rows) of the matrix at {@code weights} against token activations. */
+        static void rows(MethodHandle kernel, int level, MemorySegment weights, long rowBytes, int rows, int blocks,
+                         Q8Activations x, int firstBlock, float[] out, int outOffset, boolean add) {
+            try {
+                kernel.invokeExact(level, weights, rowBytes, rows, blocks,
+                        MemorySegment.ofArray(x.quants).asSlice((long) firstBlock * Q8Activations.BLOCK),
+                        MemorySegment.ofArray(x.scales).asSlice(4L * firstBlock),
+                        MemorySegment.ofArray(out).asSlice(4L * outOffset), add ? 1 : 0);
+            } catch (Throwable e) {
+                throw new IllegalStateException("native kernel failed", e);
+            }
+        }
+
+        private Native() {
+        }
+    }
+}
