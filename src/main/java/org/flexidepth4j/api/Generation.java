@@ -5,6 +5,7 @@ import org.flexidepth4j.model.Generator;
 import org.flexidepth4j.model.Model;
 import org.flexidepth4j.model.Sampler;
 import org.flexidepth4j.model.SkipPolicy;
+import org.flexidepth4j.tokenizer.TextAssembler;
 
 /**
  * One generation request: its own sequence state, sampler and text assembly over a shared {@link Engine}, so any

@@ -7,7 +7,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import org.flexidepth4j.model.InferenceState;
 import org.flexidepth4j.model.Sampler;
 import org.flexidepth4j.model.SkipPolicy;
-import org.flexidepth4j.tokenizer.TextStream;
+import org.flexidepth4j.tokenizer.TextAssembler;
 import org.flexidepth4j.tokenizer.Tokenizer;
 
 /**
@@ -38,7 +38,7 @@ public final class Sequence {
     final Sampler sampler;
     final SkipPolicy policy;
     final int[] eosIds;
-    private final TextStream text;
+    private final TextAssembler text;
     private final BlockingQueue<Event> events = new LinkedBlockingQueue<>();
     /** Layers used by each generated token; those from {@link #reported} on are not yet in a chunk. */
     private final int[] layersUsed;
@@ -62,7 +62,7 @@ public final class Sequence {
         this.eosIds = eosIds;
         this.history = Arrays.copyOf(prompt, prompt.length + maxTokens);
         this.layersUsed = new int[maxTokens];
-        this.text = new TextStream(tokenizer, stops, (stream, from, to) -> chunk(stream.chars().subSequence(from, to).toString()));
+        this.text = new TextAssembler(tokenizer, stops);
     }
 
     /** Asks the scheduler to drop this sequence (client gone, deadline passed); it ends with "cancelled". */
@@ -91,7 +91,9 @@ public final class Sequence {
         history[prompt.length + generated] = id;
         layersUsed[generated++] = layers;
         for (int eos : eosIds) if (eos == id) return "stop";
-        if (!text.accept(id, layers)) return "stop";
+        boolean goesOn = text.accept(id);
+        release();
+        if (!goesOn) return "stop";
         if (generated == maxTokens || contextFull) return "length";
         nextInput = id;
         return null;
@@ -99,9 +101,18 @@ public final class Sequence {
 
     /** Emits what is left and the end; {@code reason} "cancelled" skips the held-back text. */
     void finish(String reason) {
-        if (!reason.equals("cancelled")) text.finish();
+        if (!reason.equals("cancelled")) {
+            text.finish();
+            release();
+        }
         if (reported < generated) chunk("");
         events.add(new Done(reason, prompt.length, generated, Arrays.copyOf(layersUsed, generated), text.text()));
+    }
+
+    /** Emits the text that became final, with the layers of the tokens since the last chunk. */
+    private void release() {
+        String piece = text.release();
+        if (!piece.isEmpty()) chunk(piece);
     }
 
     private void chunk(String piece) {

@@ -1,4 +1,4 @@
-package org.flexidepth4j.api;
+package org.flexidepth4j.tokenizer;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

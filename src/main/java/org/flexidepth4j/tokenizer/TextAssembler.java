@@ -1,7 +1,6 @@
-package org.flexidepth4j.api;
+package org.flexidepth4j.tokenizer;
 
 import java.util.List;
-import org.flexidepth4j.tokenizer.Tokenizer;
 
 /**
  * Turns generated ids into text as it streams: releases only complete UTF-8 characters, and holds back just enough
