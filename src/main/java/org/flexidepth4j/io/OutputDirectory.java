@@ -136,7 +136,11 @@ public final class OutputDirectory implements AutoCloseable {
 
     /** Renames the finished {@code OUT.partial} to {@code OUT}; a previous {@code OUT} is moved aside, then deleted. */
     public void commit() {
-        Path p = partial();
+        moveIntoPlace(partial(), out);
+    }
+
+    /** Renames the finished directory {@code done} to {@code out}; a previous {@code out} is moved aside, then deleted. */
+    public static void moveIntoPlace(Path done, Path out) {
         try {
             Path old = null;
             if (Files.exists(out)) {
@@ -144,13 +148,13 @@ public final class OutputDirectory implements AutoCloseable {
                 Files.move(out, old, StandardCopyOption.ATOMIC_MOVE);
             }
             try {
-                Files.move(p, out, StandardCopyOption.ATOMIC_MOVE);
+                Files.move(done, out, StandardCopyOption.ATOMIC_MOVE);
             } catch (AtomicMoveNotSupportedException e) {
-                Files.move(p, out);
+                Files.move(done, out);
             }
             if (old != null) AtomicFiles.deleteTree(old);
         } catch (IOException e) {
-            throw new FormatException(out, "cannot move " + p.getFileName() + " into place: " + e.getMessage());
+            throw new FormatException(out, "cannot move " + done.getFileName() + " into place: " + e.getMessage());
         }
     }
 

@@ -2,7 +2,6 @@ package org.flexidepth4j.train;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -11,6 +10,7 @@ import java.util.List;
 import org.flexidepth4j.io.AtomicFiles;
 import org.flexidepth4j.io.FormatException;
 import org.flexidepth4j.io.Json;
+import org.flexidepth4j.io.OutputDirectory;
 import org.flexidepth4j.io.SafeTensorsWriter;
 import org.flexidepth4j.model.ModelConfig;
 import org.flexidepth4j.model.ModelWeights;
@@ -42,10 +42,9 @@ public final class Pretrainer {
     private Pretrainer() {
     }
 
-    /** The directory a run writes to until it finishes. */
+    /** The directory a run writes to until it finishes: {@link OutputDirectory#partialOf}. */
     public static Path inProgress(Path out) {
-        Path abs = out.toAbsolutePath();
-        return abs.resolveSibling(abs.getFileName() + ".partial");
+        return OutputDirectory.partialOf(out);
     }
 
     /**
@@ -145,7 +144,7 @@ public final class Pretrainer {
         if (state.step() + done.losses().size() == cfg.steps()) {
             if (v.isEmpty()) recipe.evaluate(v); // resumed at the end: the last evaluation ran before the kill
             writeModel(work, mc, net, routers, cfg);
-            replace(work, out);
+            OutputDirectory.moveIntoPlace(work, out);
             result = out;
         }
         return new Result(done.losses(), v.path("val_lm_loss").asDouble(Double.NaN), v.path("val_executed").asDouble(Double.NaN), result);
@@ -229,26 +228,6 @@ public final class Pretrainer {
             }
         } catch (IOException e) {
             throw new FormatException(dir, "cannot write: " + e.getMessage());
-        }
-    }
-
-    /** Renames the finished directory into place; an existing {@code out} is moved aside first, then deleted. */
-    private static void replace(Path tmp, Path out) {
-        try {
-            Path old = null;
-            if (Files.exists(out)) {
-                old = Files.createTempDirectory(out.getParent(), "." + out.getFileName() + ".old");
-                Files.delete(old);
-                Files.move(out, old);
-            }
-            try {
-                Files.move(tmp, out, StandardCopyOption.ATOMIC_MOVE);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, out);
-            }
-            if (old != null) AtomicFiles.deleteTree(old);
-        } catch (IOException e) {
-            throw new FormatException(out, "cannot move the finished model into place: " + e.getMessage());
         }
     }
 }
