@@ -1,18 +1,24 @@
 package org.flexidepth4j.load;
 
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
 import org.flexidepth4j.io.FormatException;
 import org.flexidepth4j.io.Gguf;
 import org.flexidepth4j.io.TensorEntry;
+import org.flexidepth4j.model.DecoderVariant;
 import org.flexidepth4j.model.ModelConfig;
 import org.flexidepth4j.model.RopeConfig;
+import org.flexidepth4j.tensor.DType;
 
 /**
  * A GGUF model file seen as a decoder: the config from {@code <arch>.*} metadata and the tensors under HF names, so
  * {@link WeightsLoader#fromTensors} reads it like any other checkpoint. GGUF llama weights
- * have Q/K rows permuted for interleaved RoPE pairs; qwen2/qwen3 keep HF's rotate-half pairing.
+ * have Q/K rows permuted for interleaved RoPE pairs; qwen2/qwen3/gemma keep HF's rotate-half pairing. Gemma's norm
+ * weights are stored as 1 + w (llama.cpp's converter adds the 1) and handed on as HF's w.
  */
 public record GgufCheckpoint(ModelConfig config, Map<String, TensorEntry> tensors) {
     private static final Map<String, String> LAYER_NAMES = Map.ofEntries(
@@ -30,20 +36,28 @@ public record GgufCheckpoint(ModelConfig config, Map<String, TensorEntry> tensor
             Map.entry("ffn_gate.weight", "mlp.gate_proj.weight"),
             Map.entry("ffn_up.weight", "mlp.up_proj.weight"),
             Map.entry("ffn_down.weight", "mlp.down_proj.weight"));
+    /** Gemma's sandwich norms: its FFN input norm has its own HF name, since HF's post_attention_layernorm is the attention output's. */
+    private static final Map<String, String> GEMMA_LAYER_NAMES = Map.of(
+            "ffn_norm.weight", "pre_feedforward_layernorm.weight",
+            "post_attention_norm.weight", "post_attention_layernorm.weight",
+            "post_ffw_norm.weight", "post_feedforward_layernorm.weight");
+    private static final Set<String> ARCHITECTURES = Set.of("llama", "mistral", "qwen2", "qwen3", "gemma2", "gemma3");
     /** The {@code <arch>.rope.*} keys {@link #rope} honours. */
     private static final Set<String> ROPE_KEYS = Set.of("freq_base", "dimension_count", "scale_linear", "scaling.type", "scaling.factor",
             "scaling.original_context_length", "scaling.attn_factor", "scaling.finetuned");
 
     public static GgufCheckpoint of(Gguf gguf) {
         String arch = gguf.architecture();
-        if (!Set.of("llama", "mistral", "qwen2", "qwen3").contains(arch)) {
-            throw new FormatException(gguf.file(), "unknown architecture '" + arch + "' (supported: llama, mistral, qwen2, qwen3)");
+        if (!ARCHITECTURES.contains(arch)) {
+            throw new FormatException(gguf.file(), "unknown architecture '" + arch + "' (supported: " + String.join(", ", ARCHITECTURES.stream().sorted().toList()) + ")");
         }
+        boolean gemma = arch.startsWith("gemma");
         Map<String, TensorEntry> tensors = new LinkedHashMap<>();
         for (TensorEntry t : gguf.tensors().values()) {
-            String hf = hfName(t.name());
+            String hf = hfName(t.name(), gemma);
             if (hf != null && gguf.unsupportedTensors().containsKey(t.name())) throw Gguf.unsupportedType(gguf.file(), t.name(), t.dtype().name());
-            if (hf != null) tensors.put(hf, new TensorEntry(hf, t.dtype(), t.shape(), t.data(), t.file()));
+            if (hf != null && gemma && hf.endsWith("norm.weight")) tensors.put(hf, minusOne(t, hf));
+            else if (hf != null) tensors.put(hf, new TensorEntry(hf, t.dtype(), t.shape(), t.data(), t.file()));
         }
         TensorEntry embedding = tensors.get("model.embed_tokens.weight");
         if (embedding == null) throw new FormatException(gguf.file(), "tensor token_embd.weight is missing");
@@ -55,14 +69,41 @@ public record GgufCheckpoint(ModelConfig config, Map<String, TensorEntry> tensor
         boolean interleaved = arch.equals("llama") || arch.equals("mistral");
         try {
             RopeConfig rope = rope(gguf, arch, headDim, interleaved);
-            ModelConfig config = new ModelConfig(arch, d, gguf.getInt(arch + ".feed_forward_length"), gguf.getInt(arch + ".block_count"),
+            int layers = gguf.getInt(arch + ".block_count");
+            ModelConfig config = new ModelConfig(arch, d, gguf.getInt(arch + ".feed_forward_length"), layers,
                     heads, gguf.getInt(arch + ".attention.head_count_kv", heads), headDim, vocab,
                     gguf.getInt(arch + ".context_length", 2048), gguf.getFloat(arch + ".attention.layer_norm_rms_epsilon", 1e-5f),
-                    rope, !tensors.containsKey("lm_head.weight"), arch.equals("qwen2"), arch.equals("qwen3"));
-            return new GgufCheckpoint(config, tensors);
+                    rope, !tensors.containsKey("lm_head.weight"), arch.equals("qwen2"), arch.equals("qwen3") || arch.equals("gemma3"));
+            return new GgufCheckpoint(config.withVariant(variant(gguf, arch, d / heads, layers)), tensors);
         } catch (IllegalArgumentException e) {
             throw new FormatException(gguf.file(), e.getMessage());
         }
+    }
+
+    /**
+     * What departs from the Llama layer, from the keys llama.cpp reads. GGUF has no query_pre_attn_scalar: llama.cpp
+     * scales queries by 1/sqrt(hidden / heads) for the 27B Gemmas (46 layers in Gemma 2, 62 in Gemma 3) and by
+     * 1/sqrt(head dim) otherwise, as their HF configs say; Gemma 3's sliding layers use RoPE base 10000, every sixth
+     * layer is global.
+     */
+    private static DecoderVariant variant(Gguf gguf, String arch, int hiddenPerHead, int layers) {
+        String window = arch + ".attention.sliding_window";
+        return switch (arch) {
+            case "gemma2" -> new DecoderVariant(true, DecoderVariant.Activation.GELU_TANH, true, layers == 46 ? hiddenPerHead : 0,
+                    gguf.getFloat(arch + ".attn_logit_softcapping", 50f), gguf.getFloat(arch + ".final_logit_softcapping", 30f),
+                    gguf.getInt(window, 4096), 2, null);
+            case "gemma3" -> new DecoderVariant(true, DecoderVariant.Activation.GELU_TANH, true, layers == 62 ? hiddenPerHead : 0, 0, 0,
+                    gguf.getInt(window), 6, RopeConfig.plain(10000, false));
+            default -> gguf.has(window) ? DecoderVariant.LLAMA.withSlidingWindow(gguf.getInt(window), 0) : DecoderVariant.LLAMA;
+        };
+    }
+
+    /** A Gemma norm stored as 1 + w, as HF's w (float32; exact for the weights near 1 that norms have). */
+    private static TensorEntry minusOne(TensorEntry t, String hf) {
+        float[] values = t.toFloats();
+        ByteBuffer bytes = ByteBuffer.allocate(values.length * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+        for (float v : values) bytes.putFloat(v - 1f);
+        return new TensorEntry(hf, DType.F32, t.shape(), MemorySegment.ofArray(bytes.array()), t.file());
     }
 
     /**
@@ -98,7 +139,7 @@ public record GgufCheckpoint(ModelConfig config, Map<String, TensorEntry> tensor
         return new RopeConfig(gguf.getFloat(p + "freq_base", 10000f), interleaved, dims == headDim ? 0 : dims, scaling);
     }
 
-    private static String hfName(String gguf) {
+    private static String hfName(String gguf, boolean gemma) {
         switch (gguf) {
             case "token_embd.weight": return "model.embed_tokens.weight";
             case "output_norm.weight": return "model.norm.weight";
@@ -108,7 +149,8 @@ public record GgufCheckpoint(ModelConfig config, Map<String, TensorEntry> tensor
         if (!gguf.startsWith("blk.")) return null;
         int dot = gguf.indexOf('.', 4);
         String layer = gguf.substring(4, dot);
-        String suffix = LAYER_NAMES.get(gguf.substring(dot + 1));
+        String name = gguf.substring(dot + 1);
+        String suffix = gemma && GEMMA_LAYER_NAMES.containsKey(name) ? GEMMA_LAYER_NAMES.get(name) : LAYER_NAMES.get(name);
         return suffix == null ? null : "model.layers." + layer + "." + suffix;
     }
 }

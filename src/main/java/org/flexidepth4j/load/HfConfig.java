@@ -2,15 +2,18 @@ package org.flexidepth4j.load;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 import org.flexidepth4j.io.FormatException;
 import org.flexidepth4j.io.Json;
+import org.flexidepth4j.model.DecoderVariant;
 import org.flexidepth4j.model.ModelConfig;
 import org.flexidepth4j.model.RopeConfig;
 
 /** Reads an HF config.json (both the legacy rope_theta/rope_scaling keys and the newer rope_parameters). */
 public final class HfConfig {
-    public static final Set<String> ARCHITECTURES = Set.of("llama", "mistral", "qwen2", "qwen3");
+    public static final Set<String> ARCHITECTURES = Set.of("llama", "mistral", "qwen2", "qwen3", "gemma2", "gemma3_text");
 
     private HfConfig() {
     }
@@ -22,6 +25,9 @@ public final class HfConfig {
     public static ModelConfig parse(Path file, JsonNode c) {
         if (!c.isObject()) throw new FormatException(file, "config is not a JSON object");
         String type = c.path("model_type").asText("");
+        if (type.equals("gemma3")) {
+            throw new FormatException(file, "model_type 'gemma3' is the multimodal Gemma 3; only its text model (model_type 'gemma3_text') is supported");
+        }
         if (!ARCHITECTURES.contains(type)) {
             throw new FormatException(file, "unknown model_type '" + type + "' (supported: " + String.join(", ", ARCHITECTURES.stream().sorted().toList()) + ")");
         }
@@ -29,18 +35,67 @@ public final class HfConfig {
         int d = keys.requiredInt(c, "hidden_size");
         int heads = keys.requiredInt(c, "num_attention_heads");
         int kvHeads = keys.optionalInt(c, "num_key_value_heads", heads);
-        int headDim = keys.optionalInt(c, "head_dim", d / heads);
+        boolean gemma = type.startsWith("gemma");
+        int headDim = keys.optionalInt(c, "head_dim", gemma ? 256 : d / heads);
         int maxPositions = keys.optionalInt(c, "max_position_embeddings", 2048);
         boolean bias = type.equals("qwen2") || c.path("attention_bias").asBoolean(false);
         try {
             RopeConfig rope = rope(keys, c, headDim, maxPositions);
-            return new ModelConfig(type, d, keys.requiredInt(c, "intermediate_size"), keys.requiredInt(c, "num_hidden_layers"),
+            int layers = keys.requiredInt(c, "num_hidden_layers");
+            return new ModelConfig(type, d, keys.requiredInt(c, "intermediate_size"), layers,
                     heads, kvHeads, headDim, keys.requiredInt(c, "vocab_size"), maxPositions,
-                    (float) keys.positive(c, "rms_norm_eps", 1e-6), rope, c.path("tie_word_embeddings").asBoolean(false),
-                    bias, type.equals("qwen3"));
+                    (float) keys.positive(c, "rms_norm_eps", 1e-6), rope, c.path("tie_word_embeddings").asBoolean(gemma),
+                    bias, type.equals("qwen3") || type.equals("gemma3_text")).withVariant(variant(keys, c, type, layers));
         } catch (IllegalArgumentException e) {
             throw new FormatException(file, e.getMessage());
         }
+    }
+
+    /** Gemma's departures from the Llama layer and every model's sliding window, with transformers' defaults. */
+    private static DecoderVariant variant(Keys keys, JsonNode c, String type, int layers) {
+        if (type.equals("qwen2") && c.path("use_sliding_window").asBoolean(false)) {
+            throw new FormatException(keys.file, "qwen2 with use_sliding_window=true (max_window_layers) is not supported");
+        }
+        int window = c.hasNonNull("sliding_window") ? keys.requiredInt(c, "sliding_window") : 0;
+        if (!type.startsWith("gemma")) return window == 0 || type.equals("qwen2") ? DecoderVariant.LLAMA : DecoderVariant.LLAMA.withSlidingWindow(window, 0);
+        String act = c.path("hidden_activation").asText(c.path("hidden_act").asText("gelu_pytorch_tanh"));
+        if (!Set.of("gelu_pytorch_tanh", "gelu_tanh").contains(act)) {
+            throw new FormatException(keys.file, "hidden_activation '" + act + "' is not supported (gelu_pytorch_tanh)");
+        }
+        boolean gemma2 = type.equals("gemma2");
+        double queryScalar = keys.positive(c, "query_pre_attn_scalar", 256);
+        float attentionCap = (float) (c.has("attn_logit_softcapping") ? cap(keys, c, "attn_logit_softcapping") : gemma2 ? 50 : 0);
+        float finalCap = (float) (c.has("final_logit_softcapping") ? cap(keys, c, "final_logit_softcapping") : gemma2 ? 30 : 0);
+        if (!c.hasNonNull("sliding_window")) window = 4096;
+        int globalEvery = gemma2 ? 2 : globalEvery(keys, c, layers);
+        RopeConfig local = gemma2 ? null : RopeConfig.plain(keys.positive(c, "rope_local_base_freq", 10000), false);
+        return new DecoderVariant(true, DecoderVariant.Activation.GELU_TANH, true, queryScalar, attentionCap, finalCap, window, globalEvery, local);
+    }
+
+    private static double cap(Keys keys, JsonNode c, String key) {
+        return c.get(key).isNull() ? 0 : keys.positive(c, key, Double.NaN);
+    }
+
+    /**
+     * Gemma 3's pattern of sliding and global layers: layer_types (transformers 4.53+) when given, which must be every
+     * n-th layer global, else sliding_window_pattern (default 6).
+     */
+    private static int globalEvery(Keys keys, JsonNode c, int layers) {
+        JsonNode types = c.path("layer_types");
+        if (!types.isArray()) return keys.optionalInt(c, "sliding_window_pattern", 6);
+        List<Integer> global = new ArrayList<>();
+        for (int l = 0; l < types.size(); l++) {
+            String t = types.get(l).asText();
+            if (t.equals("full_attention")) global.add(l);
+            else if (!t.equals("sliding_attention")) throw new FormatException(keys.file, "layer_types[" + l + "] '" + t + "' is not supported");
+        }
+        int every = global.isEmpty() ? 0 : global.get(0) + 1;
+        for (int l = 0; l < types.size(); l++) {
+            if (types.size() != layers || every == 0 || global.contains(l) != ((l + 1) % every == 0)) {
+                throw new FormatException(keys.file, "layer_types must list " + layers + " layers with every n-th one full_attention");
+            }
+        }
+        return every;
     }
 
     /** RoPE from rope_parameters (transformers 5) or rope_scaling + rope_theta (earlier); rotate-half pairs. */

@@ -112,7 +112,7 @@ public final class ModelLoader {
         for (int i = 0; i < layers.length; i++) {
             LayerWeights l = w.layers()[i];
             layers[i] = new LayerWeights(l.attnNorm(), f.apply(l.wq()), f.apply(l.wk()), f.apply(l.wv()), f.apply(l.wo()), l.bq(), l.bk(), l.bv(),
-                    l.qNorm(), l.kNorm(), l.ffnNorm(), f.apply(l.wGate()), f.apply(l.wUp()), f.apply(l.wDown()));
+                    l.qNorm(), l.kNorm(), l.ffnNorm(), f.apply(l.wGate()), f.apply(l.wUp()), f.apply(l.wDown())).withPostNorms(l.postNorms());
         }
         Matrix embedding = f.apply(w.embedding());
         Matrix head = w.lmHead() == w.embedding() ? embedding : f.apply(w.lmHead());

@@ -25,13 +25,14 @@ public final class WeightsLoader {
         if (c.numLayers() > t.size()) {
             throw new FormatException(source, "the config has " + c.numLayers() + " layers but the checkpoint holds only " + t.size() + " tensors");
         }
-        Lookup in = new Lookup(t, source, checkFinite);
+        Lookup in = new Lookup(t, source, checkFinite, c.architecture().startsWith("gemma"));
         int d = c.hiddenSize(), qd = c.queryDim(), kvd = c.kvDim(), ff = c.intermediateSize(), hd = c.headDim();
         Matrix embedding = in.matrix("model.embed_tokens.weight", c.vocabSize(), d);
         LayerWeights[] layers = new LayerWeights[c.numLayers()];
         for (int i = 0; i < layers.length; i++) {
             String p = "model.layers." + i + ".";
-            layers[i] = new LayerWeights(
+            boolean sandwich = c.variant().sandwichNorms();
+            LayerWeights layer = new LayerWeights(
                     in.vector(p + "input_layernorm.weight", d),
                     in.matrix(p + "self_attn.q_proj.weight", qd, d),
                     in.matrix(p + "self_attn.k_proj.weight", kvd, d),
@@ -42,10 +43,12 @@ public final class WeightsLoader {
                     c.attentionBias() ? in.vector(p + "self_attn.v_proj.bias", kvd) : null,
                     c.qkNorm() ? in.vector(p + "self_attn.q_norm.weight", hd) : null,
                     c.qkNorm() ? in.vector(p + "self_attn.k_norm.weight", hd) : null,
-                    in.vector(p + "post_attention_layernorm.weight", d),
+                    in.vector(p + (sandwich ? "pre_feedforward_layernorm.weight" : "post_attention_layernorm.weight"), d),
                     in.matrix(p + "mlp.gate_proj.weight", ff, d),
                     in.matrix(p + "mlp.up_proj.weight", ff, d),
                     in.matrix(p + "mlp.down_proj.weight", d, ff));
+            layers[i] = !sandwich ? layer : layer.withPostNorms(new LayerWeights.PostNorms(
+                    in.vector(p + "post_attention_layernorm.weight", d), in.vector(p + "post_feedforward_layernorm.weight", d)));
         }
         float[] norm = in.vector("model.norm.weight", d);
         Matrix head = c.tiedEmbeddings() || !t.containsKey("lm_head.weight") ? embedding : in.matrix("lm_head.weight", c.vocabSize(), d);
@@ -53,7 +56,8 @@ public final class WeightsLoader {
         return new ModelWeights(embedding, layers, norm, head);
     }
 
-    private record Lookup(Map<String, TensorEntry> tensors, Path source, boolean checkFinite) {
+    /** {@code unitOffsetNorms}: norm weights w multiply as 1 + w (Gemma's RMSNorm), so 1 is added at load. */
+    private record Lookup(Map<String, TensorEntry> tensors, Path source, boolean checkFinite, boolean unitOffsetNorms) {
         TensorEntry entry(String name) {
             TensorEntry e = tensors.get(name);
             if (e == null) throw new FormatException(source, "tensor " + name + " is missing");
@@ -70,6 +74,7 @@ public final class WeightsLoader {
         float[] vector(String name, int n) {
             float[] v = entry(name).expectShape(n).toFloats();
             for (float f : v) if (!Float.isFinite(f)) throw new FormatException(entry(name).file(), "tensor " + name + " contains NaN or infinity");
+            if (unitOffsetNorms && name.endsWith("norm.weight")) for (int i = 0; i < v.length; i++) v[i] += 1f;
             return v;
         }
     }

@@ -5,15 +5,24 @@ package org.flexidepth4j.model;
  * format are described by one of these; {@code load.HfConfig} maps HF config.json keys onto it.
  *
  * @param attentionBias q/k/v projections have biases (qwen2)
- * @param qkNorm        per-head RMSNorm of queries and keys before RoPE (qwen3)
+ * @param qkNorm        per-head RMSNorm of queries and keys before RoPE (qwen3, gemma3)
+ * @param variant       what departs from the Llama layer (Gemma, sliding windows); set through {@link #withVariant}
  */
 public record ModelConfig(String architecture, int hiddenSize, int intermediateSize, int numLayers, int numHeads,
                           int numKvHeads, int headDim, int vocabSize, int maxPositions, float rmsNormEps,
-                          RopeConfig rope, boolean tiedEmbeddings, boolean attentionBias, boolean qkNorm) {
+                          RopeConfig rope, boolean tiedEmbeddings, boolean attentionBias, boolean qkNorm,
+                          DecoderVariant variant) {
     /** Most positions a config may ask for: the RoPE tables are built for all of them at load. */
     public static final int MAX_POSITIONS = 1 << 20;
 
+    public ModelConfig(String architecture, int hiddenSize, int intermediateSize, int numLayers, int numHeads, int numKvHeads, int headDim,
+                       int vocabSize, int maxPositions, float rmsNormEps, RopeConfig rope, boolean tiedEmbeddings, boolean attentionBias, boolean qkNorm) {
+        this(architecture, hiddenSize, intermediateSize, numLayers, numHeads, numKvHeads, headDim, vocabSize, maxPositions, rmsNormEps, rope,
+                tiedEmbeddings, attentionBias, qkNorm, DecoderVariant.LLAMA);
+    }
+
     public ModelConfig {
+        if (variant == null) throw new IllegalArgumentException("no decoder variant");
         if (hiddenSize <= 0 || intermediateSize <= 0 || numLayers <= 0 || numHeads <= 0 || numKvHeads <= 0 || headDim <= 0 || vocabSize <= 0) {
             throw new IllegalArgumentException("sizes must be positive");
         }
@@ -29,6 +38,16 @@ public record ModelConfig(String architecture, int hiddenSize, int intermediateS
         } catch (ArithmeticException e) {
             throw new IllegalArgumentException("num_attention_heads " + numHeads + " x head_dim " + headDim + " or max_position_embeddings " + maxPositions + " is too large");
         }
+    }
+
+    public ModelConfig withVariant(DecoderVariant v) {
+        return new ModelConfig(architecture, hiddenSize, intermediateSize, numLayers, numHeads, numKvHeads, headDim, vocabSize, maxPositions,
+                rmsNormEps, rope, tiedEmbeddings, attentionBias, qkNorm, v);
+    }
+
+    /** The RoPE of layer {@code layer}: the sliding layers' own when the variant gives one. */
+    public RopeConfig rope(int layer) {
+        return variant.slidingRope() != null && variant.slides(layer) ? variant.slidingRope() : rope;
     }
 
     public int queryDim() {

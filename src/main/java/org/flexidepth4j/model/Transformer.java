@@ -18,6 +18,8 @@ public final class Transformer {
     private final ModelConfig config;
     private final ModelWeights weights;
     private final Rope rope;
+    /** The sliding-window layers' RoPE when it differs from {@link #rope} (Gemma 3's local base), else null. */
+    private final Rope slidingRope;
     /** What errors call this model (its file, set by {@link Model}). */
     private volatile String label = "the model";
 
@@ -25,6 +27,8 @@ public final class Transformer {
         this.config = config;
         this.weights = weights;
         this.rope = config.rope().tables(config.headDim(), config.maxPositions());
+        RopeConfig sliding = config.variant().slidingRope();
+        this.slidingRope = sliding == null ? null : sliding.tables(config.headDim(), config.maxPositions());
     }
 
     public ModelConfig config() {
@@ -58,7 +62,7 @@ public final class Transformer {
         for (int t = 0; t < count; t++) {
             int id = tokens[offset + t];
             if (id < 0 || id >= config.vocabSize()) throw new IllegalArgumentException("token id " + id + " is outside the vocabulary of " + config.vocabSize());
-            weights.embedding().readRow(id, s.residual, t * d);
+            embed(id, s.residual, t * d);
             s.positions[t] = s.length + t;
         }
         s.rowOwners = null;
@@ -103,7 +107,7 @@ public final class Transformer {
             for (int u = 0; u < t; u++) if (sequences[u] == seq) throw new IllegalArgumentException("a sequence appears twice in one batch");
             int id = tokens[t];
             if (id < 0 || id >= config.vocabSize()) throw new IllegalArgumentException("token id " + id + " is outside the vocabulary of " + config.vocabSize());
-            weights.embedding().readRow(id, batch.residual, t * d);
+            embed(id, batch.residual, t * d);
             batch.positions[t] = seq.length;
         }
         batch.rowOwners = sequences;
@@ -115,6 +119,20 @@ public final class Transformer {
         } catch (NonFiniteException e) {
             throw e.in(label);
         }
+    }
+
+    /** The embedding row of {@code id} into dst[off ..], times sqrt(hidden size) where the variant scales it (Gemma). */
+    private void embed(int id, float[] dst, int off) {
+        int d = config.hiddenSize();
+        weights.embedding().readRow(id, dst, off);
+        if (config.variant().scaledEmbedding()) {
+            float scale = (float) Math.sqrt(d);
+            for (int i = off; i < off + d; i++) dst[i] *= scale;
+        }
+    }
+
+    private Rope rope(int layer) {
+        return slidingRope != null && config.variant().slides(layer) ? slidingRope : rope;
     }
 
     private void layers(InferenceState s, int count, SkipPolicy policy) {
@@ -189,7 +207,7 @@ public final class Transformer {
                 VectorOps.add(w.bv(), 0, s.value, t * kvd, kvd);
             }
             if (w.kNorm() != null) headNorm(s.key, t * kvd, config.numKvHeads(), w.kNorm());
-            rope.rotate(s.key, t * kvd, config.numKvHeads(), s.positions[t], false);
+            rope(l).rotate(s.key, t * kvd, config.numKvHeads(), s.positions[t], false);
             InferenceState owner = s.owner(t);
             System.arraycopy(s.key, t * kvd, owner.keyCache[l], s.positions[t] * kvd, kvd);
             System.arraycopy(s.value, t * kvd, owner.valueCache[l], s.positions[t] * kvd, kvd);
@@ -209,23 +227,30 @@ public final class Transformer {
             int pos = s.positions[s.runRows[r]];
             if (w.bq() != null) VectorOps.add(w.bq(), 0, s.query, r * qd, qd);
             if (w.qNorm() != null) headNorm(s.query, r * qd, config.numHeads(), w.qNorm());
-            rope.rotate(s.query, r * qd, config.numHeads(), pos, false);
+            rope(l).rotate(s.query, r * qd, config.numHeads(), pos, false);
         }
         attend(l, s, nRun);
         matmul(l, w.wo(), s.attention, s.projected, nRun, s);
+        if (w.postNorms() != null) normRows(s.projected, nRun, w.postNorms().attention());
         for (int r = 0; r < nRun; r++) VectorOps.add(s.projected, r * d, s.residual, s.runRows[r] * d, d);
     }
 
-    /** Causal attention with an online softmax: no score buffer, one pass over the cached keys and values. */
+    /**
+     * Causal attention with an online softmax: no score buffer, one pass over the cached keys and values the query
+     * sees (the last window of them on a sliding layer).
+     */
     private void attend(int l, InferenceState s, int nRun) {
         int hd = config.headDim(), heads = config.numHeads(), kvd = config.kvDim(), qd = config.queryDim();
         int group = heads / config.numKvHeads();
-        float scale = (float) (1.0 / Math.sqrt(hd));
+        DecoderVariant variant = config.variant();
+        Attention.Scores scores = new Attention.Scores(variant.attentionScale(hd), variant.attentionSoftCap(),
+                variant.slides(l) ? variant.slidingWindow() : 0);
         long positions = 0;
         int longest = 0;
         for (int r = 0; r < nRun; r++) {
-            positions += s.positions[s.runRows[r]] + 1;
-            longest = Math.max(longest, s.positions[s.runRows[r]] + 1);
+            int pos = s.positions[s.runRows[r]];
+            positions += pos + 1 - scores.firstKey(pos);
+            longest = Math.max(longest, pos + 1 - scores.firstKey(pos));
         }
         s.work.add(l, 2 * positions * qd, 2 * positions * kvd * Float.BYTES);
         if (nRun >= BLOCK_ATTENTION_MIN_ROWS && s.rowOwners == null) {
@@ -234,7 +259,7 @@ public final class Transformer {
             if (s.keysTransposed == null || s.keysTransposed.length < keys * kvd) s.keysTransposed = new float[keys * kvd];
             VectorOps.transpose(kc, keys, kvd, kvd, s.keysTransposed);
             Attention.forward(s.query, s.keysTransposed, keys, vc, s.attention, null, nRun, r -> s.positions[s.runRows[r]],
-                    heads, config.numKvHeads(), hd);
+                    heads, config.numKvHeads(), hd, scores);
             return;
         }
         Parallel.pool().forRange(nRun * heads, Math.max(1, 4096 / longest / hd + 1), (start, end) -> {
@@ -248,8 +273,8 @@ public final class Transformer {
                 int out = r * qd + h * hd;
                 Arrays.fill(s.attention, out, out + hd, 0f);
                 float max = Float.NEGATIVE_INFINITY, sum = 0f;
-                for (int p = 0; p <= pos; p++) {
-                    float score = VectorOps.dot(s.query, qOff, kc, p * kvd + kvOff, hd) * scale;
+                for (int p = scores.firstKey(pos); p <= pos; p++) {
+                    float score = scores.score(VectorOps.dot(s.query, qOff, kc, p * kvd + kvOff, hd));
                     if (score > max) {
                         float correction = (float) Math.exp(max - score);
                         sum *= correction;
@@ -282,8 +307,10 @@ public final class Transformer {
         }
         matmul(l, w.wGate(), in, s.ffnGate, nRun, s);
         matmul(l, w.wUp(), in, s.ffnUp, nRun, s);
-        VectorOps.siluMul(s.ffnGate, 0, s.ffnUp, 0, nRun * ff);
+        if (config.variant().activation() == DecoderVariant.Activation.GELU_TANH) VectorOps.geluTanhMul(s.ffnGate, 0, s.ffnUp, 0, nRun * ff);
+        else VectorOps.siluMul(s.ffnGate, 0, s.ffnUp, 0, nRun * ff);
         matmul(l, w.wDown(), s.ffnGate, s.projected, nRun, s);
+        if (w.postNorms() != null) normRows(s.projected, nRun, w.postNorms().feedForward());
         for (int r = 0; r < nRun; r++) {
             int row = s.runRows[r];
             VectorOps.axpy(s.gate[row], s.projected, r * d, s.residual, row * d, d);
@@ -298,6 +325,8 @@ public final class Transformer {
         if (s.logits == null || s.logits.length < rows * v) s.logits = new float[rows * v];
         s.work.matmul(config.numLayers(), weights.lmHead(), rows);
         weights.lmHead().matmul(s.normed, s.logits, rows);
+        float cap = config.variant().finalSoftCap();
+        if (cap > 0) for (int i = 0; i < rows * v; i++) s.logits[i] = cap * (float) StrictMath.tanh(s.logits[i] / cap);
         s.logitRows = rows;
     }
 
@@ -308,6 +337,12 @@ public final class Transformer {
 
     private static void gatherRows(float[] src, int[] rows, int n, int width, float[] dst) {
         for (int i = 0; i < n; i++) System.arraycopy(src, rows[i] * width, dst, i * width, width);
+    }
+
+    /** RMS-norms rows [0, n) of x in place (Gemma's sandwich norms). */
+    private void normRows(float[] x, int n, float[] weight) {
+        int d = config.hiddenSize();
+        for (int r = 0; r < n; r++) VectorOps.rmsNorm(x, r * d, weight, config.rmsNormEps(), x, r * d, d);
     }
 
     private void headNorm(float[] x, int off, int heads, float[] weight) {

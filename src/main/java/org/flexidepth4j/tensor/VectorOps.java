@@ -147,6 +147,28 @@ public final class VectorOps {
         }
     }
 
+    /**
+     * gate[i] = gelu(gate[i]) * up[i] with the tanh approximation (Gemma's GeGLU), in place in gate:
+     * 0.5 x (1 + tanh(u)) is written x / (1 + exp(-2u)), u = sqrt(2/pi) (x + 0.044715 x³), so it shares {@link #exp}.
+     */
+    public static void geluTanhMul(float[] gate, int gOff, float[] up, int uOff, int n) {
+        int j = 0;
+        for (int upper = F.loopBound(n); j < upper; j += F.length()) {
+            FloatVector g = FloatVector.fromArray(F, gate, gOff + j);
+            FloatVector twiceU = g.mul(g).mul(GELU_CUBIC).add(1f).mul(g).mul(-2 * GELU_SCALE);
+            g.div(exp(twiceU).add(1f)).mul(FloatVector.fromArray(F, up, uOff + j)).intoArray(gate, gOff + j);
+        }
+        for (; j < n; j++) gate[gOff + j] = geluTanh(gate[gOff + j]) * up[uOff + j];
+    }
+
+    /** gelu(x) with the tanh approximation, as {@link #geluTanhMul} computes it. */
+    public static float geluTanh(float x) {
+        return x / (exp((x * x * GELU_CUBIC + 1f) * x * (-2 * GELU_SCALE)) + 1f);
+    }
+
+    private static final float GELU_SCALE = (float) Math.sqrt(2 / Math.PI);
+    private static final float GELU_CUBIC = 0.044715f;
+
     public static void add(float[] src, int srcOff, float[] dst, int dstOff, int n) {
         axpy(1f, src, srcOff, dst, dstOff, n);
     }
