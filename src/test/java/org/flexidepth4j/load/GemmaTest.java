@@ -123,4 +123,50 @@ class GemmaTest {
         assertThat(ParityAssert.relativeError(full.logits()[inWindow], 0, windowed.logits()[inWindow], 0, gguf.config().vocabSize())).isEqualTo(0);
         assertThat(ParityAssert.relativeError(full.logits()[past], 0, windowed.logits()[past], 0, gguf.config().vocabSize())).isGreaterThan(0.05);
     }
+
+    /** Our logits of {@code run} (prompt then generated ids) against the double-precision reference at every position. */
+    static void assertMatchesReference(GemmaCheckpoints.Shape shape, Run run, int[] prompt, int vocab) {
+        int[] ids = Arrays.copyOf(prompt, prompt.length + run.generated().length - 1);
+        System.arraycopy(run.generated(), 0, ids, prompt.length, run.generated().length - 1);
+        double[][] want = new GemmaReference(shape, GemmaCheckpoints.tensors(shape, vocab, new java.util.HashMap<>()), vocab).logits(ids);
+        for (int p = 0; p < ids.length; p++) {
+            float[] row = new float[vocab];
+            for (int j = 0; j < vocab; j++) row[j] = (float) want[p][j];
+            assertThat(ParityAssert.relativeError(run.logits()[p], 0, row, 0, vocab)).as("position " + p).isLessThan(1e-4);
+        }
+    }
+
+    @Test
+    void gemma2MatchesTheDoublePrecisionReference() {
+        int[] prompt = ints(reference.get("prompt"));
+        assertMatchesReference(GemmaCheckpoints.GEMMA2, greedy(gguf.transformer(), prompt, 12), prompt, gguf.config().vocabSize());
+    }
+
+    /**
+     * Gemma 3 (llama.cpp at c392e509 does not know it): the GGUF form (names and keys of later llama.cpp versions) and
+     * the HF form give the same logits, and both the double-precision reference's: q/k norms, local RoPE base 10000 on
+     * the sliding layers and 1000000 on every sixth, window 12, no soft-caps.
+     */
+    @Test
+    void gemma3GgufAndHfFormsAgreeWithTheDoublePrecisionReference() throws IOException {
+        GemmaCheckpoints.Shape shape = GemmaCheckpoints.GEMMA3;
+        int vocab = gguf.config().vocabSize();
+        Model fromGguf = ModelLoader.load(GemmaCheckpoints.gguf(shape, Gguf.open(Shared.path("models/ggml-vocab/ggml-vocab-llama-spm.gguf")),
+                tmp.resolve("gemma3.gguf")));
+        Model fromHf = ModelLoader.load(GemmaCheckpoints.hf(shape, vocab, tmp.resolve("gemma3-hf")));
+        for (Model m : new Model[] {fromGguf, fromHf}) {
+            assertThat(m.config().qkNorm()).isTrue();
+            assertThat(m.config().rope(0).theta()).isEqualTo(GemmaCheckpoints.GEMMA3_LOCAL_THETA);
+            assertThat(m.config().rope(5).theta()).isEqualTo(GemmaCheckpoints.GEMMA3_GLOBAL_THETA);
+            assertThat(m.config().variant().slides(5)).isFalse();
+            assertThat(m.config().variant().slides(6)).isTrue();
+        }
+        int[] prompt = ints(reference.get("prompt"));
+        Run hf = greedy(fromHf.transformer(), prompt, 16), gg = greedy(fromGguf.transformer(), prompt, 16);
+        assertThat(hf.generated()).containsExactly(gg.generated());
+        for (int p = 0; p < hf.logits().length - 1; p++) {
+            assertThat(ParityAssert.relativeError(gg.logits()[p], 0, hf.logits()[p], 0, vocab)).isLessThan(1e-5);
+        }
+        assertMatchesReference(shape, hf, prompt, vocab);
+    }
 }
