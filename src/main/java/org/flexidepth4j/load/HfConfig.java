@@ -6,11 +6,12 @@ import java.util.Set;
 import org.flexidepth4j.io.FormatException;
 import org.flexidepth4j.io.Json;
 import org.flexidepth4j.model.ModelConfig;
+import org.flexidepth4j.model.MoeConfig;
 import org.flexidepth4j.model.RopeConfig;
 
 /** Reads an HF config.json (both the legacy rope_theta/rope_scaling keys and the newer rope_parameters). */
 public final class HfConfig {
-    public static final Set<String> ARCHITECTURES = Set.of("llama", "mistral", "qwen2", "qwen3");
+    public static final Set<String> ARCHITECTURES = Set.of("llama", "mistral", "qwen2", "qwen3", "mixtral", "olmoe", "qwen2_moe", "qwen3_moe");
 
     private HfConfig() {
     }
@@ -31,16 +32,34 @@ public final class HfConfig {
         int kvHeads = keys.optionalInt(c, "num_key_value_heads", heads);
         int headDim = keys.optionalInt(c, "head_dim", d / heads);
         int maxPositions = keys.optionalInt(c, "max_position_embeddings", 2048);
-        boolean bias = type.equals("qwen2") || c.path("attention_bias").asBoolean(false);
+        boolean bias = type.equals("qwen2") || type.equals("qwen2_moe") || c.path("attention_bias").asBoolean(false);
         try {
             RopeConfig rope = rope(keys, c, headDim, maxPositions);
             return new ModelConfig(type, d, keys.requiredInt(c, "intermediate_size"), keys.requiredInt(c, "num_hidden_layers"),
                     heads, kvHeads, headDim, keys.requiredInt(c, "vocab_size"), maxPositions,
                     (float) keys.positive(c, "rms_norm_eps", 1e-6), rope, c.path("tie_word_embeddings").asBoolean(false),
-                    bias, type.equals("qwen3"));
+                    bias, Set.of("qwen3", "qwen3_moe", "olmoe").contains(type)).withMoe(moe(keys, c, type));
         } catch (IllegalArgumentException e) {
             throw new FormatException(file, e.getMessage());
         }
+    }
+
+    /**
+     * The mixture of experts of mixtral (num_local_experts, renormalised top-k), olmoe, qwen2_moe (+ its shared
+     * expert) and qwen3_moe (num_experts; renormalised when norm_topk_prob); null for a dense model. Every layer
+     * must be a MoE layer (decoder_sparse_step 1, no mlp_only_layers).
+     */
+    private static MoeConfig moe(Keys keys, JsonNode c, String type) {
+        if (!Set.of("mixtral", "olmoe", "qwen2_moe", "qwen3_moe").contains(type)) return null;
+        boolean mixtral = type.equals("mixtral");
+        if (keys.optionalInt(c, "decoder_sparse_step", 1) != 1 || !c.path("mlp_only_layers").isEmpty()) {
+            throw new FormatException(keys.file, "dense layers between the MoE layers (decoder_sparse_step, mlp_only_layers) are not supported");
+        }
+        int experts = keys.requiredInt(c, mixtral ? "num_local_experts" : "num_experts");
+        int ff = mixtral || type.equals("olmoe") ? keys.requiredInt(c, "intermediate_size") : keys.requiredInt(c, "moe_intermediate_size");
+        int shared = type.equals("qwen2_moe") ? keys.requiredInt(c, "shared_expert_intermediate_size") : 0;
+        boolean normalize = mixtral || c.path("norm_topk_prob").asBoolean(false);
+        return new MoeConfig(experts, keys.requiredInt(c, "num_experts_per_tok"), ff, normalize, shared);
     }
 
     /** RoPE from rope_parameters (transformers 5) or rope_scaling + rope_theta (earlier); rotate-half pairs. */

@@ -5,11 +5,14 @@ package org.flexidepth4j.model;
  * format are described by one of these; {@code load.HfConfig} maps HF config.json keys onto it.
  *
  * @param attentionBias q/k/v projections have biases (qwen2)
- * @param qkNorm        per-head RMSNorm of queries and keys before RoPE (qwen3)
+ * @param qkNorm        RMSNorm of queries and keys before RoPE: per head (qwen3), or over the whole projection
+ *                      (olmoe, whose norm weights span it)
+ * @param moe           the mixture-of-experts FFN every layer has instead of a dense one; null for a dense model
  */
 public record ModelConfig(String architecture, int hiddenSize, int intermediateSize, int numLayers, int numHeads,
                           int numKvHeads, int headDim, int vocabSize, int maxPositions, float rmsNormEps,
-                          RopeConfig rope, boolean tiedEmbeddings, boolean attentionBias, boolean qkNorm) {
+                          RopeConfig rope, boolean tiedEmbeddings, boolean attentionBias, boolean qkNorm,
+                          MoeConfig moe) {
     /** Most positions a config may ask for: the RoPE tables are built for all of them at load. */
     public static final int MAX_POSITIONS = 1 << 20;
 
@@ -31,6 +34,25 @@ public record ModelConfig(String architecture, int hiddenSize, int intermediateS
         }
     }
 
+    /** A dense model (no mixture of experts). */
+    public ModelConfig(String architecture, int hiddenSize, int intermediateSize, int numLayers, int numHeads,
+                       int numKvHeads, int headDim, int vocabSize, int maxPositions, float rmsNormEps,
+                       RopeConfig rope, boolean tiedEmbeddings, boolean attentionBias, boolean qkNorm) {
+        this(architecture, hiddenSize, intermediateSize, numLayers, numHeads, numKvHeads, headDim, vocabSize, maxPositions, rmsNormEps,
+                rope, tiedEmbeddings, attentionBias, qkNorm, null);
+    }
+
+    /** The same model with the mixture-of-experts FFN {@code v} (null: dense). */
+    public ModelConfig withMoe(MoeConfig v) {
+        return new ModelConfig(architecture, hiddenSize, intermediateSize, numLayers, numHeads, numKvHeads, headDim, vocabSize, maxPositions,
+                rmsNormEps, rope, tiedEmbeddings, attentionBias, qkNorm, v);
+    }
+
+    /** The widest FFN activation of one token: the dense FFN's, or the widest expert's. */
+    public int feedForwardWidth() {
+        return moe == null ? intermediateSize : moe.widestIntermediate();
+    }
+
     public int queryDim() {
         return numHeads * headDim;
     }
@@ -42,7 +64,9 @@ public record ModelConfig(String architecture, int hiddenSize, int intermediateS
     /** Parameters of the decoder (embeddings counted once when tied). */
     public long parameterCount() {
         long d = hiddenSize;
-        long perLayer = d * queryDim() + 2 * d * kvDim() + (long) queryDim() * d + 3 * d * intermediateSize + 2 * d;
+        long ffn = moe == null ? 3 * d * intermediateSize
+                : d * moe.experts() + 3 * d * ((long) moe.experts() * moe.expertIntermediateSize() + moe.sharedIntermediateSize());
+        long perLayer = d * queryDim() + 2 * d * kvDim() + (long) queryDim() * d + ffn + 2 * d;
         long embed = (long) vocabSize * d;
         return numLayers * perLayer + embed * (tiedEmbeddings ? 1 : 2) + d;
     }
