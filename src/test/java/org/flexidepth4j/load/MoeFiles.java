@@ -47,7 +47,25 @@ public final class MoeFiles {
     private record Tensor(float[] values, long[] shape) {
     }
 
+    private static final Map<Shape, Path> WRITTEN = new java.util.EnumMap<>(Shape.class);
+    private static Path directory;
+
     private MoeFiles() {
+    }
+
+    /** The GGUF file of shape {@code s}, written once per test JVM into a temporary directory removed at exit. */
+    public static synchronized Path gguf(Shape s) throws IOException {
+        if (directory == null) {
+            directory = Files.createTempDirectory("moe-files");
+            directory.toFile().deleteOnExit();
+        }
+        Path file = WRITTEN.get(s);
+        if (file == null) {
+            file = writeGguf(s, directory.resolve(s.name().toLowerCase() + ".gguf"));
+            file.toFile().deleteOnExit();
+            WRITTEN.put(s, file);
+        }
+        return file;
     }
 
     public static void main(String[] args) throws IOException {

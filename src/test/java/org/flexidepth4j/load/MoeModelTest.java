@@ -32,8 +32,8 @@ class MoeModelTest {
 
     @ParameterizedTest
     @EnumSource(value = Shape.class, names = {"MIXTRAL", "OLMOE", "QWEN2MOE"})
-    void logitsAndGreedyTokensMatchLlamaCpp(Shape shape, @TempDir Path tmp) throws IOException {
-        Model model = ModelLoader.load(MoeFiles.writeGguf(shape, tmp.resolve("m.gguf")));
+    void logitsAndGreedyTokensMatchLlamaCpp(Shape shape) throws IOException {
+        Model model = ModelLoader.load(MoeFiles.gguf(shape));
         String name = shape.name().toLowerCase();
         int[] prompt = reference("prompt");
         Transformer t = model.transformer();
@@ -46,7 +46,7 @@ class MoeModelTest {
     @ParameterizedTest
     @EnumSource(Shape.class)
     void hfDirectoryGivesTheLogitsOfTheGgufFile(Shape shape, @TempDir Path tmp) throws IOException {
-        Model gguf = ModelLoader.load(MoeFiles.writeGguf(shape, tmp.resolve("m.gguf")));
+        Model gguf = ModelLoader.load(MoeFiles.gguf(shape));
         Model hf = ModelLoader.load(MoeFiles.writeHf(shape, tmp.resolve("hf")));
         assertThat(hf.config().moe()).isEqualTo(gguf.config().moe());
         int[] prompt = reference("prompt");
@@ -72,8 +72,8 @@ class MoeModelTest {
     }
 
     @Test
-    void decodeRunsOnlyTheChosenExpertsAndCountsThem(@TempDir Path tmp) throws IOException {
-        Model model = ModelLoader.load(MoeFiles.writeGguf(Shape.QWEN3MOE, tmp.resolve("m.gguf")));
+    void decodeRunsOnlyTheChosenExpertsAndCountsThem() throws IOException {
+        Model model = ModelLoader.load(MoeFiles.gguf(Shape.QWEN3MOE));
         Transformer t = model.transformer();
         int[] prompt = reference("prompt");
         InferenceState s = t.newState(prompt.length + 1);
