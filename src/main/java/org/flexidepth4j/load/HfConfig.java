@@ -77,11 +77,26 @@ public final class HfConfig {
             case "llama3" -> new RopeConfig.Llama3(keys.positive(r, "factor", Double.NaN), keys.positive(r, "low_freq_factor", Double.NaN),
                     keys.positive(r, "high_freq_factor", Double.NaN), keys.requiredInt(r, "original_max_position_embeddings"));
             case "yarn" -> yarn(keys, r, maxPositions);
-            case "dynamic" -> throw new FormatException(keys.file, "rope type 'dynamic' (NTK scaling recomputed from each sequence's length) is not supported");
+            case "dynamic" -> dynamic(keys, r, maxPositions);
             case "longrope" -> throw new FormatException(keys.file, "rope type 'longrope' (short or long factors chosen by sequence length) is not supported");
-            default -> throw new FormatException(keys.file, "unsupported rope type '" + type + "' (supported: default, linear, llama3, yarn)");
+            default -> throw new FormatException(keys.file, "unsupported rope type '" + type + "' (supported: default, linear, llama3, yarn, dynamic)");
         };
         return new RopeConfig(theta, false, rotaryDim, scaling);
+    }
+
+    /**
+     * transformers' dynamic NTK scaling raises the base only for a sequence longer than original_max_position_embeddings
+     * (default max_position_embeddings); our context never exceeds max_position_embeddings, so up to there it is
+     * plain RoPE. A shorter original_max_position_embeddings (scaling inside the context) is refused.
+     */
+    private static RopeConfig.Scaling dynamic(Keys keys, JsonNode r, int maxPositions) {
+        keys.positive(r, "factor", Double.NaN);
+        int original = keys.optionalInt(r, "original_max_position_embeddings", maxPositions);
+        if (original < maxPositions) {
+            throw new FormatException(keys.file, "rope type 'dynamic' with original_max_position_embeddings " + original + " < max_position_embeddings "
+                    + maxPositions + " (NTK scaling recomputed from each sequence's length inside the context) is not supported");
+        }
+        return RopeConfig.Scaling.NONE;
     }
 
     /** transformers' YaRN: attention_factor if given, else from mscale / mscale_all_dim, else 0.1 ln(factor) + 1. */

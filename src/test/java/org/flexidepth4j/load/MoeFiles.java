@@ -20,7 +20,7 @@ import org.flexidepth4j.io.SafeTensorsWriter;
  * {@code java -cp target/classes:target/test-classes org.flexidepth4j.load.MoeFiles OUTDIR}.
  */
 public final class MoeFiles {
-    static final int HIDDEN = 128, HEADS = 4, HEAD_DIM = 32, LAYERS = 2, EXPERTS = 4, PER_TOKEN = 2, EXPERT_FF = 192, SHARED_FF = 256;
+    public static final int HIDDEN = 128, HEADS = 4, HEAD_DIM = 32, LAYERS = 2, EXPERTS = 4, PER_TOKEN = 2, EXPERT_FF = 192, SHARED_FF = 256;
     static final Path VOCABULARY = Shared.path("models/ggml-vocab/ggml-vocab-llama-spm.gguf");
 
     /** Each shape: its GGUF architecture, HF model_type, KV heads, and what sets it apart. */

@@ -89,6 +89,20 @@ class MoeModelTest {
         }
     }
 
+    @Test
+    void badExpertSettingsAreOneLineErrors() {
+        assertHfRefused("\"num_experts\": 4, \"num_experts_per_tok\": 5", "config.json: experts per token 5 is outside 1..4 (the expert count)");
+        assertHfRefused("\"num_experts_per_tok\": 2", "config.json: missing or invalid key 'num_experts'");
+        assertHfRefused("\"num_experts\": 4, \"num_experts_per_tok\": 2, \"mlp_only_layers\": [0]", "config.json: dense layers between the MoE layers");
+    }
+
+    private static void assertHfRefused(String keys, String message) {
+        String json = "{\"model_type\": \"qwen3_moe\", \"hidden_size\": 64, \"intermediate_size\": 128, \"moe_intermediate_size\": 32, "
+                + "\"num_hidden_layers\": 2, \"num_attention_heads\": 4, \"vocab_size\": 100, " + keys + "}";
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> HfConfig.parse(Path.of("config.json"), org.flexidepth4j.io.Json.MAPPER.readTree(json)))
+                .isInstanceOf(org.flexidepth4j.io.FormatException.class).hasMessageStartingWith(message).hasMessageNotContaining("\n");
+    }
+
     private static float[] allLogits(Model m, int[] prompt) {
         InferenceState s = m.transformer().newState(prompt.length);
         m.transformer().forward(s, prompt, 0, prompt.length, SkipPolicy.NONE, true);
