@@ -60,7 +60,8 @@ public final class InfoCommand implements Callable<Integer> {
         matrices.put(w.embedding(), true);
         matrices.put(w.lmHead(), true);
         for (LayerWeights l : w.layers()) {
-            for (Matrix m : new Matrix[] {l.wq(), l.wk(), l.wv(), l.wo(), l.wGate(), l.wUp(), l.wDown()}) matrices.put(m, true);
+            for (Matrix m : new Matrix[] {l.wq(), l.wk(), l.wv(), l.wo()}) matrices.put(m, true);
+            for (Matrix m : l.feedForwardMatrices()) matrices.put(m, true);
         }
         Map<String, Integer> dtypes = new TreeMap<>();
         long bytes = 0;
@@ -87,6 +88,14 @@ public final class InfoCommand implements Callable<Integer> {
         o.put("tied_embeddings", c.tiedEmbeddings());
         o.put("attention_bias", c.attentionBias());
         o.put("qk_norm", c.qkNorm());
+        if (c.moe() != null) {
+            ObjectNode moe = o.putObject("experts");
+            moe.put("count", c.moe().experts());
+            moe.put("per_token", c.moe().expertsPerToken());
+            moe.put("ffn", c.moe().expertIntermediateSize());
+            moe.put("renormalised", c.moe().normalizeTopK());
+            moe.put("shared_ffn", c.moe().sharedIntermediateSize());
+        }
         o.put("runs", true);
         o.put("parameters", c.parameterCount());
         ObjectNode dt = o.putObject("weight_dtypes");
@@ -106,6 +115,12 @@ public final class InfoCommand implements Callable<Integer> {
         o.put("source", gguf.file().toString());
         o.put("format", "gguf");
         o.put("architecture", gguf.getString("general.architecture", null));
+        String arch = gguf.getString("general.architecture", "");
+        if (gguf.has(arch + ".expert_count")) {
+            ObjectNode moe = o.putObject("experts");
+            moe.put("count", gguf.metadata().get(arch + ".expert_count").toString());
+            moe.put("per_token", String.valueOf(gguf.metadata().get(arch + ".expert_used_count")));
+        }
         o.put("runs", false);
         o.put("problem", problem);
         Map<String, Integer> types = new TreeMap<>(), unsupported = new TreeMap<>();

@@ -11,6 +11,7 @@ import org.flexidepth4j.io.Gguf;
 import org.flexidepth4j.io.TensorEntry;
 import org.flexidepth4j.model.DecoderVariant;
 import org.flexidepth4j.model.ModelConfig;
+import org.flexidepth4j.model.MoeConfig;
 import org.flexidepth4j.model.RopeConfig;
 import org.flexidepth4j.tensor.DType;
 
@@ -35,13 +36,22 @@ public record GgufCheckpoint(ModelConfig config, Map<String, TensorEntry> tensor
             Map.entry("ffn_norm.weight", "post_attention_layernorm.weight"),
             Map.entry("ffn_gate.weight", "mlp.gate_proj.weight"),
             Map.entry("ffn_up.weight", "mlp.up_proj.weight"),
-            Map.entry("ffn_down.weight", "mlp.down_proj.weight"));
+            Map.entry("ffn_down.weight", "mlp.down_proj.weight"),
+            Map.entry("ffn_gate_inp.weight", "mlp.gate.weight"),
+            Map.entry("ffn_gate_exps.weight", WeightsLoader.STACKED_EXPERTS + "gate_proj.weight"),
+            Map.entry("ffn_up_exps.weight", WeightsLoader.STACKED_EXPERTS + "up_proj.weight"),
+            Map.entry("ffn_down_exps.weight", WeightsLoader.STACKED_EXPERTS + "down_proj.weight"),
+            Map.entry("ffn_gate_inp_shexp.weight", "mlp.shared_expert_gate.weight"),
+            Map.entry("ffn_gate_shexp.weight", "mlp.shared_expert.gate_proj.weight"),
+            Map.entry("ffn_up_shexp.weight", "mlp.shared_expert.up_proj.weight"),
+            Map.entry("ffn_down_shexp.weight", "mlp.shared_expert.down_proj.weight"));
     /** Gemma's sandwich norms: its FFN input norm has its own HF name, since HF's post_attention_layernorm is the attention output's. */
     private static final Map<String, String> GEMMA_LAYER_NAMES = Map.of(
             "ffn_norm.weight", "pre_feedforward_layernorm.weight",
             "post_attention_norm.weight", "post_attention_layernorm.weight",
             "post_ffw_norm.weight", "post_feedforward_layernorm.weight");
-    private static final Set<String> ARCHITECTURES = Set.of("llama", "mistral", "qwen2", "qwen3", "gemma2", "gemma3");
+    /** Architectures read, the mixture-of-experts ones (llama with experts is Mixtral) after the dense ones. */
+    public static final Set<String> ARCHITECTURES = Set.of("llama", "mistral", "qwen2", "qwen3", "gemma2", "gemma3", "olmoe", "qwen2moe", "qwen3moe");
     /** The {@code <arch>.rope.*} keys {@link #rope} honours. */
     private static final Set<String> ROPE_KEYS = Set.of("freq_base", "dimension_count", "scale_linear", "scaling.type", "scaling.factor",
             "scaling.original_context_length", "scaling.attn_factor", "scaling.finetuned");
@@ -66,15 +76,16 @@ public record GgufCheckpoint(ModelConfig config, Map<String, TensorEntry> tensor
         if (heads <= 0) throw new FormatException(gguf.file(), "metadata key " + arch + ".attention.head_count = " + heads + " must be > 0");
         int vocab = gguf.has(arch + ".vocab_size") ? gguf.getInt(arch + ".vocab_size") : (int) embedding.shape()[0];
         int headDim = gguf.getInt(arch + ".attention.key_length", d / heads);
-        boolean interleaved = arch.equals("llama") || arch.equals("mistral");
+        boolean interleaved = arch.equals("llama") || arch.equals("mistral"); // llama.cpp's NORM rope type; the rest are NEOX
         try {
             RopeConfig rope = rope(gguf, arch, headDim, interleaved);
             int layers = gguf.getInt(arch + ".block_count");
             ModelConfig config = new ModelConfig(arch, d, gguf.getInt(arch + ".feed_forward_length"), layers,
                     heads, gguf.getInt(arch + ".attention.head_count_kv", heads), headDim, vocab,
                     gguf.getInt(arch + ".context_length", 2048), gguf.getFloat(arch + ".attention.layer_norm_rms_epsilon", 1e-5f),
-                    rope, !tensors.containsKey("lm_head.weight"), arch.equals("qwen2"), arch.equals("qwen3") || arch.equals("gemma3"));
-            return new GgufCheckpoint(config.withVariant(variant(gguf, arch, d / heads, layers)), tensors);
+                    rope, !tensors.containsKey("lm_head.weight"), arch.equals("qwen2") || arch.equals("qwen2moe"),
+                    Set.of("qwen3", "qwen3moe", "olmoe", "gemma3").contains(arch));
+            return new GgufCheckpoint(config.withVariant(variant(gguf, arch, d / heads, layers)).withMoe(moe(gguf, arch, config.intermediateSize())), tensors);
         } catch (IllegalArgumentException e) {
             throw new FormatException(gguf.file(), e.getMessage());
         }
@@ -104,6 +115,25 @@ public record GgufCheckpoint(ModelConfig config, Map<String, TensorEntry> tensor
         ByteBuffer bytes = ByteBuffer.allocate(values.length * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
         for (float v : values) bytes.putFloat(v - 1f);
         return new TensorEntry(hf, DType.F32, t.shape(), MemorySegment.ofArray(bytes.array()), t.file());
+    }
+
+    /**
+     * The mixture of experts as llama.cpp reads it: {@code <arch>.expert_count} experts of {@code
+     * expert_feed_forward_length} (else the FFN length; qwen2moe: FFN length / experts per token), renormalised over
+     * the chosen ones for llama (Mixtral) and qwen3moe, not for olmoe and qwen2moe; qwen2moe's shared expert of
+     * {@code expert_shared_feed_forward_length} (else the FFN length). Null for a dense file.
+     */
+    private static MoeConfig moe(Gguf gguf, String arch, int ff) {
+        int experts = gguf.getInt(arch + ".expert_count", 0);
+        if (experts == 0) {
+            if (arch.endsWith("moe")) throw new FormatException(gguf.file(), "metadata key " + arch + ".expert_count is missing");
+            return null;
+        }
+        if (!arch.equals("llama") && !arch.endsWith("moe")) throw new FormatException(gguf.file(), "architecture " + arch + " with experts is not supported");
+        int perToken = gguf.getInt(arch + ".expert_used_count");
+        int expertFf = gguf.getInt(arch + ".expert_feed_forward_length", arch.equals("qwen2moe") ? ff / Math.max(1, perToken) : ff);
+        int shared = arch.equals("qwen2moe") ? gguf.getInt(arch + ".expert_shared_feed_forward_length", ff) : 0;
+        return new MoeConfig(experts, perToken, expertFf, arch.equals("llama") || arch.equals("qwen3moe"), shared);
     }
 
     /**

@@ -9,11 +9,12 @@ import org.flexidepth4j.io.FormatException;
 import org.flexidepth4j.io.Json;
 import org.flexidepth4j.model.DecoderVariant;
 import org.flexidepth4j.model.ModelConfig;
+import org.flexidepth4j.model.MoeConfig;
 import org.flexidepth4j.model.RopeConfig;
 
 /** Reads an HF config.json (both the legacy rope_theta/rope_scaling keys and the newer rope_parameters). */
 public final class HfConfig {
-    public static final Set<String> ARCHITECTURES = Set.of("llama", "mistral", "qwen2", "qwen3", "gemma2", "gemma3_text");
+    public static final Set<String> ARCHITECTURES = Set.of("llama", "mistral", "qwen2", "qwen3", "gemma2", "gemma3_text", "mixtral", "olmoe", "qwen2_moe", "qwen3_moe");
 
     private HfConfig() {
     }
@@ -38,14 +39,14 @@ public final class HfConfig {
         boolean gemma = type.startsWith("gemma");
         int headDim = keys.optionalInt(c, "head_dim", gemma ? 256 : d / heads);
         int maxPositions = keys.optionalInt(c, "max_position_embeddings", 2048);
-        boolean bias = type.equals("qwen2") || c.path("attention_bias").asBoolean(false);
+        boolean bias = type.equals("qwen2") || type.equals("qwen2_moe") || c.path("attention_bias").asBoolean(false);
         try {
             RopeConfig rope = rope(keys, c, headDim, maxPositions);
             int layers = keys.requiredInt(c, "num_hidden_layers");
             return new ModelConfig(type, d, keys.requiredInt(c, "intermediate_size"), layers,
                     heads, kvHeads, headDim, keys.requiredInt(c, "vocab_size"), maxPositions,
                     (float) keys.positive(c, "rms_norm_eps", 1e-6), rope, c.path("tie_word_embeddings").asBoolean(gemma),
-                    bias, type.equals("qwen3") || type.equals("gemma3_text")).withVariant(variant(keys, c, type, layers));
+                    bias, Set.of("qwen3", "qwen3_moe", "olmoe", "gemma3_text").contains(type)).withVariant(variant(keys, c, type, layers)).withMoe(moe(keys, c, type));
         } catch (IllegalArgumentException e) {
             throw new FormatException(file, e.getMessage());
         }
@@ -98,6 +99,24 @@ public final class HfConfig {
         return every;
     }
 
+    /**
+     * The mixture of experts of mixtral (num_local_experts, renormalised top-k), olmoe, qwen2_moe (+ its shared
+     * expert) and qwen3_moe (num_experts; renormalised when norm_topk_prob); null for a dense model. Every layer
+     * must be a MoE layer (decoder_sparse_step 1, no mlp_only_layers).
+     */
+    private static MoeConfig moe(Keys keys, JsonNode c, String type) {
+        if (!Set.of("mixtral", "olmoe", "qwen2_moe", "qwen3_moe").contains(type)) return null;
+        boolean mixtral = type.equals("mixtral");
+        if (keys.optionalInt(c, "decoder_sparse_step", 1) != 1 || !c.path("mlp_only_layers").isEmpty()) {
+            throw new FormatException(keys.file, "dense layers between the MoE layers (decoder_sparse_step, mlp_only_layers) are not supported");
+        }
+        int experts = keys.requiredInt(c, mixtral ? "num_local_experts" : "num_experts");
+        int ff = mixtral || type.equals("olmoe") ? keys.requiredInt(c, "intermediate_size") : keys.requiredInt(c, "moe_intermediate_size");
+        int shared = type.equals("qwen2_moe") ? keys.requiredInt(c, "shared_expert_intermediate_size") : 0;
+        boolean normalize = mixtral || c.path("norm_topk_prob").asBoolean(false);
+        return new MoeConfig(experts, keys.requiredInt(c, "num_experts_per_tok"), ff, normalize, shared);
+    }
+
     /** RoPE from rope_parameters (transformers 5) or rope_scaling + rope_theta (earlier); rotate-half pairs. */
     private static RopeConfig rope(Keys keys, JsonNode c, int headDim, int maxPositions) {
         JsonNode r = c.has("rope_parameters") ? c.get("rope_parameters") : c.path("rope_scaling");
@@ -113,11 +132,26 @@ public final class HfConfig {
             case "llama3" -> new RopeConfig.Llama3(keys.positive(r, "factor", Double.NaN), keys.positive(r, "low_freq_factor", Double.NaN),
                     keys.positive(r, "high_freq_factor", Double.NaN), keys.requiredInt(r, "original_max_position_embeddings"));
             case "yarn" -> yarn(keys, r, maxPositions);
-            case "dynamic" -> throw new FormatException(keys.file, "rope type 'dynamic' (NTK scaling recomputed from each sequence's length) is not supported");
+            case "dynamic" -> dynamic(keys, r, maxPositions);
             case "longrope" -> throw new FormatException(keys.file, "rope type 'longrope' (short or long factors chosen by sequence length) is not supported");
-            default -> throw new FormatException(keys.file, "unsupported rope type '" + type + "' (supported: default, linear, llama3, yarn)");
+            default -> throw new FormatException(keys.file, "unsupported rope type '" + type + "' (supported: default, linear, llama3, yarn, dynamic)");
         };
         return new RopeConfig(theta, false, rotaryDim, scaling);
+    }
+
+    /**
+     * transformers' dynamic NTK scaling raises the base only for a sequence longer than original_max_position_embeddings
+     * (default max_position_embeddings); our context never exceeds max_position_embeddings, so up to there it is
+     * plain RoPE. A shorter original_max_position_embeddings (scaling inside the context) is refused.
+     */
+    private static RopeConfig.Scaling dynamic(Keys keys, JsonNode r, int maxPositions) {
+        keys.positive(r, "factor", Double.NaN);
+        int original = keys.optionalInt(r, "original_max_position_embeddings", maxPositions);
+        if (original < maxPositions) {
+            throw new FormatException(keys.file, "rope type 'dynamic' with original_max_position_embeddings " + original + " < max_position_embeddings "
+                    + maxPositions + " (NTK scaling recomputed from each sequence's length inside the context) is not supported");
+        }
+        return RopeConfig.Scaling.NONE;
     }
 
     /** transformers' YaRN: attention_factor if given, else from mscale / mscale_all_dim, else 0.1 ln(factor) + 1. */

@@ -44,7 +44,8 @@ public final class ModelLoader {
      * infinity (off only for trusted files: {@code --no-weight-check}).
      */
     public static Model load(Path path, Path tokenizerOrNull, boolean checkWeights) {
-        Model model = withMatrices(open(path, checkWeights), ColumnPanels::of);
+        // experts stay views of the mapped file: a token reads only a few of them, and panels would copy them all
+        Model model = withMatrices(open(path, checkWeights), ColumnPanels::of, UnaryOperator.identity());
         if (tokenizerOrNull == null) {
             if (model.tokenizer() != null) requireVocabularyFits(model, tokenizerSource(path), model.tokenizer());
             return model;
@@ -107,12 +108,19 @@ public final class ModelLoader {
      * plug-in follows the new base dtype ({@link FlexiDepth#forBase}).
      */
     public static Model withMatrices(Model model, UnaryOperator<Matrix> f) {
+        return withMatrices(model, f, f);
+    }
+
+    /** As {@link #withMatrices(Model, UnaryOperator)}, with mixture-of-experts matrices replaced by {@code experts}. */
+    public static Model withMatrices(Model model, UnaryOperator<Matrix> f, UnaryOperator<Matrix> experts) {
         ModelWeights w = model.transformer().weights();
+        UnaryOperator<Matrix> dense = m -> m == null ? null : f.apply(m);
         LayerWeights[] layers = new LayerWeights[w.layers().length];
         for (int i = 0; i < layers.length; i++) {
             LayerWeights l = w.layers()[i];
             layers[i] = new LayerWeights(l.attnNorm(), f.apply(l.wq()), f.apply(l.wk()), f.apply(l.wv()), f.apply(l.wo()), l.bq(), l.bk(), l.bv(),
-                    l.qNorm(), l.kNorm(), l.ffnNorm(), f.apply(l.wGate()), f.apply(l.wUp()), f.apply(l.wDown())).withPostNorms(l.postNorms());
+                    l.qNorm(), l.kNorm(), l.ffnNorm(), dense.apply(l.wGate()), dense.apply(l.wUp()), dense.apply(l.wDown()), l.postNorms(),
+                    l.experts() == null ? null : l.experts().map(experts));
         }
         Matrix embedding = f.apply(w.embedding());
         Matrix head = w.lmHead() == w.embedding() ? embedding : f.apply(w.lmHead());

@@ -4,9 +4,12 @@ import java.nio.file.Path;
 import java.util.Map;
 import org.flexidepth4j.io.FormatException;
 import org.flexidepth4j.io.TensorEntry;
+import org.flexidepth4j.model.Experts;
 import org.flexidepth4j.model.LayerWeights;
 import org.flexidepth4j.model.ModelConfig;
 import org.flexidepth4j.model.ModelWeights;
+import org.flexidepth4j.model.MoeConfig;
+import org.flexidepth4j.tensor.Matrices;
 import org.flexidepth4j.tensor.Matrix;
 
 /**
@@ -14,6 +17,12 @@ import org.flexidepth4j.tensor.Matrix;
  * the one place that knows what a Llama-family decoder needs.
  */
 public final class WeightsLoader {
+    /**
+     * Under a layer's prefix, the stacked 3-D expert tensors of a GGUF file ({@code mlp.experts.gate_proj.weight}
+     * [experts, ff, hidden], ...); HF checkpoints hold one tensor per expert instead.
+     */
+    public static final String STACKED_EXPERTS = "mlp.experts.";
+
     private WeightsLoader() {
     }
 
@@ -29,6 +38,8 @@ public final class WeightsLoader {
         int d = c.hiddenSize(), qd = c.queryDim(), kvd = c.kvDim(), ff = c.intermediateSize(), hd = c.headDim();
         Matrix embedding = in.matrix("model.embed_tokens.weight", c.vocabSize(), d);
         LayerWeights[] layers = new LayerWeights[c.numLayers()];
+        boolean moe = c.moe() != null;
+        boolean wholeQkNorm = c.architecture().equals("olmoe"); // OLMoE norms q and k over the whole projection
         for (int i = 0; i < layers.length; i++) {
             String p = "model.layers." + i + ".";
             boolean sandwich = c.variant().sandwichNorms();
@@ -41,19 +52,55 @@ public final class WeightsLoader {
                     c.attentionBias() ? in.vector(p + "self_attn.q_proj.bias", qd) : null,
                     c.attentionBias() ? in.vector(p + "self_attn.k_proj.bias", kvd) : null,
                     c.attentionBias() ? in.vector(p + "self_attn.v_proj.bias", kvd) : null,
-                    c.qkNorm() ? in.vector(p + "self_attn.q_norm.weight", hd) : null,
-                    c.qkNorm() ? in.vector(p + "self_attn.k_norm.weight", hd) : null,
+                    c.qkNorm() ? in.vector(p + "self_attn.q_norm.weight", wholeQkNorm ? qd : hd) : null,
+                    c.qkNorm() ? in.vector(p + "self_attn.k_norm.weight", wholeQkNorm ? kvd : hd) : null,
                     in.vector(p + (sandwich ? "pre_feedforward_layernorm.weight" : "post_attention_layernorm.weight"), d),
-                    in.matrix(p + "mlp.gate_proj.weight", ff, d),
-                    in.matrix(p + "mlp.up_proj.weight", ff, d),
-                    in.matrix(p + "mlp.down_proj.weight", d, ff));
-            layers[i] = !sandwich ? layer : layer.withPostNorms(new LayerWeights.PostNorms(
+                    moe ? null : in.matrix(p + "mlp.gate_proj.weight", ff, d),
+                    moe ? null : in.matrix(p + "mlp.up_proj.weight", ff, d),
+                    moe ? null : in.matrix(p + "mlp.down_proj.weight", d, ff));
+            if (sandwich) layer = layer.withPostNorms(new LayerWeights.PostNorms(
                     in.vector(p + "post_attention_layernorm.weight", d), in.vector(p + "post_feedforward_layernorm.weight", d)));
+            layers[i] = moe ? layer.withExperts(experts(c, in, p)) : layer;
         }
         float[] norm = in.vector("model.norm.weight", d);
         Matrix head = c.tiedEmbeddings() || !t.containsKey("lm_head.weight") ? embedding : in.matrix("lm_head.weight", c.vocabSize(), d);
         if (!c.tiedEmbeddings() && !t.containsKey("lm_head.weight")) throw new FormatException(source, "tensor lm_head.weight is missing (embeddings are not tied)");
         return new ModelWeights(embedding, layers, norm, head);
+    }
+
+    /**
+     * One layer's experts: views into the stacked tensors where the file has them (GGUF), else the per-expert
+     * tensors (HF: Mixtral's {@code block_sparse_moe.experts.E.w1/w3/w2}, the others' {@code mlp.experts.E.*_proj}).
+     */
+    private static Experts experts(ModelConfig c, Lookup in, String p) {
+        MoeConfig moe = c.moe();
+        int d = c.hiddenSize(), ff = moe.expertIntermediateSize(), n = moe.experts();
+        boolean mixtral = c.architecture().equals("mixtral");
+        String block = mixtral ? "block_sparse_moe." : "mlp.";
+        Matrix router = in.matrix(p + block + "gate.weight", n, d);
+        Matrix[] gate, up, down;
+        if (in.tensors().containsKey(p + STACKED_EXPERTS + "gate_proj.weight")) {
+            gate = in.stacked(p + STACKED_EXPERTS + "gate_proj.weight", n, ff, d);
+            up = in.stacked(p + STACKED_EXPERTS + "up_proj.weight", n, ff, d);
+            down = in.stacked(p + STACKED_EXPERTS + "down_proj.weight", n, d, ff);
+        } else {
+            gate = new Matrix[n];
+            up = new Matrix[n];
+            down = new Matrix[n];
+            for (int e = 0; e < n; e++) {
+                String x = p + block + "experts." + e + ".";
+                gate[e] = in.matrix(x + (mixtral ? "w1.weight" : "gate_proj.weight"), ff, d);
+                up[e] = in.matrix(x + (mixtral ? "w3.weight" : "up_proj.weight"), ff, d);
+                down[e] = in.matrix(x + (mixtral ? "w2.weight" : "down_proj.weight"), d, ff);
+            }
+        }
+        if (!moe.hasSharedExpert()) return new Experts(moe.expertsPerToken(), router, gate, up, down, null, null, null, null);
+        int sff = moe.sharedIntermediateSize();
+        TensorEntry sharedRouter = in.entry(p + "mlp.shared_expert_gate.weight");
+        if (sharedRouter.elementCount() != d) sharedRouter.expectShape(1, d);
+        return new Experts(moe.expertsPerToken(), router, gate, up, down, in.vector(sharedRouter.name(), sharedRouter.shape()),
+                in.matrix(p + "mlp.shared_expert.gate_proj.weight", sff, d), in.matrix(p + "mlp.shared_expert.up_proj.weight", sff, d),
+                in.matrix(p + "mlp.shared_expert.down_proj.weight", d, sff));
     }
 
     /** {@code unitOffsetNorms}: norm weights w multiply as 1 + w (Gemma's RMSNorm), so 1 is added at load. */
@@ -71,8 +118,19 @@ public final class WeightsLoader {
             return m;
         }
 
-        float[] vector(String name, int n) {
-            float[] v = entry(name).expectShape(n).toFloats();
+        /** A stacked [count, rows, cols] tensor as {@code count} matrices viewing its bytes (no copies). */
+        Matrix[] stacked(String name, int count, int rows, int cols) {
+            TensorEntry e = entry(name).expectShape(count, rows, cols);
+            Matrix whole = e.asMatrix();
+            if (checkFinite) WeightCheck.requireFinite(e, whole);
+            long bytes = e.dtype().byteSize((long) rows * cols);
+            Matrix[] out = new Matrix[count];
+            for (int i = 0; i < count; i++) out[i] = Matrices.of(e.dtype(), e.data().asSlice(i * bytes, bytes), rows, cols);
+            return out;
+        }
+
+        float[] vector(String name, long... shape) {
+            float[] v = entry(name).expectShape(shape).toFloats();
             for (float f : v) if (!Float.isFinite(f)) throw new FormatException(entry(name).file(), "tensor " + name + " contains NaN or infinity");
             if (unitOffsetNorms && name.endsWith("norm.weight")) for (int i = 0; i < v.length; i++) v[i] += 1f;
             return v;

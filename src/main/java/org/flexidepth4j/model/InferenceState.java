@@ -18,6 +18,10 @@ public final class InferenceState {
     boolean[] run, ranAttention;
     float[] gate, skipGate;
     int[] positions, runRows, skipRows;
+    /** Mixture of experts: router logits [rows, experts], each row's chosen experts and weights [rows, per token],
+     * one expert's rows (indices into the run rows) and weights, and the softmax of one row; null for a dense model. */
+    float[] routerLogits, chosenWeights, expertWeights, expertProbs;
+    int[] chosenExperts, expertRows;
     /** For a batch of sequences ({@link Transformer#decode}): the sequence whose KV cache row t belongs to; else null. */
     InferenceState[] rowOwners;
     /** Keys of one layer transposed per KV head for the block attention; grown to the longest prefix seen. */
@@ -62,8 +66,17 @@ public final class InferenceState {
         value = new float[rows * c.kvDim()];
         attention = new float[rows * c.queryDim()];
         projected = new float[rows * d];
-        ffnGate = new float[rows * c.intermediateSize()];
-        ffnUp = new float[rows * c.intermediateSize()];
+        ffnGate = new float[rows * c.feedForwardWidth()];
+        ffnUp = new float[rows * c.feedForwardWidth()];
+        if (c.moe() != null) {
+            int experts = c.moe().experts(), perToken = c.moe().expertsPerToken();
+            routerLogits = new float[rows * experts];
+            chosenWeights = new float[rows * perToken];
+            chosenExperts = new int[rows * perToken];
+            expertWeights = new float[rows];
+            expertRows = new int[rows];
+            expertProbs = new float[experts];
+        }
         gathered = new float[rows * wide];
         gathered2 = new float[rows * d];
         run = new boolean[rows];

@@ -5,20 +5,23 @@ package org.flexidepth4j.model;
  * format are described by one of these; {@code load.HfConfig} maps HF config.json keys onto it.
  *
  * @param attentionBias q/k/v projections have biases (qwen2)
- * @param qkNorm        per-head RMSNorm of queries and keys before RoPE (qwen3, gemma3)
+ * @param qkNorm        RMSNorm of queries and keys before RoPE: per head (qwen3, gemma3), or over the whole projection
+ *                      (olmoe, whose norm weights span it)
  * @param variant       what departs from the Llama layer (Gemma, sliding windows); set through {@link #withVariant}
+ * @param moe           the mixture-of-experts FFN every layer has instead of a dense one; null for a dense model; set
+ *                      through {@link #withMoe}
  */
 public record ModelConfig(String architecture, int hiddenSize, int intermediateSize, int numLayers, int numHeads,
                           int numKvHeads, int headDim, int vocabSize, int maxPositions, float rmsNormEps,
                           RopeConfig rope, boolean tiedEmbeddings, boolean attentionBias, boolean qkNorm,
-                          DecoderVariant variant) {
+                          DecoderVariant variant, MoeConfig moe) {
     /** Most positions a config may ask for: the RoPE tables are built for all of them at load. */
     public static final int MAX_POSITIONS = 1 << 20;
 
     public ModelConfig(String architecture, int hiddenSize, int intermediateSize, int numLayers, int numHeads, int numKvHeads, int headDim,
                        int vocabSize, int maxPositions, float rmsNormEps, RopeConfig rope, boolean tiedEmbeddings, boolean attentionBias, boolean qkNorm) {
         this(architecture, hiddenSize, intermediateSize, numLayers, numHeads, numKvHeads, headDim, vocabSize, maxPositions, rmsNormEps, rope,
-                tiedEmbeddings, attentionBias, qkNorm, DecoderVariant.LLAMA);
+                tiedEmbeddings, attentionBias, qkNorm, DecoderVariant.LLAMA, null);
     }
 
     public ModelConfig {
@@ -42,12 +45,23 @@ public record ModelConfig(String architecture, int hiddenSize, int intermediateS
 
     public ModelConfig withVariant(DecoderVariant v) {
         return new ModelConfig(architecture, hiddenSize, intermediateSize, numLayers, numHeads, numKvHeads, headDim, vocabSize, maxPositions,
-                rmsNormEps, rope, tiedEmbeddings, attentionBias, qkNorm, v);
+                rmsNormEps, rope, tiedEmbeddings, attentionBias, qkNorm, v, moe);
+    }
+
+    /** The same model with the mixture-of-experts FFN {@code v} (null: dense). */
+    public ModelConfig withMoe(MoeConfig v) {
+        return new ModelConfig(architecture, hiddenSize, intermediateSize, numLayers, numHeads, numKvHeads, headDim, vocabSize, maxPositions,
+                rmsNormEps, rope, tiedEmbeddings, attentionBias, qkNorm, variant, v);
     }
 
     /** The RoPE of layer {@code layer}: the sliding layers' own when the variant gives one. */
     public RopeConfig rope(int layer) {
         return variant.slidingRope() != null && variant.slides(layer) ? variant.slidingRope() : rope;
+    }
+
+    /** The widest FFN activation of one token: the dense FFN's, or the widest expert's. */
+    public int feedForwardWidth() {
+        return moe == null ? intermediateSize : moe.widestIntermediate();
     }
 
     public int queryDim() {
@@ -61,7 +75,9 @@ public record ModelConfig(String architecture, int hiddenSize, int intermediateS
     /** Parameters of the decoder (embeddings counted once when tied). */
     public long parameterCount() {
         long d = hiddenSize;
-        long perLayer = d * queryDim() + 2 * d * kvDim() + (long) queryDim() * d + 3 * d * intermediateSize + 2 * d;
+        long ffn = moe == null ? 3 * d * intermediateSize
+                : d * moe.experts() + 3 * d * ((long) moe.experts() * moe.expertIntermediateSize() + moe.sharedIntermediateSize());
+        long perLayer = d * queryDim() + 2 * d * kvDim() + (long) queryDim() * d + ffn + 2 * d;
         long embed = (long) vocabSize * d;
         return numLayers * perLayer + embed * (tiedEmbeddings ? 1 : 2) + d;
     }

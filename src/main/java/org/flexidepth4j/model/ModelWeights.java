@@ -15,14 +15,24 @@ public record ModelWeights(Matrix embedding, LayerWeights[] layers, float[] fina
     private List<Matrix> readPerToken() {
         List<Matrix> matrices = new ArrayList<>(1 + 7 * layers.length);
         matrices.add(lmHead);
-        for (LayerWeights l : layers) matrices.addAll(List.of(l.wq(), l.wk(), l.wv(), l.wo(), l.wGate(), l.wUp(), l.wDown()));
+        for (LayerWeights l : layers) {
+            matrices.addAll(List.of(l.wq(), l.wk(), l.wv(), l.wo()));
+            matrices.addAll(l.feedForwardMatrices());
+        }
         return matrices;
     }
 
-    /** Total bytes of the weights read once per decoded token (embedding row excluded). */
+    /**
+     * Total bytes of the weights read once per decoded token (embedding row excluded); a mixture-of-experts layer
+     * counts its router, the shared expert and the experts one token runs.
+     */
     public long bytesPerToken() {
-        long sum = 0;
-        for (Matrix m : readPerToken()) sum += m.byteSize();
+        long sum = lmHead.byteSize();
+        for (LayerWeights l : layers) {
+            for (Matrix m : List.of(l.wq(), l.wk(), l.wv(), l.wo())) sum += m.byteSize();
+            if (l.experts() != null) sum += l.experts().bytesPerToken();
+            else for (Matrix m : l.feedForwardMatrices()) sum += m.byteSize();
+        }
         return sum;
     }
 

@@ -297,23 +297,69 @@ public final class Transformer {
      */
     private static final int BLOCK_ATTENTION_MIN_ROWS = 8;
 
-    /** SwiGLU FFN of the run rows, scaled by their gates, added into the residual. */
+    /** The FFN (dense SwiGLU or mixture of experts) of the run rows, scaled by their gates, added into the residual. */
     private void feedForward(int l, LayerWeights w, InferenceState s, int nRun, boolean allRun) {
-        int d = config.hiddenSize(), ff = config.intermediateSize();
+        int d = config.hiddenSize();
         float[] in = s.normed;
         if (!allRun) {
             gatherRows(s.normed, s.runRows, nRun, d, s.gathered);
             in = s.gathered;
         }
-        matmul(l, w.wGate(), in, s.ffnGate, nRun, s);
-        matmul(l, w.wUp(), in, s.ffnUp, nRun, s);
-        if (config.variant().activation() == DecoderVariant.Activation.GELU_TANH) VectorOps.geluTanhMul(s.ffnGate, 0, s.ffnUp, 0, nRun * ff);
-        else VectorOps.siluMul(s.ffnGate, 0, s.ffnUp, 0, nRun * ff);
-        matmul(l, w.wDown(), s.ffnGate, s.projected, nRun, s);
+        if (w.experts() != null) {
+            mixtureOfExperts(l, w.experts(), s, in, nRun);
+            return;
+        }
+        gatedFeedForward(l, w.wGate(), w.wUp(), w.wDown(), in, nRun, s);
         if (w.postNorms() != null) normRows(s.projected, nRun, w.postNorms().feedForward());
         for (int r = 0; r < nRun; r++) {
             int row = s.runRows[r];
             VectorOps.axpy(s.gate[row], s.projected, r * d, s.residual, row * d, d);
+        }
+    }
+
+    /** down(act(gate x) * up x) of {@code rows} rows of x into {@code s.projected}, act the variant's SiLU or GELU-tanh. */
+    private void gatedFeedForward(int l, Matrix gate, Matrix up, Matrix down, float[] x, int rows, InferenceState s) {
+        matmul(l, gate, x, s.ffnGate, rows, s);
+        matmul(l, up, x, s.ffnUp, rows, s);
+        if (config.variant().activation() == DecoderVariant.Activation.GELU_TANH) VectorOps.geluTanhMul(s.ffnGate, 0, s.ffnUp, 0, rows * gate.rows());
+        else VectorOps.siluMul(s.ffnGate, 0, s.ffnUp, 0, rows * gate.rows());
+        matmul(l, down, s.ffnGate, s.projected, rows, s);
+    }
+
+    /**
+     * The mixture-of-experts FFN of the run rows (x, gathered): the router picks each row's experts, then each
+     * expert some row chose runs once over all the rows that chose it (one multi-token matmul per expert in prefill);
+     * an expert no row chose does not run. Outputs are added expert by expert, in expert order, so a row's sums do
+     * not depend on the other rows of the batch.
+     */
+    private void mixtureOfExperts(int l, Experts x, InferenceState s, float[] in, int nRun) {
+        MoeConfig moe = config.moe();
+        int d = config.hiddenSize(), count = moe.experts(), perToken = moe.expertsPerToken();
+        matmul(l, x.router(), in, s.routerLogits, nRun, s);
+        for (int r = 0; r < nRun; r++) moe.route(s.routerLogits, r * count, s.expertProbs, s.chosenExperts, s.chosenWeights, r * perToken);
+        for (int e = 0; e < count; e++) {
+            int rows = 0;
+            for (int i = 0; i < nRun * perToken; i++) {
+                if (s.chosenExperts[i] != e) continue;
+                s.expertRows[rows] = i / perToken;
+                s.expertWeights[rows++] = s.chosenWeights[i];
+            }
+            if (rows == 0) continue;
+            gatherRows(in, s.expertRows, rows, d, s.gathered2);
+            s.work.addExpertRuns(l, rows);
+            gatedFeedForward(l, x.gate()[e], x.up()[e], x.down()[e], s.gathered2, rows, s);
+            for (int i = 0; i < rows; i++) {
+                int row = s.runRows[s.expertRows[i]];
+                VectorOps.axpy(s.gate[row] * s.expertWeights[i], s.projected, i * d, s.residual, row * d, d);
+            }
+        }
+        if (x.sharedGate() == null) return;
+        s.work.add(l, (long) nRun * d, (long) d * Float.BYTES);
+        gatedFeedForward(l, x.sharedGate(), x.sharedUp(), x.sharedDown(), in, nRun, s);
+        for (int r = 0; r < nRun; r++) {
+            int row = s.runRows[r];
+            float sharedGate = 1f / (1f + (float) Math.exp(-VectorOps.dot(x.sharedRouter(), 0, in, r * d, d)));
+            VectorOps.axpy(s.gate[row] * sharedGate, s.projected, r * d, s.residual, row * d, d);
         }
     }
 
@@ -345,8 +391,13 @@ public final class Transformer {
         for (int r = 0; r < n; r++) VectorOps.rmsNorm(x, r * d, weight, config.rmsNormEps(), x, r * d, d);
     }
 
+    /** Per-head RMSNorm, or one over all heads when the weight spans them (OLMoE). */
     private void headNorm(float[] x, int off, int heads, float[] weight) {
         int hd = config.headDim();
+        if (weight.length == heads * hd && heads > 1) {
+            VectorOps.rmsNorm(x, off, weight, config.rmsNormEps(), x, off, heads * hd);
+            return;
+        }
         for (int h = 0; h < heads; h++) VectorOps.rmsNorm(x, off + h * hd, weight, config.rmsNormEps(), x, off + h * hd, hd);
     }
 }

@@ -11,10 +11,23 @@ import org.flexidepth4j.tensor.Matrix;
 public final class WorkCounter {
     private final long[] macs;
     private final long[] bytes;
+    /** (token, expert) pairs a mixture-of-experts layer executed: experts not chosen for a token are not counted. */
+    private final long[] expertRuns;
 
     public WorkCounter(int layers) {
         macs = new long[layers + 1];
         bytes = new long[layers + 1];
+        expertRuns = new long[layers + 1];
+    }
+
+    /** {@code tokens} tokens ran one expert of {@code layer}. */
+    public void addExpertRuns(int layer, long tokens) {
+        expertRuns[layer] += tokens;
+    }
+
+    /** (token, expert) pairs executed in one layer. */
+    public long expertRuns(int layer) {
+        return expertRuns[layer];
     }
 
     /** Slot {@code layers} holds the LM head. */
@@ -53,5 +66,6 @@ public final class WorkCounter {
     public void reset() {
         java.util.Arrays.fill(macs, 0);
         java.util.Arrays.fill(bytes, 0);
+        java.util.Arrays.fill(expertRuns, 0);
     }
 }

@@ -61,7 +61,7 @@ public final class FlexiDepth implements SkipPolicy {
      * decisions are thresholds, and block quantization of its small matrices could flip them.
      */
     public FlexiDepth forBase(ModelWeights base) {
-        DType dtype = base.layers()[0].wGate().dtype() == DType.F32 ? DType.F32 : DType.BF16;
+        DType dtype = base.layers()[0].wq().dtype() == DType.F32 ? DType.F32 : DType.BF16;
         FlexiDepthRouter[] r = new FlexiDepthRouter[routers.length];
         FlexiDepthAdapter[] a = new FlexiDepthAdapter[adapters.length];
         for (int l : routedLayers()) {

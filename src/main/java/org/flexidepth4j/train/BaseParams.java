@@ -44,6 +44,7 @@ record BaseParams(Param embedding, Param finalNorm, Param lmHead, BaseParams.Lay
     }
 
     private static Param matrix(String name, Matrix m, Predicate<String> trainable) {
+        if (m == null) return null; // a mixture-of-experts layer has no dense FFN
         return trainable.test(name) ? Param.trainableCopy(name, m, true) : Param.frozen(name, m);
     }
 

@@ -85,6 +85,8 @@ public final class TrainableDecoder {
     private final ModelConfig c;
     private final Param embedding, finalNorm, lmHead;
     private final BaseParams.Layer[] layers;
+    /** Per layer its mixture-of-experts FFN; null for a dense layer. */
+    private final MoeFeedForward[] experts;
     private final TrainableSkip skip;
     private final Rope rope;
     private final int maxT;
@@ -118,10 +120,17 @@ public final class TrainableDecoder {
         finalNorm = base.finalNorm();
         lmHead = base.lmHead();
         layers = base.layers();
+        experts = new MoeFeedForward[L];
+        for (int l = 0; l < L; l++) {
+            if (w.layers()[l].experts() != null) {
+                experts[l] = new MoeFeedForward(c.moe(), w.layers()[l].experts(), "model.layers." + l + ".", trainBase, maxT, d);
+            }
+        }
         int lowest = L;
         if (embedding.trainable()) lowest = -1;
         for (int l = L - 1; l >= 0 && lowest >= 0; l--) {
-            if (layers[l].params().stream().anyMatch(Param::trainable) || skip.layer(l).trains()) lowest = l;
+            boolean trainsExperts = experts[l] != null && experts[l].params().stream().anyMatch(Param::trainable);
+            if (layers[l].params().stream().anyMatch(Param::trainable) || trainsExperts || skip.layer(l).trains()) lowest = l;
         }
         lowestBackward = lowest;
         rope = c.rope().tables(c.headDim(), maxT);
@@ -168,7 +177,10 @@ public final class TrainableDecoder {
     public List<Param> allParams() {
         List<Param> out = new ArrayList<>();
         out.add(embedding);
-        for (BaseParams.Layer l : layers) out.addAll(l.params());
+        for (int l = 0; l < layers.length; l++) {
+            out.addAll(layers[l].params());
+            if (experts[l] != null) out.addAll(experts[l].params());
+        }
         out.add(finalNorm);
         if (lmHead != embedding) out.add(lmHead);
         out.addAll(skip.params());
@@ -235,20 +247,27 @@ public final class TrainableDecoder {
         gates.mixAttention(in, a.attOut, a.h1, n, d);
         Ops.rmsNorm(a.h1, w.ffnNorm().vector(), eps, a.y, n, d);
         gates.readFeedForwardInput(a.y, n);
-        Ops.linear(w.wGate(), a.y, a.ffGate, n);
-        Ops.linear(w.wUp(), a.y, a.ffUp, n);
-        Ops.swiglu(a.ffGate, a.ffUp, a.ffAct, n * ff);
-        Ops.linear(w.wDown(), a.ffAct, a.mlp, n);
+        if (experts[l] != null) {
+            experts[l].forward(a.y, a.mlp, n);
+        } else {
+            Ops.linear(w.wGate(), a.y, a.ffGate, n);
+            Ops.linear(w.wUp(), a.y, a.ffUp, n);
+            Ops.swiglu(a.ffGate, a.ffUp, a.ffAct, n * ff);
+            Ops.linear(w.wDown(), a.ffAct, a.mlp, n);
+        }
         gates.mixOutput(in, a.h1, a.attOut, a.mlp, out, n, d);
     }
 
-    /** x -> W x (+ b) -> per-head norm -> RoPE; raw keeps the pre-norm projection when there is a norm. */
+    /**
+     * x -> W x (+ b) -> norm (per head, or over all heads where the weight spans them: OLMoE) -> RoPE; raw keeps the
+     * pre-norm projection when there is a norm.
+     */
     private void projectHeads(Param w, Param bias, Param norm, float[] x, float[] raw, float[] out, int heads) {
         int n = T, width = heads * c.headDim();
         float[] pre = norm != null ? raw : out;
         Ops.linear(w, x, pre, n);
         if (bias != null) Ops.addBias(bias.vector(), pre, n, width);
-        if (norm != null) Ops.rmsNorm(raw, norm.vector(), eps, out, n * heads, c.headDim());
+        if (norm != null) Ops.rmsNorm(raw, norm.vector(), eps, out, n * width / norm.size(), norm.size());
         rope.rotateRows(out, n, heads, false);
     }
 
@@ -281,13 +300,17 @@ public final class TrainableDecoder {
         Arrays.fill(dAttOut, 0, n * d, 0f);
         gates.mixOutputBackward(dRes, a.attOut, a.mlp, dMlp, dAttOut, n, d, scale);
         Arrays.fill(dY, 0, n * d, 0f);
-        Arrays.fill(dFfAct, 0, n * ff, 0f);
-        Ops.linearBackward(w.wDown(), a.ffAct, dMlp, dFfAct, n);
-        Arrays.fill(dFfGate, 0, n * ff, 0f);
-        Arrays.fill(dFfUp, 0, n * ff, 0f);
-        Ops.swigluBackward(a.ffGate, a.ffUp, dFfAct, dFfGate, dFfUp, n * ff);
-        Ops.linearBackward(w.wGate(), a.y, dFfGate, dY, n);
-        Ops.linearBackward(w.wUp(), a.y, dFfUp, dY, n);
+        if (experts[l] != null) {
+            experts[l].backward(a.y, dMlp, dY, n);
+        } else {
+            Arrays.fill(dFfAct, 0, n * ff, 0f);
+            Ops.linearBackward(w.wDown(), a.ffAct, dMlp, dFfAct, n);
+            Arrays.fill(dFfGate, 0, n * ff, 0f);
+            Arrays.fill(dFfUp, 0, n * ff, 0f);
+            Ops.swigluBackward(a.ffGate, a.ffUp, dFfAct, dFfGate, dFfUp, n * ff);
+            Ops.linearBackward(w.wGate(), a.y, dFfGate, dY, n);
+            Ops.linearBackward(w.wUp(), a.y, dFfUp, dY, n);
+        }
         gates.readFeedForwardInputBackward(a.y, dY, n, scale);
         Arrays.fill(dH1, 0, n * d, 0f);
         Ops.rmsNormBackward(a.h1, w.ffnNorm(), eps, dY, dH1, n, d);
@@ -315,7 +338,7 @@ public final class TrainableDecoder {
         float[] dPre = dOut;
         if (norm != null) {
             Arrays.fill(dRaw, 0, n * width, 0f);
-            Ops.rmsNormBackward(raw, norm, eps, dOut, dRaw, n * heads, c.headDim());
+            Ops.rmsNormBackward(raw, norm, eps, dOut, dRaw, n * width / norm.size(), norm.size());
             dPre = dRaw;
         }
         if (bias != null) Ops.addBiasBackward(bias, dPre, n);

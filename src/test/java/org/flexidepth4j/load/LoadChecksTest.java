@@ -58,11 +58,15 @@ class LoadChecksTest {
         assertThat(hf(c -> c.putObject("rope_scaling").put("rope_type", "yarn").put("factor", 4.0).put("attention_factor", 1.5)).rope().attentionFactor())
                 .isEqualTo(1.5);
         assertThat(hf(c -> c.putNull("rope_scaling")).rope().scaling()).isEqualTo(RopeConfig.Scaling.NONE);
+        // dynamic NTK starts beyond max_position_embeddings, where no sequence of ours reaches: plain RoPE
+        assertThat(hf(c -> c.putObject("rope_scaling").put("type", "dynamic").put("factor", 2.0)).rope()).isEqualTo(hf(c -> { }).rope());
     }
 
     @Test
     void hfConfigValuesThatWouldGiveNanAreRefusedNamingTheKey() {
-        assertHfRefused(c -> c.putObject("rope_scaling").put("type", "dynamic").put("factor", 2.0), "rope type 'dynamic'");
+        assertHfRefused(c -> c.putObject("rope_scaling").put("type", "dynamic").put("factor", 2.0).put("original_max_position_embeddings", 64),
+                "rope type 'dynamic' with original_max_position_embeddings 64 < max_position_embeddings");
+        assertHfRefused(c -> c.putObject("rope_scaling").put("type", "dynamic"), "key 'factor' is missing");
         assertHfRefused(c -> c.putObject("rope_scaling").put("type", "longrope").put("factor", 2.0), "rope type 'longrope'");
         assertHfRefused(c -> c.putObject("rope_scaling").put("type", "su"), "unsupported rope type 'su'");
         assertHfRefused(c -> c.putObject("rope_scaling").put("type", "linear"), "key 'factor' is missing");
