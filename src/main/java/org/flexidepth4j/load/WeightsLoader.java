@@ -60,7 +60,7 @@ public final class WeightsLoader {
                     moe ? null : in.matrix(p + "mlp.down_proj.weight", d, ff));
             if (sandwich) layer = layer.withPostNorms(new LayerWeights.PostNorms(
                     in.vector(p + "post_attention_layernorm.weight", d), in.vector(p + "post_feedforward_layernorm.weight", d)));
-            layers[i] = moe ? layer.withExperts(experts(c, in, p)) : layer;
+            layers[i] = moe ? layer.withExperts(experts(c, in, p, i)) : layer;
         }
         float[] norm = in.vector("model.norm.weight", d);
         Matrix head = c.tiedEmbeddings() || !t.containsKey("lm_head.weight") ? embedding : in.matrix("lm_head.weight", c.vocabSize(), d);
@@ -72,12 +72,10 @@ public final class WeightsLoader {
      * One layer's experts: views into the stacked tensors where the file has them (GGUF), else the per-expert
      * tensors (HF: Mixtral's {@code block_sparse_moe.experts.E.w1/w3/w2}, the others' {@code mlp.experts.E.*_proj}).
      */
-    private static Experts experts(ModelConfig c, Lookup in, String p) {
+    private static Experts experts(ModelConfig c, Lookup in, String p, int layer) {
         MoeConfig moe = c.moe();
         int d = c.hiddenSize(), ff = moe.expertIntermediateSize(), n = moe.experts();
-        boolean mixtral = c.architecture().equals("mixtral");
-        String block = mixtral ? "block_sparse_moe." : "mlp.";
-        Matrix router = in.matrix(p + block + "gate.weight", n, d);
+        Matrix router = in.matrix(routerName(c, layer), n, d);
         Matrix[] gate, up, down;
         if (in.tensors().containsKey(p + STACKED_EXPERTS + "gate_proj.weight")) {
             gate = in.stacked(p + STACKED_EXPERTS + "gate_proj.weight", n, ff, d);
@@ -88,10 +86,9 @@ public final class WeightsLoader {
             up = new Matrix[n];
             down = new Matrix[n];
             for (int e = 0; e < n; e++) {
-                String x = p + block + "experts." + e + ".";
-                gate[e] = in.matrix(x + (mixtral ? "w1.weight" : "gate_proj.weight"), ff, d);
-                up[e] = in.matrix(x + (mixtral ? "w3.weight" : "up_proj.weight"), ff, d);
-                down[e] = in.matrix(x + (mixtral ? "w2.weight" : "down_proj.weight"), d, ff);
+                gate[e] = in.matrix(expertName(c, layer, e, "gate"), ff, d);
+                up[e] = in.matrix(expertName(c, layer, e, "up"), ff, d);
+                down[e] = in.matrix(expertName(c, layer, e, "down"), d, ff);
             }
         }
         if (!moe.hasSharedExpert()) return new Experts(moe.expertsPerToken(), router, gate, up, down, null, null, null, null);
@@ -101,6 +98,24 @@ public final class WeightsLoader {
         return new Experts(moe.expertsPerToken(), router, gate, up, down, in.vector(sharedRouter.name(), sharedRouter.shape()),
                 in.matrix(p + "mlp.shared_expert.gate_proj.weight", sff, d), in.matrix(p + "mlp.shared_expert.up_proj.weight", sff, d),
                 in.matrix(p + "mlp.shared_expert.down_proj.weight", d, sff));
+    }
+
+    /**
+     * HF name of a layer's expert router: an HF Mixtral's block_sparse_moe.gate, the others' (and every GGUF file's,
+     * as {@link GgufCheckpoint} names them) mlp.gate.
+     */
+    public static String routerName(ModelConfig c, int layer) {
+        return "model.layers." + layer + "." + (isMixtral(c) ? "block_sparse_moe." : "mlp.") + "gate.weight";
+    }
+
+    /** HF name of one expert's {@code projection} (gate, up or down): Mixtral's w1/w3/w2, the others' *_proj. */
+    public static String expertName(ModelConfig c, int layer, int expert, String projection) {
+        String name = isMixtral(c) ? Map.of("gate", "w1", "up", "w3", "down", "w2").get(projection) : projection + "_proj";
+        return "model.layers." + layer + "." + (isMixtral(c) ? "block_sparse_moe." : "mlp.") + "experts." + expert + "." + name + ".weight";
+    }
+
+    private static boolean isMixtral(ModelConfig c) {
+        return c.architecture().equals("mixtral");
     }
 
     /** {@code unitOffsetNorms}: norm weights w multiply as 1 + w (Gemma's RMSNorm), so 1 is added at load. */

@@ -4,7 +4,9 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.function.Predicate;
+import org.flexidepth4j.load.WeightsLoader;
 import org.flexidepth4j.model.Experts;
+import org.flexidepth4j.model.ModelConfig;
 import org.flexidepth4j.model.MoeConfig;
 import org.flexidepth4j.tensor.Matrix;
 import org.flexidepth4j.tensor.VectorOps;
@@ -31,19 +33,20 @@ final class MoeFeedForward {
     private final float[] groupIn, groupGate, groupUp, groupAct, groupOut, groupDx, dWeights, dLogits, routeProbs;
     private final float[] dAct, dGate, dUp, dShared;
 
-    MoeFeedForward(MoeConfig moe, Experts x, String prefix, Predicate<String> trainable, int maxT, int hidden) {
-        this.moe = moe;
-        this.d = hidden;
+    /** Layer {@code layer}'s experts {@code x}, tensors named as its HF checkpoint names them. */
+    MoeFeedForward(ModelConfig c, int layer, Experts x, Predicate<String> trainable, int maxT) {
+        this.moe = c.moe();
+        this.d = c.hiddenSize();
         int n = moe.experts(), k = moe.expertsPerToken(), ff = moe.expertIntermediateSize(), pairs = maxT * k;
-        router = matrix(prefix + "mlp.gate.weight", x.router(), trainable);
+        String prefix = "model.layers." + layer + ".";
+        router = matrix(WeightsLoader.routerName(c, layer), x.router(), trainable);
         gate = new Param[n];
         up = new Param[n];
         down = new Param[n];
         for (int e = 0; e < n; e++) {
-            String p = prefix + "mlp.experts." + e + ".";
-            gate[e] = matrix(p + "gate_proj.weight", x.gate()[e], trainable);
-            up[e] = matrix(p + "up_proj.weight", x.up()[e], trainable);
-            down[e] = matrix(p + "down_proj.weight", x.down()[e], trainable);
+            gate[e] = matrix(WeightsLoader.expertName(c, layer, e, "gate"), x.gate()[e], trainable);
+            up[e] = matrix(WeightsLoader.expertName(c, layer, e, "up"), x.up()[e], trainable);
+            down[e] = matrix(WeightsLoader.expertName(c, layer, e, "down"), x.down()[e], trainable);
         }
         logits = new float[maxT * n];
         probs = new float[maxT * n];

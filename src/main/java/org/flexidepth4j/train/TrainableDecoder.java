@@ -123,7 +123,7 @@ public final class TrainableDecoder {
         experts = new MoeFeedForward[L];
         for (int l = 0; l < L; l++) {
             if (w.layers()[l].experts() != null) {
-                experts[l] = new MoeFeedForward(c.moe(), w.layers()[l].experts(), "model.layers." + l + ".", trainBase, maxT, d);
+                experts[l] = new MoeFeedForward(c, l, w.layers()[l].experts(), trainBase, maxT);
             }
         }
         int lowest = L;

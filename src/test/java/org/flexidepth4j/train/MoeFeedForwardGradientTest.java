@@ -6,7 +6,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import org.flexidepth4j.model.Experts;
+import org.flexidepth4j.model.ModelConfig;
 import org.flexidepth4j.model.MoeConfig;
+import org.flexidepth4j.model.RopeConfig;
 import org.flexidepth4j.tensor.F32Matrix;
 import org.flexidepth4j.tensor.Gaussian;
 import org.flexidepth4j.tensor.Matrix;
@@ -35,7 +37,8 @@ class MoeFeedForwardGradientTest {
         boolean shared = sharedFf > 0;
         Experts x = new Experts(PER_TOKEN, matrix(rng, EXPERTS, D, 1.0), gate, up, down, shared ? Gaussian.normal(rng, D, 0.5) : null,
                 shared ? matrix(rng, sharedFf, D, 0.5) : null, shared ? matrix(rng, sharedFf, D, 0.5) : null, shared ? matrix(rng, D, sharedFf, 0.5) : null);
-        MoeFeedForward ffn = new MoeFeedForward(moe, x, "l.", name -> true, T, D);
+        ModelConfig c = new ModelConfig("qwen3_moe", D, FF, 1, 2, 2, D / 2, 10, 16, 1e-5f, RopeConfig.plain(10000, false), false, false, true).withMoe(moe);
+        MoeFeedForward ffn = new MoeFeedForward(c, 0, x, name -> true, T);
         float[] y = Gaussian.normal(rng, T * D, 1.0), r = Gaussian.normal(rng, T * D, 1.0);
         float[] out = new float[T * D], dy = new float[T * D];
         ffn.forward(y, out, T);
