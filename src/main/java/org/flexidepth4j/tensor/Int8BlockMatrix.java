@@ -4,7 +4,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
 
 /**
- * A block-quantized matrix with an integer dot against {@link Q8Activations} (Q8_0, Q4_0): the native kernel of its
+ * A block-quantized matrix with an integer dot against {@link Q8Activations} (Q8_0, Q4_0, Q4_K, Q6_K): the native kernel of its
  * dtype when {@link Kernels} runs the native tier, else its Java {@link #int8Dot} row by row.
  */
 abstract class Int8BlockMatrix extends BlockMatrix {
@@ -16,7 +16,7 @@ abstract class Int8BlockMatrix extends BlockMatrix {
         this.nativeRows = nativeRows;
     }
 
-    /** The Java integer dot of one row: sum over blocks of d(w) * d(x) * (the block's exact int sum). */
+    /** The Java integer dot of one row: sum over 32-value blocks of their scales times the block's exact int sum. */
     abstract float int8Dot(int row, Q8Activations x, int firstBlock);
 
     @Override

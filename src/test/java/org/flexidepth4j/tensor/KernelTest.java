@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
 import java.nio.ByteOrder;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
@@ -341,16 +342,17 @@ class KernelTest {
     }
 
     /**
-     * The integer dots of Q8_0 and Q4_0 against int8 activations: the Java kernels and every level of the native
+     * The integer dots of Q8_0, Q4_0, Q4_K and Q6_K against int8 activations: the Java kernels and every level of the native
      * library this CPU runs, on the same inputs, against a double sum of the same integer products (and within the
      * activation rounding bound of the exact float product). Plain matrices and column panels, 1-3 tokens.
      */
     @Test
     void int8DotsMatchTheirReferenceInEveryTier() {
-        int panelCols = 2 * ColumnPanels.PANEL_COLS + 64;
+        int panelCols = 2 * ColumnPanels.PANEL_COLS + 256;
         try {
-            for (DType dtype : new DType[] {DType.Q8_0, DType.Q4_0}) {
-                for (int[] shape : new int[][] {{1, 32}, {3, 64}, {5, 96}, {9, 256}, {7, 1024}, {131, 512}, {5, panelCols}}) {
+            for (DType dtype : new DType[] {DType.Q8_0, DType.Q4_0, DType.Q4_K, DType.Q6_K}) {
+                for (int[] shape : new int[][] {{1, 32}, {3, 64}, {5, 96}, {9, 256}, {7, 1024}, {131, 512}, {3, 1280}, {5, panelCols}}) {
+                    if (shape[1] % dtype.blockSize != 0) continue;
                     Case c = randomMatrix(dtype, shape[0], shape[1]);
                     Matrix m = shape[1] == panelCols ? ColumnPanels.of(c.matrix()) : c.matrix();
                     for (int tokens : new int[] {1, 3}) checkInt8(c, m, tokens);
@@ -398,8 +400,13 @@ class KernelTest {
             // every level this CPU runs, called directly (portable C is level 0), one token
             for (int level = 0; level <= Kernels.Native.BEST_LEVEL; level++) {
                 float[] out = new float[rows];
-                Kernels.Native.rows(m.dtype() == DType.Q8_0 ? Kernels.Native.Q8_0_ROWS : Kernels.Native.Q4_0_ROWS, level, m.segment(),
-                        m.dtype().byteSize(cols), rows, cols / 32, qx, 0, out, 0, false);
+                MethodHandle kernel = switch (m.dtype()) {
+                    case Q8_0 -> Kernels.Native.Q8_0_ROWS;
+                    case Q4_0 -> Kernels.Native.Q4_0_ROWS;
+                    case Q4_K -> Kernels.Native.Q4_K_ROWS;
+                    default -> Kernels.Native.Q6_K_ROWS;
+                };
+                Kernels.Native.rows(kernel, level, m.segment(), m.dtype().byteSize(cols), rows, cols / m.dtype().blockSize, qx, 0, out, 0, false);
                 for (int r = 0; r < rows; r++) {
                     assertThat((double) out[r]).as("native level %d %s row %d", level, m.dtype(), r).isCloseTo(ref[0][r], org.assertj.core.data.Offset.offset(1e-5 * scale[0][r] + 1e-30));
                 }
