@@ -2,6 +2,7 @@ package org.flexidepth4j.tensor;
 
 import static org.flexidepth4j.tensor.QuantLanes.B;
 import static org.flexidepth4j.tensor.QuantLanes.F;
+import static org.flexidepth4j.tensor.QuantLanes.F8;
 import static org.flexidepth4j.tensor.QuantLanes.B16;
 import static org.flexidepth4j.tensor.QuantLanes.I;
 import static org.flexidepth4j.tensor.QuantLanes.I8;
@@ -30,7 +31,7 @@ public final class Q4_KMatrix extends Int8BlockMatrix {
     private static final ValueLayout.OfShort LE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     public Q4_KMatrix(MemorySegment data, int rows, int cols) {
-        super(DType.Q4_K, data, rows, cols, Kernels.Native.Q4_K_ROWS);
+        super(DType.Q4_K, data, rows, cols, Kernels.Native.Q4_K_ROWS, Kernels.Native.Q4_K_GEMM);
     }
 
     private static final ValueLayout.OfLong LE_LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -80,12 +81,16 @@ public final class Q4_KMatrix extends Int8BlockMatrix {
         return acc.add(accHigh).reduceLanes(VectorOperators.ADD);
     }
 
-    /** Nibbles widened to shorts (sign-extended bytes, so masked after the shift); each sub-block's int sum exact. */
+    /**
+     * Nibbles widened to shorts (sign-extended bytes, so masked after the shift), each sub-block's products summed
+     * exactly in 8 int lanes and FMA'd in float with its scale; the mins are one scalar product per sub-block.
+     */
     @Override
     float int8Dot(int row, Q8Activations x, int firstBlock) {
         long base = row * rowBytes();
         byte[] xq = x.quants;
-        float sum = 0, mins = 0;
+        FloatVector acc = FloatVector.zero(F8);
+        float mins = 0;
         for (int b = 0; b < blocksPerRow; b++) {
             long blk = base + (long) b * BLOCK_BYTES;
             float d = Float.float16ToFloat(data.get(LE_SHORT, blk));
@@ -101,13 +106,14 @@ public final class Q4_KMatrix extends Int8BlockMatrix {
                         .add(p1.and((short) 0xF).mul((ShortVector) ByteVector.fromArray(B16, xq, xi + 16).convertShape(VectorOperators.B2S, S16, 0)));
                 ShortVector hi = p0.lanewise(VectorOperators.ASHR, 4).and((short) 0xF).mul((ShortVector) ByteVector.fromArray(B16, xq, xi + 32).convertShape(VectorOperators.B2S, S16, 0))
                         .add(p1.lanewise(VectorOperators.ASHR, 4).and((short) 0xF).mul((ShortVector) ByteVector.fromArray(B16, xq, xi + 48).convertShape(VectorOperators.B2S, S16, 0)));
-                int loSum = ((IntVector) lo.convertShape(VectorOperators.S2I, I8, 0)).add((IntVector) lo.convertShape(VectorOperators.S2I, I8, 1)).reduceLanes(VectorOperators.ADD);
-                int hiSum = ((IntVector) hi.convertShape(VectorOperators.S2I, I8, 0)).add((IntVector) hi.convertShape(VectorOperators.S2I, I8, 1)).reduceLanes(VectorOperators.ADD);
-                sum += loSum * (d * scaleMin(low, high, 2 * j, 0) * x.scales[block]) + hiSum * (d * scaleMin(low, high, 2 * j + 1, 0) * x.scales[block + 1]);
+                IntVector loSums = ((IntVector) lo.convertShape(VectorOperators.S2I, I8, 0)).add((IntVector) lo.convertShape(VectorOperators.S2I, I8, 1));
+                IntVector hiSums = ((IntVector) hi.convertShape(VectorOperators.S2I, I8, 0)).add((IntVector) hi.convertShape(VectorOperators.S2I, I8, 1));
+                acc = ((FloatVector) loSums.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F8, d * scaleMin(low, high, 2 * j, 0) * x.scales[block]), acc);
+                acc = ((FloatVector) hiSums.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F8, d * scaleMin(low, high, 2 * j + 1, 0) * x.scales[block + 1]), acc);
                 mins += dmin * scaleMin(low, high, 2 * j, 1) * x.sums[block] + dmin * scaleMin(low, high, 2 * j + 1, 1) * x.sums[block + 1];
             }
         }
-        return sum - mins;
+        return acc.reduceLanes(VectorOperators.ADD) - mins;
     }
 
     @Override

@@ -2,6 +2,7 @@ package org.flexidepth4j.tensor;
 
 import static org.flexidepth4j.tensor.QuantLanes.B;
 import static org.flexidepth4j.tensor.QuantLanes.F;
+import static org.flexidepth4j.tensor.QuantLanes.F8;
 import static org.flexidepth4j.tensor.QuantLanes.B16;
 import static org.flexidepth4j.tensor.QuantLanes.I;
 import static org.flexidepth4j.tensor.QuantLanes.I8;
@@ -29,7 +30,7 @@ public final class Q6_KMatrix extends Int8BlockMatrix {
     private static final ValueLayout.OfShort LE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     public Q6_KMatrix(MemorySegment data, int rows, int cols) {
-        super(DType.Q6_K, data, rows, cols, Kernels.Native.Q6_K_ROWS);
+        super(DType.Q6_K, data, rows, cols, Kernels.Native.Q6_K_ROWS, Kernels.Native.Q6_K_GEMM);
     }
 
     @Override
@@ -64,37 +65,41 @@ public final class Q6_KMatrix extends Int8BlockMatrix {
 
     /**
      * 16 values at a time widened to shorts: quarter k's low bits are ql (its second 32 bytes for odd k) shifted by 4
-     * for k >= 2, its high bits qh shifted by 2k; each 16-value sum exact in ints, times its int8 scale.
+     * for k >= 2, its high bits qh shifted by 2k; each 16 values' products summed exactly in 8 int lanes, times their
+     * int8 scale, the quarter's two halves added as ints and FMA'd in float with d * d(x).
      */
     @Override
     float int8Dot(int row, Q8Activations x, int firstBlock) {
         long base = row * rowBytes();
         byte[] xq = x.quants;
-        float sum = 0;
+        FloatVector acc = FloatVector.zero(F8);
         for (int b = 0; b < blocksPerRow; b++) {
             long blk = base + (long) b * BLOCK_BYTES;
             float d = Float.float16ToFloat(data.get(LE_SHORT, blk + 208));
             for (int n = 0; n < 2; n++) {
                 long ql = blk + 64L * n, qh = blk + 128 + 32L * n, sc = blk + 192 + 8L * n;
+                ShortVector high0 = (ShortVector) ByteVector.fromMemorySegment(B16, data, qh, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2S, S16, 0);
+                ShortVector high1 = (ShortVector) ByteVector.fromMemorySegment(B16, data, qh + 16, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2S, S16, 0);
                 for (int k = 0; k < 4; k++) {
-                    int block = firstBlock + 8 * b + 4 * n + k, s = 0;
-                    for (int half = 0; half < 2; half++) {
-                        ShortVector low = (ShortVector) ByteVector.fromMemorySegment(B16, data, ql + 32 * (k & 1) + 16 * half, ByteOrder.LITTLE_ENDIAN)
-                                .convertShape(VectorOperators.B2S, S16, 0);
-                        ShortVector highBits = (ShortVector) ByteVector.fromMemorySegment(B16, data, qh + 16 * half, ByteOrder.LITTLE_ENDIAN)
-                                .convertShape(VectorOperators.B2S, S16, 0);
-                        ShortVector q = low.lanewise(VectorOperators.ASHR, 4 * (k >> 1)).and((short) 0xF)
-                                .or(highBits.lanewise(VectorOperators.ASHR, 2 * k).and((short) 3).lanewise(VectorOperators.LSHL, 4)).sub((short) 32);
-                        ShortVector products = q.mul((ShortVector) ByteVector.fromArray(B16, xq, block * Q8Activations.BLOCK + 16 * half).convertShape(VectorOperators.B2S, S16, 0));
-                        int part = ((IntVector) products.convertShape(VectorOperators.S2I, I8, 0)).add((IntVector) products.convertShape(VectorOperators.S2I, I8, 1))
-                                .reduceLanes(VectorOperators.ADD);
-                        s += part * data.get(ValueLayout.JAVA_BYTE, sc + 2 * k + half);
-                    }
-                    sum += s * (d * x.scales[block]);
+                    int block = firstBlock + 8 * b + 4 * n + k, xi = block * Q8Activations.BLOCK;
+                    long lowAt = ql + 32 * (k & 1);
+                    ShortVector q0 = ((ShortVector) ByteVector.fromMemorySegment(B16, data, lowAt, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2S, S16, 0))
+                            .lanewise(VectorOperators.ASHR, 4 * (k >> 1)).and((short) 0xF)
+                            .or(high0.lanewise(VectorOperators.ASHR, 2 * k).and((short) 3).lanewise(VectorOperators.LSHL, 4)).sub((short) 32);
+                    ShortVector q1 = ((ShortVector) ByteVector.fromMemorySegment(B16, data, lowAt + 16, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2S, S16, 0))
+                            .lanewise(VectorOperators.ASHR, 4 * (k >> 1)).and((short) 0xF)
+                            .or(high1.lanewise(VectorOperators.ASHR, 2 * k).and((short) 3).lanewise(VectorOperators.LSHL, 4)).sub((short) 32);
+                    ShortVector p0 = q0.mul((ShortVector) ByteVector.fromArray(B16, xq, xi).convertShape(VectorOperators.B2S, S16, 0));
+                    ShortVector p1 = q1.mul((ShortVector) ByteVector.fromArray(B16, xq, xi + 16).convertShape(VectorOperators.B2S, S16, 0));
+                    IntVector sums = ((IntVector) p0.convertShape(VectorOperators.S2I, I8, 0)).add((IntVector) p0.convertShape(VectorOperators.S2I, I8, 1))
+                            .mul(data.get(ValueLayout.JAVA_BYTE, sc + 2 * k))
+                            .add(((IntVector) p1.convertShape(VectorOperators.S2I, I8, 0)).add((IntVector) p1.convertShape(VectorOperators.S2I, I8, 1))
+                                    .mul(data.get(ValueLayout.JAVA_BYTE, sc + 2 * k + 1)));
+                    acc = ((FloatVector) sums.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F8, d * x.scales[block]), acc);
                 }
             }
         }
-        return sum;
+        return acc.reduceLanes(VectorOperators.ADD);
     }
 
     @Override
