@@ -1,6 +1,7 @@
 /*
- * flexidepth4j native kernel tier: Q8_0 and Q4_0 weight rows against activations quantized to blocks of 32 int8
- * values with one float scale each (org.flexidepth4j.tensor.Q8Activations), called through the FFM API
+ * flexidepth4j native kernel tier: Q8_0, Q4_0, Q4_K and Q6_K weight rows against activations quantized to blocks of
+ * 32 int8 values with one float scale each, plus each block's sum times its scale (xs, for the K-quants' offsets)
+ * (org.flexidepth4j.tensor.Q8Activations), called through the FFM API
  * (org.flexidepth4j.tensor.NativeKernels). Each level is compiled into the one library with target attributes and
  * picked at run time from the CPU's features (fd_best_level), so the library runs on any CPU of its architecture.
  * The pure-Java kernels compute the same sums and are the reference (KernelTest compares the two).
@@ -39,10 +40,29 @@ static inline void store(float *out, int32_t r, int32_t add, float value) {
     out[r] = add ? out[r] + value : value;
 }
 
+/* A row kernel: out[r] (or +=) for rows [0, rows) against one token's activations. */
+typedef void (*rows_fn)(const uint8_t *, int64_t, int32_t, int32_t, const int8_t *, const float *, const float *, float *,
+                        int32_t);
+
+/* Weight rows per panel of the prefill loops: a panel's rows stay in L1/L2 while every token passes over them. */
+#define GEMM_PANEL 16
+
+/* Prefill through a row kernel: panel by panel of rows, every token in turn (the levels without a tiled kernel). */
+static void gemm_by_rows(rows_fn rows_kernel, const uint8_t *w, int64_t row_bytes, int32_t rows, int32_t blocks,
+                         const int8_t *xq, const float *xd, const float *xs, int64_t x_blocks, int32_t tokens, float *out,
+                         int64_t out_stride, int32_t add) {
+    for (int32_t r0 = 0; r0 < rows; r0 += GEMM_PANEL) {
+        int32_t n = rows - r0 < GEMM_PANEL ? rows - r0 : GEMM_PANEL;
+        for (int32_t t = 0; t < tokens; t++)
+            rows_kernel(w + r0 * row_bytes, row_bytes, n, blocks, xq + 32 * t * x_blocks, xd + t * x_blocks,
+                        xs + t * x_blocks, out + t * out_stride + r0, add);
+    }
+}
+
 /* ---- portable C: the same sums one block at a time ---- */
 
 static void q8_0_rows_portable(const uint8_t *w, int64_t row_bytes, int32_t rows, int32_t blocks,
-                               const int8_t *xq, const float *xd, float *out, int32_t add) {
+                               const int8_t *xq, const float *xd, const float *xs, float *out, int32_t add) {
     for (int32_t r = 0; r < rows; r++) {
         const uint8_t *row = w + r * row_bytes;
         float sum = 0;
@@ -58,7 +78,7 @@ static void q8_0_rows_portable(const uint8_t *w, int64_t row_bytes, int32_t rows
 }
 
 static void q4_0_rows_portable(const uint8_t *w, int64_t row_bytes, int32_t rows, int32_t blocks,
-                               const int8_t *xq, const float *xd, float *out, int32_t add) {
+                               const int8_t *xq, const float *xd, const float *xs, float *out, int32_t add) {
     for (int32_t r = 0; r < rows; r++) {
         const uint8_t *row = w + r * row_bytes;
         float sum = 0;
@@ -71,6 +91,88 @@ static void q4_0_rows_portable(const uint8_t *w, int64_t row_bytes, int32_t rows
                 s += ((blk[2 + j] >> 4) - 8) * x[16 + j];
             }
             sum += (float) s * (half_to_float(load_half(blk)) * xd[b]);
+        }
+        store(out, r, add, sum);
+    }
+}
+
+/*
+ * Q4_K's 8 six-bit sub-block scales and mins from its 12 packed bytes (llama.cpp get_scale_min_k4), all at once on
+ * 32-bit words: bytes 0-3 of sc and mn are sub-blocks 0-3 (low 6 bits of bytes 0-3 and 4-7), bytes 4-7 take the
+ * low / high nibble of bytes 8-11 and the top 2 bits of bytes 0-3 / 4-7.
+ */
+static inline void q4_k_scales(const uint8_t *packed, uint8_t sc[8], uint8_t mn[8]) {
+    uint32_t w[3], out[4];
+    memcpy(w, packed, 12);
+    out[0] = w[0] & 0x3F3F3F3Fu;
+    out[1] = (w[2] & 0x0F0F0F0Fu) | (((w[0] >> 6) & 0x03030303u) << 4);
+    out[2] = w[1] & 0x3F3F3F3Fu;
+    out[3] = ((w[2] >> 4) & 0x0F0F0F0Fu) | (((w[1] >> 6) & 0x03030303u) << 4);
+    memcpy(sc, out, 8);
+    memcpy(mn, out + 2, 8);
+}
+
+/*
+ * Q4_K: a super-block of 256 values is 8 activation blocks; value = d * sc * q - dmin * mn per 32-value sub-block,
+ * so its dot is d * sc * xd * sum(q x) - dmin * mn * xs (xs = xd * sum(x), made once per matmul).
+ */
+static void q4_k_rows_portable(const uint8_t *w, int64_t row_bytes, int32_t rows, int32_t blocks,
+                               const int8_t *xq, const float *xd, const float *xs, float *out, int32_t add) {
+    for (int32_t r = 0; r < rows; r++) {
+        const uint8_t *row = w + r * row_bytes;
+        float sum = 0, mins = 0;
+        for (int32_t b = 0; b < blocks; b++) {
+            const uint8_t *blk = row + 144 * b;
+            uint8_t sc[8], mn[8];
+            q4_k_scales(blk + 4, sc, mn);
+            float d = half_to_float(load_half(blk)), dmin = half_to_float(load_half(blk + 2));
+            for (int j = 0; j < 4; j++) {
+                const uint8_t *q = blk + 16 + 32 * j;
+                const int8_t *x = xq + 32 * (8 * b + 2 * j);
+                int32_t lo = 0, hi = 0;
+                for (int l = 0; l < 32; l++) {
+                    lo += (q[l] & 0xF) * x[l];
+                    hi += (q[l] >> 4) * x[32 + l];
+                }
+                sum += (float) lo * (d * sc[2 * j] * xd[8 * b + 2 * j]) + (float) hi * (d * sc[2 * j + 1] * xd[8 * b + 2 * j + 1]);
+            }
+            for (int j = 0; j < 8; j++) mins += dmin * mn[j] * xs[8 * b + j];
+        }
+        store(out, r, add, sum - mins);
+    }
+}
+
+/*
+ * Q6_K: a super-block of 256 values is 8 activation blocks; each 128-value half packs, for l in [0, 32), values
+ * l, l+32, l+64, l+96 (so activation blocks 4n .. 4n+3) from ql and qh; value = d * sc * (q - 32), one int8 scale
+ * per 16 values.
+ */
+static void q6_k_rows_portable(const uint8_t *w, int64_t row_bytes, int32_t rows, int32_t blocks,
+                               const int8_t *xq, const float *xd, const float *xs, float *out, int32_t add) {
+    (void) xs;
+    for (int32_t r = 0; r < rows; r++) {
+        const uint8_t *row = w + r * row_bytes;
+        float sum = 0;
+        for (int32_t b = 0; b < blocks; b++) {
+            const uint8_t *blk = row + 210 * b;
+            float d = half_to_float(load_half(blk + 208));
+            for (int n = 0; n < 2; n++) {
+                const uint8_t *ql = blk + 64 * n, *qh = blk + 128 + 32 * n;
+                const int8_t *sc = (const int8_t *) blk + 192 + 8 * n;
+                for (int k = 0; k < 4; k++) {
+                    int32_t block = 8 * b + 4 * n + k, s = 0;
+                    const int8_t *x = xq + 32 * block;
+                    for (int half = 0; half < 2; half++) {
+                        int32_t part = 0;
+                        for (int l = 16 * half; l < 16 * half + 16; l++) {
+                            int q = ((k & 1 ? ql[l + 32] : ql[l]) >> (k & 2 ? 4 : 0) & 0xF) | ((qh[l] >> (2 * k) & 3) << 4);
+                            part += (q - 32) * x[l];
+                        }
+                        s += part * sc[2 * k + half];
+                    }
+                    sum += (float) s * (d * xd[block]);
+                }
+            }
         }
         store(out, r, add, sum);
     }
@@ -111,7 +213,7 @@ AVX2_TARGET static inline __m256i q4_bytes(const uint8_t *packed) {
 /* One function body per level: the block loop with its dot instruction, two accumulators. */
 #define ROWS_X86(NAME, TARGET, DOT, BLOCK_BYTES, WEIGHTS)                                                        \
     TARGET static void NAME(const uint8_t *w, int64_t row_bytes, int32_t rows, int32_t blocks,                  \
-                            const int8_t *xq, const float *xd, float *out, int32_t add) {                      \
+                            const int8_t *xq, const float *xd, const float *xs, float *out, int32_t add) {                      \
         for (int32_t r = 0; r < rows; r++) {                                                                    \
             const uint8_t *row = w + r * row_bytes;                                                             \
             __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();                                      \
@@ -142,6 +244,260 @@ ROWS_X86(q8_0_rows_avx2, AVX2_TARGET, dot_i8_avx2, 34, Q8_WEIGHTS)
 ROWS_X86(q4_0_rows_avx2, AVX2_TARGET, dot_i8_avx2, 18, Q4_WEIGHTS)
 ROWS_X86(q8_0_rows_avx512_vnni, VNNI_TARGET, dot_i8_vnni, 34, Q8_WEIGHTS)
 ROWS_X86(q4_0_rows_avx512_vnni, VNNI_TARGET, dot_i8_vnni, 18, Q4_WEIGHTS)
+/* Q4_K, AVX2: nibbles are unsigned, so vpmaddubsw takes them as they are; the mins are one 8-lane FMA per super-block. */
+#define Q4_K_X86(NAME, TARGET)                                                                                    \
+    TARGET static void NAME(const uint8_t *w, int64_t row_bytes, int32_t rows, int32_t blocks,                  \
+                            const int8_t *xq, const float *xd, const float *xs, float *out, int32_t add) {      \
+        const __m256i low4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);                               \
+        for (int32_t r = 0; r < rows; r++) {                                                                    \
+            const uint8_t *row = w + r * row_bytes;                                                             \
+            __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(), accMin = _mm256_setzero_ps();        \
+            for (int32_t b = 0; b < blocks; b++) {                                                              \
+                const uint8_t *blk = row + 144 * b;                                                             \
+                uint8_t sc[8], mn[8];                                                                           \
+                q4_k_scales(blk + 4, sc, mn);                                                                   \
+                float d = _cvtsh_ss(load_half(blk)), dmin = _cvtsh_ss(load_half(blk + 2));                      \
+                const int8_t *x = xq + 256 * b;                                                                 \
+                const float *xdb = xd + 8 * b;                                                                  \
+                __m256 m = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *) mn)));     \
+                accMin = _mm256_fmadd_ps(_mm256_mul_ps(m, _mm256_set1_ps(dmin)), _mm256_loadu_ps(xs + 8 * b), accMin); \
+                for (int j = 0; j < 4; j++) {                                                                   \
+                    __m256i q = _mm256_loadu_si256((const __m256i *) (blk + 16 + 32 * j));                     \
+                    __m256i lo = _mm256_and_si256(q, low4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4); \
+                    __m256i plo = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *) (x + 64 * j))), ones); \
+                    __m256i phi = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *) (x + 64 * j + 32))), ones); \
+                    acc0 = _mm256_fmadd_ps(_mm256_set1_ps(d * sc[2 * j] * xdb[2 * j]), _mm256_cvtepi32_ps(plo), acc0); \
+                    acc1 = _mm256_fmadd_ps(_mm256_set1_ps(d * sc[2 * j + 1] * xdb[2 * j + 1]), _mm256_cvtepi32_ps(phi), acc1); \
+                }                                                                                               \
+            }                                                                                                   \
+            store(out, r, add, hsum_avx2(_mm256_add_ps(acc0, acc1)) - hsum_avx2(accMin));                        \
+        }                                                                                                       \
+    }
+
+/*
+ * Q6_K, AVX2: the four 32-value quarters of a half cut from ql / qh with 16-bit shifts and byte masks, 32 subtracted
+ * as bytes, the sign trick for vpmaddubsw, then vpmaddwd against the quarter's two 16-value scales.
+ */
+#define Q6_K_X86(NAME, TARGET, DOT_SCALED)                                                                      \
+    TARGET static void NAME(const uint8_t *w, int64_t row_bytes, int32_t rows, int32_t blocks,                  \
+                            const int8_t *xq, const float *xd, const float *xs, float *out, int32_t add) {      \
+        (void) xs;                                                                                              \
+        const __m256i low4 = _mm256_set1_epi8(0x0F), bits45 = _mm256_set1_epi8(0x30), off = _mm256_set1_epi8(32); \
+        for (int32_t r = 0; r < rows; r++) {                                                                    \
+            const uint8_t *row = w + r * row_bytes;                                                             \
+            __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();                                      \
+            for (int32_t b = 0; b < blocks; b++) {                                                              \
+                const uint8_t *blk = row + 210 * b;                                                             \
+                float d = _cvtsh_ss(load_half(blk + 208));                                                      \
+                for (int n = 0; n < 2; n++) {                                                                   \
+                    const uint8_t *ql = blk + 64 * n;                                                           \
+                    const int8_t *sc = (const int8_t *) blk + 192 + 8 * n;                                      \
+                    const int8_t *x = xq + 256 * b + 128 * n;                                                   \
+                    const float *xdb = xd + 8 * b + 4 * n;                                                      \
+                    __m256i l0 = _mm256_loadu_si256((const __m256i *) ql);                                      \
+                    __m256i l1 = _mm256_loadu_si256((const __m256i *) (ql + 32));                               \
+                    __m256i h = _mm256_loadu_si256((const __m256i *) (blk + 128 + 32 * n));                     \
+                    __m256i q[4];                                                                               \
+                    q[0] = _mm256_or_si256(_mm256_and_si256(l0, low4), _mm256_and_si256(_mm256_slli_epi16(h, 4), bits45)); \
+                    q[1] = _mm256_or_si256(_mm256_and_si256(l1, low4), _mm256_and_si256(_mm256_slli_epi16(h, 2), bits45)); \
+                    q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), low4), _mm256_and_si256(h, bits45)); \
+                    q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), low4),                    \
+                                           _mm256_and_si256(_mm256_srli_epi16(h, 2), bits45));                  \
+                    for (int k = 0; k < 4; k++) {                                                               \
+                        __m256i v = _mm256_sub_epi8(q[k], off);                                                 \
+                        __m256i scales = _mm256_set_m128i(_mm_set1_epi16(sc[2 * k + 1]), _mm_set1_epi16(sc[2 * k])); \
+                        __m256i s = DOT_SCALED(v, _mm256_loadu_si256((const __m256i *) (x + 32 * k)), scales);  \
+                        __m256 f = _mm256_cvtepi32_ps(s);                                                       \
+                        if (k & 1) acc1 = _mm256_fmadd_ps(_mm256_set1_ps(d * xdb[k]), f, acc1);                 \
+                        else acc0 = _mm256_fmadd_ps(_mm256_set1_ps(d * xdb[k]), f, acc0);                       \
+                    }                                                                                           \
+                }                                                                                               \
+            }                                                                                                   \
+            store(out, r, add, hsum_avx2(_mm256_add_ps(acc0, acc1)));                                           \
+        }                                                                                                       \
+    }
+
+/* 16 pair sums of a signed int8 dot, each 16-value half weighted by its short in scales, as 8 int32 lane sums. */
+AVX2_TARGET static inline __m256i dot_i8_scaled_avx2(__m256i w, __m256i x, __m256i scales) {
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w)), scales);
+}
+
+Q4_K_X86(q4_k_rows_avx2, AVX2_TARGET)
+Q6_K_X86(q6_k_rows_avx2, AVX2_TARGET, dot_i8_scaled_avx2)
+
+/*
+ * Prefill: tile by tile of GEMM_ROWS weight rows x GEMM_TOKENS tokens over all blocks of a row, so each weight block
+ * is loaded and unpacked once for GEMM_TOKENS tokens and each activation block once for GEMM_ROWS rows (2 x 4 read
+ * fastest of 1-4 x 1-6 in the in-cache harness of KERNELS.md). Every (row, token) sum is the same block products as
+ * the row kernel's, summed in another order.
+ */
+#define GEMM_ROWS 2
+#define GEMM_TOKENS 4
+
+/* One tile: out[t * out_stride + i] (or +=) for rows i < GEMM_ROWS and tokens t < GEMM_TOKENS. */
+typedef void (*tile_fn)(const uint8_t *, int64_t, int32_t, const int8_t *, const float *, const float *, int64_t, float *,
+                        int64_t, int32_t);
+
+/* Whole tiles over each panel of rows, the row kernel for the rows and tokens left over. */
+static void gemm_tiled(tile_fn tile, rows_fn rows_kernel, const uint8_t *w, int64_t row_bytes, int32_t rows, int32_t blocks,
+                       const int8_t *xq, const float *xd, const float *xs, int64_t x_blocks, int32_t tokens, float *out,
+                       int64_t out_stride, int32_t add) {
+    for (int32_t r0 = 0; r0 < rows; r0 += GEMM_PANEL) {
+        int32_t r1 = r0 + GEMM_PANEL < rows ? r0 + GEMM_PANEL : rows;
+        for (int32_t t = 0; t < tokens; t += GEMM_TOKENS) {
+            int32_t r = r0;
+            if (t + GEMM_TOKENS <= tokens) {
+                for (; r + GEMM_ROWS <= r1; r += GEMM_ROWS)
+                    tile(w + r * row_bytes, row_bytes, blocks, xq + 32 * t * x_blocks, xd + t * x_blocks, xs + t * x_blocks,
+                         x_blocks, out + t * out_stride + r, out_stride, add);
+            }
+            for (int32_t u = t; u < t + GEMM_TOKENS && u < tokens && r < r1; u++)
+                rows_kernel(w + r * row_bytes, row_bytes, r1 - r, blocks, xq + 32 * u * x_blocks, xd + u * x_blocks,
+                            xs + u * x_blocks, out + u * out_stride + r, add);
+        }
+    }
+}
+
+#define TILE_ARGS const uint8_t *w, int64_t row_bytes, int32_t blocks, const int8_t *xq, const float *xd, const float *xs, \
+                  int64_t x_blocks, float *out, int64_t out_stride, int32_t add
+#define UNROLL _Pragma("GCC unroll 8")
+#define TILE_STORE(ACC)                                                                                         \
+    UNROLL for (int i = 0; i < GEMM_ROWS; i++)                                                                  \
+        UNROLL for (int t = 0; t < GEMM_TOKENS; t++) store(out + t * out_stride, i, add, hsum_avx2(ACC[i][t]))
+
+/* Q8_0 / Q4_0 tile: the row kernel's sign trick, the block's scale product per (row, token). */
+#define TILE_X86(NAME, TARGET, BLOCK_BYTES, WEIGHTS)                                                            \
+    TARGET static void NAME(TILE_ARGS) {                                                                        \
+        (void) xs;                                                                                              \
+        const __m256i ones = _mm256_set1_epi16(1);                                                              \
+        __m256 acc[GEMM_ROWS][GEMM_TOKENS];                                                                     \
+        UNROLL for (int i = 0; i < GEMM_ROWS; i++)                                                              \
+            UNROLL for (int t = 0; t < GEMM_TOKENS; t++) acc[i][t] = _mm256_setzero_ps();                       \
+        for (int32_t b = 0; b < blocks; b++) {                                                                  \
+            __m256i wv[GEMM_ROWS], aw[GEMM_ROWS];                                                               \
+            __m256 dw[GEMM_ROWS];                                                                               \
+            UNROLL for (int i = 0; i < GEMM_ROWS; i++) {                                                        \
+                const uint8_t *blk = w + i * row_bytes + BLOCK_BYTES * b;                                       \
+                wv[i] = WEIGHTS(blk + 2);                                                                       \
+                aw[i] = _mm256_sign_epi8(wv[i], wv[i]);                                                         \
+                dw[i] = _mm256_set1_ps(_cvtsh_ss(load_half(blk)));                                              \
+            }                                                                                                   \
+            UNROLL for (int t = 0; t < GEMM_TOKENS; t++) {                                                      \
+                __m256i xv = _mm256_loadu_si256((const __m256i *) (xq + 32 * (t * x_blocks + b)));              \
+                __m256 dx = _mm256_set1_ps(xd[t * x_blocks + b]);                                               \
+                UNROLL for (int i = 0; i < GEMM_ROWS; i++) {                                                    \
+                    __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(aw[i], _mm256_sign_epi8(xv, wv[i])), ones); \
+                    acc[i][t] = _mm256_fmadd_ps(_mm256_mul_ps(dw[i], dx), _mm256_cvtepi32_ps(p), acc[i][t]);      \
+                }                                                                                               \
+            }                                                                                                   \
+        }                                                                                                       \
+        TILE_STORE(acc);                                                                                        \
+    }
+
+TILE_X86(q8_0_tile_avx2, AVX2_TARGET, 34, Q8_WEIGHTS)
+TILE_X86(q4_0_tile_avx2, AVX2_TARGET, 18, Q4_WEIGHTS)
+
+/*
+ * Q4_K tile: per super-block the 8 products d * scale(row) * d(x)(token) as one vector, a sub-block's picked by a lane
+ * permute; the mins folded into the same accumulator as one 8-lane FMA (its lanes are summed at the end anyway).
+ */
+AVX2_TARGET static void q4_k_tile_avx2(TILE_ARGS) {
+    const __m256i low4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
+    __m256 acc[GEMM_ROWS][GEMM_TOKENS], s[GEMM_ROWS][GEMM_TOKENS];
+    UNROLL for (int i = 0; i < GEMM_ROWS; i++)
+        UNROLL for (int t = 0; t < GEMM_TOKENS; t++) acc[i][t] = _mm256_setzero_ps();
+    for (int32_t b = 0; b < blocks; b++) {
+        UNROLL for (int i = 0; i < GEMM_ROWS; i++) {
+            const uint8_t *blk = w + i * row_bytes + 144 * b;
+            uint8_t sc[8], mn[8];
+            q4_k_scales(blk + 4, sc, mn);
+            __m256 dsc = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *) sc))),
+                                       _mm256_set1_ps(_cvtsh_ss(load_half(blk))));
+            __m256 dmn = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *) mn))),
+                                       _mm256_set1_ps(_cvtsh_ss(load_half(blk + 2))));
+            UNROLL for (int t = 0; t < GEMM_TOKENS; t++) {
+                s[i][t] = _mm256_mul_ps(dsc, _mm256_loadu_ps(xd + t * x_blocks + 8 * b));
+                acc[i][t] = _mm256_fnmadd_ps(dmn, _mm256_loadu_ps(xs + t * x_blocks + 8 * b), acc[i][t]);
+            }
+        }
+        for (int j = 0; j < 4; j++) {
+            __m256i lo[GEMM_ROWS], hi[GEMM_ROWS];
+            UNROLL for (int i = 0; i < GEMM_ROWS; i++) {
+                __m256i q = _mm256_loadu_si256((const __m256i *) (w + i * row_bytes + 144 * b + 16 + 32 * j));
+                lo[i] = _mm256_and_si256(q, low4);
+                hi[i] = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
+            }
+            __m256i pickLo = _mm256_set1_epi32(2 * j), pickHi = _mm256_set1_epi32(2 * j + 1);
+            UNROLL for (int t = 0; t < GEMM_TOKENS; t++) {
+                const int8_t *x = xq + 32 * (t * x_blocks + 8 * b + 2 * j);
+                __m256i xlo = _mm256_loadu_si256((const __m256i *) x), xhi = _mm256_loadu_si256((const __m256i *) (x + 32));
+                UNROLL for (int i = 0; i < GEMM_ROWS; i++) {
+                    __m256i plo = _mm256_madd_epi16(_mm256_maddubs_epi16(lo[i], xlo), ones);
+                    __m256i phi = _mm256_madd_epi16(_mm256_maddubs_epi16(hi[i], xhi), ones);
+                    acc[i][t] = _mm256_fmadd_ps(_mm256_permutevar8x32_ps(s[i][t], pickLo), _mm256_cvtepi32_ps(plo), acc[i][t]);
+                    acc[i][t] = _mm256_fmadd_ps(_mm256_permutevar8x32_ps(s[i][t], pickHi), _mm256_cvtepi32_ps(phi), acc[i][t]);
+                }
+            }
+        }
+    }
+    TILE_STORE(acc);
+}
+
+/*
+ * Q6_K tile: a half's four quarters unpacked once per row as in the row kernel, each quarter's two 16-value scales
+ * picked from the 16 loaded ones by a byte shuffle, d * d(x) per (row, token) as one vector of the super-block's 8
+ * activation blocks.
+ */
+AVX2_TARGET static void q6_k_tile_avx2(TILE_ARGS) {
+    (void) xs;
+    const __m256i low4 = _mm256_set1_epi8(0x0F), bits45 = _mm256_set1_epi8(0x30), off = _mm256_set1_epi8(32);
+    __m256 acc[GEMM_ROWS][GEMM_TOKENS], s[GEMM_ROWS][GEMM_TOKENS];
+    UNROLL for (int i = 0; i < GEMM_ROWS; i++)
+        UNROLL for (int t = 0; t < GEMM_TOKENS; t++) acc[i][t] = _mm256_setzero_ps();
+    for (int32_t b = 0; b < blocks; b++) {
+        __m128i scales[GEMM_ROWS];
+        UNROLL for (int i = 0; i < GEMM_ROWS; i++) {
+            const uint8_t *blk = w + i * row_bytes + 210 * b;
+            __m256 d = _mm256_set1_ps(_cvtsh_ss(load_half(blk + 208)));
+            scales[i] = _mm_loadu_si128((const __m128i *) (blk + 192));
+            UNROLL for (int t = 0; t < GEMM_TOKENS; t++) s[i][t] = _mm256_mul_ps(d, _mm256_loadu_ps(xd + t * x_blocks + 8 * b));
+        }
+        for (int n = 0; n < 2; n++) {
+            __m256i q[GEMM_ROWS][4];
+            UNROLL for (int i = 0; i < GEMM_ROWS; i++) {
+                const uint8_t *ql = w + i * row_bytes + 210 * b + 64 * n;
+                __m256i l0 = _mm256_loadu_si256((const __m256i *) ql), l1 = _mm256_loadu_si256((const __m256i *) (ql + 32));
+                __m256i h = _mm256_loadu_si256((const __m256i *) (ql + 128 - 32 * n));
+                q[i][0] = _mm256_or_si256(_mm256_and_si256(l0, low4), _mm256_and_si256(_mm256_slli_epi16(h, 4), bits45));
+                q[i][1] = _mm256_or_si256(_mm256_and_si256(l1, low4), _mm256_and_si256(_mm256_slli_epi16(h, 2), bits45));
+                q[i][2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), low4), _mm256_and_si256(h, bits45));
+                q[i][3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), low4),
+                                          _mm256_and_si256(_mm256_srli_epi16(h, 2), bits45));
+            }
+            for (int k = 0; k < 4; k++) {
+                int first = 8 * n + 2 * k;
+                __m128i pick = _mm_set_epi8(first + 1, first + 1, first + 1, first + 1, first + 1, first + 1, first + 1, first + 1,
+                                            first, first, first, first, first, first, first, first);
+                __m256i lane = _mm256_set1_epi32(4 * n + k);
+                __m256i v[GEMM_ROWS], av[GEMM_ROWS], sc[GEMM_ROWS];
+                UNROLL for (int i = 0; i < GEMM_ROWS; i++) {
+                    v[i] = _mm256_sub_epi8(q[i][k], off);
+                    av[i] = _mm256_sign_epi8(v[i], v[i]);
+                    sc[i] = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(scales[i], pick));
+                }
+                UNROLL for (int t = 0; t < GEMM_TOKENS; t++) {
+                    __m256i xv = _mm256_loadu_si256((const __m256i *) (xq + 32 * (t * x_blocks + 8 * b + 4 * n + k)));
+                    UNROLL for (int i = 0; i < GEMM_ROWS; i++) {
+                        __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(av[i], _mm256_sign_epi8(xv, v[i])), sc[i]);
+                        acc[i][t] = _mm256_fmadd_ps(_mm256_permutevar8x32_ps(s[i][t], lane), _mm256_cvtepi32_ps(p), acc[i][t]);
+                    }
+                }
+            }
+        }
+    }
+    TILE_STORE(acc);
+}
+
 #endif
 
 /* ---- AArch64 Linux with the dot-product extension (sdot; the CPU's support read from the auxiliary vector) ---- */
@@ -153,7 +509,7 @@ ROWS_X86(q4_0_rows_avx512_vnni, VNNI_TARGET, dot_i8_vnni, 18, Q4_WEIGHTS)
 
 #define ROWS_NEON(NAME, BLOCK_BYTES, LOAD_LO, LOAD_HI)                                                          \
     NEON_TARGET static void NAME(const uint8_t *w, int64_t row_bytes, int32_t rows, int32_t blocks,             \
-                                 const int8_t *xq, const float *xd, float *out, int32_t add) {                 \
+                                 const int8_t *xq, const float *xd, const float *xs, float *out, int32_t add) {                 \
         for (int32_t r = 0; r < rows; r++) {                                                                    \
             const uint8_t *row = w + r * row_bytes;                                                             \
             float32x4_t acc = vdupq_n_f32(0);                                                                   \
@@ -178,7 +534,6 @@ ROWS_NEON(q4_0_rows_neon_dotprod, 18, Q4_LO, Q4_HI)
 
 /* ---- exported entry points ---- */
 
-typedef void (*rows_fn)(const uint8_t *, int64_t, int32_t, int32_t, const int8_t *, const float *, float *, int32_t);
 
 /* The best level this CPU runs. */
 FD_EXPORT int32_t fd_best_level(void) {
@@ -226,6 +581,14 @@ static rows_fn pick(int32_t level, rows_fn portable, rows_fn avx2, rows_fn vnni,
 #define q8_0_rows_avx512_vnni 0
 #define q4_0_rows_avx512_vnni 0
 #endif
+#ifndef FD_X86
+#define q8_0_tile_avx2 0
+#define q4_0_tile_avx2 0
+#define q4_k_tile_avx2 0
+#define q6_k_tile_avx2 0
+#define q4_k_rows_avx2 0
+#define q6_k_rows_avx2 0
+#endif
 #ifndef FD_NEON
 #define q8_0_rows_neon_dotprod 0
 #define q4_0_rows_neon_dotprod 0
@@ -237,13 +600,53 @@ static rows_fn pick(int32_t level, rows_fn portable, rows_fn avx2, rows_fn vnni,
  * does not run falls back to portable C).
  */
 FD_EXPORT void fd_q8_0_rows(int32_t level, const uint8_t *w, int64_t row_bytes, int32_t rows, int32_t blocks,
-                            const int8_t *xq, const float *xd, float *out, int32_t add) {
+                            const int8_t *xq, const float *xd, const float *xs, float *out, int32_t add) {
     pick(level, q8_0_rows_portable, q8_0_rows_avx2, q8_0_rows_avx512_vnni, q8_0_rows_neon_dotprod)
-            (w, row_bytes, rows, blocks, xq, xd, out, add);
+            (w, row_bytes, rows, blocks, xq, xd, xs, out, add);
 }
 
 FD_EXPORT void fd_q4_0_rows(int32_t level, const uint8_t *w, int64_t row_bytes, int32_t rows, int32_t blocks,
-                            const int8_t *xq, const float *xd, float *out, int32_t add) {
+                            const int8_t *xq, const float *xd, const float *xs, float *out, int32_t add) {
     pick(level, q4_0_rows_portable, q4_0_rows_avx2, q4_0_rows_avx512_vnni, q4_0_rows_neon_dotprod)
-            (w, row_bytes, rows, blocks, xq, xd, out, add);
+            (w, row_bytes, rows, blocks, xq, xd, xs, out, add);
 }
+
+
+/* The K-quants have AVX2 code only: the VNNI level runs it too, NEON runs portable C. */
+FD_EXPORT void fd_q4_k_rows(int32_t level, const uint8_t *w, int64_t row_bytes, int32_t rows, int32_t blocks,
+                            const int8_t *xq, const float *xd, const float *xs, float *out, int32_t add) {
+    pick(level, q4_k_rows_portable, q4_k_rows_avx2, q4_k_rows_avx2, q4_k_rows_portable)
+            (w, row_bytes, rows, blocks, xq, xd, xs, out, add);
+}
+
+FD_EXPORT void fd_q6_k_rows(int32_t level, const uint8_t *w, int64_t row_bytes, int32_t rows, int32_t blocks,
+                            const int8_t *xq, const float *xd, const float *xs, float *out, int32_t add) {
+    pick(level, q6_k_rows_portable, q6_k_rows_avx2, q6_k_rows_avx2, q6_k_rows_portable)
+            (w, row_bytes, rows, blocks, xq, xd, xs, out, add);
+}
+
+/* The tiled prefill kernel where the level has one (AVX2, which the VNNI level also runs), else null. */
+static tile_fn pick_tile(int32_t level, tile_fn avx2) {
+    return (level == LEVEL_AVX2 || level == LEVEL_AVX512_VNNI) && fd_supports(level) ? avx2 : 0;
+}
+
+/*
+ * Prefill: out[t * out_stride + r] (or +=) = the row kernel's sum of row r against token t, for rows [0, rows) and
+ * tokens [0, tokens); token t's activation blocks start x_blocks blocks after token t-1's.
+ */
+#define GEMM_EXPORT(NAME, PICK_ROWS_ARGS, TILE)                                                                 \
+    FD_EXPORT void NAME(int32_t level, const uint8_t *w, int64_t row_bytes, int32_t rows, int32_t blocks,       \
+                        const int8_t *xq, const float *xd, const float *xs, int64_t x_blocks, int32_t tokens,   \
+                        float *out, int64_t out_stride, int32_t add) {                                          \
+        rows_fn rows_kernel = pick PICK_ROWS_ARGS;                                                              \
+        tile_fn tile = pick_tile(level, TILE);                                                                  \
+        if (tile) gemm_tiled(tile, rows_kernel, w, row_bytes, rows, blocks, xq, xd, xs, x_blocks, tokens, out, out_stride, add); \
+        else gemm_by_rows(rows_kernel, w, row_bytes, rows, blocks, xq, xd, xs, x_blocks, tokens, out, out_stride, add); \
+    }
+
+GEMM_EXPORT(fd_q8_0_gemm, (level, q8_0_rows_portable, q8_0_rows_avx2, q8_0_rows_avx512_vnni, q8_0_rows_neon_dotprod),
+            q8_0_tile_avx2)
+GEMM_EXPORT(fd_q4_0_gemm, (level, q4_0_rows_portable, q4_0_rows_avx2, q4_0_rows_avx512_vnni, q4_0_rows_neon_dotprod),
+            q4_0_tile_avx2)
+GEMM_EXPORT(fd_q4_k_gemm, (level, q4_k_rows_portable, q4_k_rows_avx2, q4_k_rows_avx2, q4_k_rows_portable), q4_k_tile_avx2)
+GEMM_EXPORT(fd_q6_k_gemm, (level, q6_k_rows_portable, q6_k_rows_avx2, q6_k_rows_avx2, q6_k_rows_portable), q6_k_tile_avx2)

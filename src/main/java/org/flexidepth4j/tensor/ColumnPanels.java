@@ -118,9 +118,9 @@ public final class ColumnPanels extends Matrix {
 
     /** Panel by panel, as the float decode path: each panel's columns are whole blocks of the activations. */
     @Override
-    void int8Rows(Q8Activations x, int firstBlock, int rowStart, int rowEnd, float[] out, int outOffset, boolean add) {
+    void int8Rows(Q8Activations x, int firstBlock, int tokens, int rowStart, int rowEnd, float[] out, int outOffset, int outStride, boolean add) {
         for (int p = 0; p < panels.length; p++) {
-            panels[p].int8Rows(x, firstBlock + p * (PANEL_COLS / Q8Activations.BLOCK), rowStart, rowEnd, out, outOffset, add || p > 0);
+            panels[p].int8Rows(x, firstBlock + p * (PANEL_COLS / Q8Activations.BLOCK), tokens, rowStart, rowEnd, out, outOffset, outStride, add || p > 0);
         }
     }
 

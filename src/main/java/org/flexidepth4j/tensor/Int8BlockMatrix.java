@@ -4,19 +4,21 @@ import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
 
 /**
- * A block-quantized matrix with an integer dot against {@link Q8Activations} (Q8_0, Q4_0): the native kernel of its
- * dtype when {@link Kernels} runs the native tier, else its Java {@link #int8Dot} row by row.
+ * A block-quantized matrix with an integer dot against {@link Q8Activations} (Q8_0, Q4_0, Q4_K, Q6_K): the native kernels
+ * of its dtype (a row kernel for decode, an int8 matrix multiply for prefill) when {@link Kernels} runs the native
+ * tier, else its Java {@link #int8Dot} row by row.
  */
 abstract class Int8BlockMatrix extends BlockMatrix {
-    /** The native library's row kernel for this dtype (null when the library did not load). */
-    private final MethodHandle nativeRows;
+    /** The native library's row kernel and prefill kernel for this dtype (null when the library did not load). */
+    private final MethodHandle nativeRows, nativeGemm;
 
-    protected Int8BlockMatrix(DType dtype, MemorySegment data, int rows, int cols, MethodHandle nativeRows) {
+    protected Int8BlockMatrix(DType dtype, MemorySegment data, int rows, int cols, MethodHandle nativeRows, MethodHandle nativeGemm) {
         super(dtype, data, rows, cols);
         this.nativeRows = nativeRows;
+        this.nativeGemm = nativeGemm;
     }
 
-    /** The Java integer dot of one row: sum over blocks of d(w) * d(x) * (the block's exact int sum). */
+    /** The Java integer dot of one row: sum over 32-value blocks of their scales times the block's exact int sum. */
     abstract float int8Dot(int row, Q8Activations x, int firstBlock);
 
     @Override
@@ -25,12 +27,24 @@ abstract class Int8BlockMatrix extends BlockMatrix {
     }
 
     @Override
-    final void int8Rows(Q8Activations x, int firstBlock, int rowStart, int rowEnd, float[] out, int outOffset, boolean add) {
+    final void int8Rows(Q8Activations x, int firstBlock, int tokens, int rowStart, int rowEnd, float[] out, int outOffset, int outStride, boolean add) {
         if (Kernels.nativeTier()) {
-            Kernels.Native.rows(nativeRows, Kernels.Native.BEST_LEVEL, data.asSlice(rowStart * rowBytes()), rowBytes(),
-                    rowEnd - rowStart, blocksPerRow, x, firstBlock, out, outOffset + rowStart, add);
+            MemorySegment rowsFrom = data.asSlice(rowStart * rowBytes());
+            if (tokens >= GEMM_MIN_TOKENS) {
+                Kernels.Native.gemm(nativeGemm, Kernels.Native.BEST_LEVEL, rowsFrom, rowBytes(), rowEnd - rowStart, blocksPerRow, x, firstBlock,
+                        tokens, out, outOffset + rowStart, outStride, add);
+                return;
+            }
+            for (int t = 0; t < tokens; t++) {
+                Kernels.Native.rows(nativeRows, Kernels.Native.BEST_LEVEL, rowsFrom, rowBytes(), rowEnd - rowStart, blocksPerRow, x,
+                        firstBlock + t * x.blocksPerToken, out, outOffset + t * outStride + rowStart, add);
+            }
             return;
         }
-        for (int r = rowStart; r < rowEnd; r++) RowBlockDot.store(out, outOffset + r, add, int8Dot(r, x, firstBlock));
+        for (int t = 0; t < tokens; t++) {
+            for (int r = rowStart; r < rowEnd; r++) {
+                RowBlockDot.store(out, outOffset + t * outStride + r, add, int8Dot(r, x, firstBlock + t * x.blocksPerToken));
+            }
+        }
     }
 }

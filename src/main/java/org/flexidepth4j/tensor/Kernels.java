@@ -17,7 +17,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 
 /**
- * Which kernels multiply Q8_0 and Q4_0 weights in decode: float activations (the Java {@link Matrix#dot} of each
+ * Which kernels multiply Q8_0, Q4_0, Q4_K and Q6_K weights in decode: float activations (the Java {@link Matrix#dot} of each
  * dtype), or activations quantized once per matmul to 8-bit blocks ({@link Q8Activations}, as llama.cpp does) and
  * multiplied as integers, by the pure-Java Vector API kernels or by the native tier: C kernels built from
  * {@code src/main/c} with the system's C compiler into a library the jar carries, called through FFM downcalls.
@@ -27,7 +27,7 @@ public final class Kernels {
     /** Which kernel tier to use for the integer dots. */
     public enum Choice { JAVA, NATIVE, AUTO }
 
-    /** How decode feeds activations to Q8_0 / Q4_0 weights. */
+    /** How decode feeds activations to Q8_0 / Q4_0 / Q4_K / Q6_K weights. */
     public enum Activations { Q8, F32 }
 
     /** Levels of the native library (its fd_best_level), by index. */
@@ -88,22 +88,32 @@ public final class Kernels {
         static final SymbolLookup LIBRARY;
         static final String PROBLEM;
         static final int BEST_LEVEL;
-        static final MethodHandle Q8_0_ROWS, Q4_0_ROWS;
+        static final MethodHandle Q8_0_ROWS, Q4_0_ROWS, Q4_K_ROWS, Q6_K_ROWS, Q8_0_GEMM, Q4_0_GEMM, Q4_K_GEMM, Q6_K_GEMM;
 
         static {
             SymbolLookup lib = null;
             String problem = null;
             int level = 0;
-            MethodHandle q8 = null, q4 = null;
+            MethodHandle q8 = null, q4 = null, q4k = null, q6k = null, q8g = null, q4g = null, q4kg = null, q6kg = null;
             try {
                 lib = SymbolLookup.libraryLookup(libraryPath(), Arena.global());
                 Linker linker = Linker.nativeLinker();
                 level = (int) linker.downcallHandle(lib.findOrThrow("fd_best_level"), FunctionDescriptor.of(ValueLayout.JAVA_INT)).invokeExact();
                 FunctionDescriptor rows = FunctionDescriptor.ofVoid(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
-                        ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_INT);
+                        ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS,
+                        ValueLayout.JAVA_INT);
                 // critical: no thread-state transition, and heap arrays (activations, outputs) are passed in place
                 q8 = linker.downcallHandle(lib.findOrThrow("fd_q8_0_rows"), rows, Linker.Option.critical(true));
                 q4 = linker.downcallHandle(lib.findOrThrow("fd_q4_0_rows"), rows, Linker.Option.critical(true));
+                q4k = linker.downcallHandle(lib.findOrThrow("fd_q4_k_rows"), rows, Linker.Option.critical(true));
+                q6k = linker.downcallHandle(lib.findOrThrow("fd_q6_k_rows"), rows, Linker.Option.critical(true));
+                FunctionDescriptor gemm = FunctionDescriptor.ofVoid(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
+                        ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
+                        ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT);
+                q8g = linker.downcallHandle(lib.findOrThrow("fd_q8_0_gemm"), gemm, Linker.Option.critical(true));
+                q4g = linker.downcallHandle(lib.findOrThrow("fd_q4_0_gemm"), gemm, Linker.Option.critical(true));
+                q4kg = linker.downcallHandle(lib.findOrThrow("fd_q4_k_gemm"), gemm, Linker.Option.critical(true));
+                q6kg = linker.downcallHandle(lib.findOrThrow("fd_q6_k_gemm"), gemm, Linker.Option.critical(true));
             } catch (Throwable e) {
                 lib = null;
                 problem = e.getMessage() == null ? e.toString() : e.getMessage();
@@ -113,6 +123,12 @@ public final class Kernels {
             BEST_LEVEL = level;
             Q8_0_ROWS = q8;
             Q4_0_ROWS = q4;
+            Q4_K_ROWS = q4k;
+            Q6_K_ROWS = q6k;
+            Q8_0_GEMM = q8g;
+            Q4_0_GEMM = q4g;
+            Q4_K_GEMM = q4kg;
+            Q6_K_GEMM = q6kg;
         }
 
         static String levelName() {
@@ -146,7 +162,22 @@ public final class Kernels {
                 kernel.invokeExact(level, weights, rowBytes, rows, blocks,
                         MemorySegment.ofArray(x.quants).asSlice((long) firstBlock * Q8Activations.BLOCK),
                         MemorySegment.ofArray(x.scales).asSlice(4L * firstBlock),
+                        MemorySegment.ofArray(x.sums).asSlice(4L * firstBlock),
                         MemorySegment.ofArray(out).asSlice(4L * outOffset), add ? 1 : 0);
+            } catch (Throwable e) {
+                throw new IllegalStateException("native kernel failed", e);
+            }
+        }
+
+        /** One native call: rows [0, rows) against {@code tokens} tokens, token t's output row at outOffset + t * outStride. */
+        static void gemm(MethodHandle kernel, int level, MemorySegment weights, long rowBytes, int rows, int blocks,
+                         Q8Activations x, int firstBlock, int tokens, float[] out, int outOffset, int outStride, boolean add) {
+            try {
+                kernel.invokeExact(level, weights, rowBytes, rows, blocks,
+                        MemorySegment.ofArray(x.quants).asSlice((long) firstBlock * Q8Activations.BLOCK),
+                        MemorySegment.ofArray(x.scales).asSlice(4L * firstBlock),
+                        MemorySegment.ofArray(x.sums).asSlice(4L * firstBlock), (long) x.blocksPerToken, tokens,
+                        MemorySegment.ofArray(out).asSlice(4L * outOffset), (long) outStride, add ? 1 : 0);
             } catch (Throwable e) {
                 throw new IllegalStateException("native kernel failed", e);
             }

@@ -60,11 +60,10 @@ public abstract class Matrix {
 
     /** Strided form: row t of x starts at xOffset + t * xStride, row t of out at outOffset + t * outStride. */
     public final void matmul(float[] x, int xOffset, int xStride, float[] out, int outOffset, int outStride, int tokens) {
-        if (tokens < GEMM_MIN_TOKENS && Kernels.activations() == Kernels.Activations.Q8 && takesInt8Activations()) {
+        // int8 activations in decode on either tier, in prefill only on the native one (the Java prefill is the float Gemm)
+        if (Kernels.activations() == Kernels.Activations.Q8 && takesInt8Activations() && (tokens < GEMM_MIN_TOKENS || Kernels.nativeTier())) {
             Q8Activations qx = Q8Activations.quantize(x, xOffset, xStride, cols, tokens);
-            forRows(tokens, (start, end) -> {
-                for (int t = 0; t < tokens; t++) int8Rows(qx, qx.firstBlock(t), start, end, out, outOffset + t * outStride, false);
-            });
+            forRows(tokens, (start, end) -> int8Rows(qx, 0, tokens, start, end, out, outOffset, outStride, false));
             return;
         }
         forRows(tokens, (start, end) -> matmulRows(x, xOffset, xStride, out, outOffset, outStride, tokens, start, end));
@@ -182,10 +181,13 @@ public abstract class Matrix {
     }
 
     /**
-     * out[outOffset + r] = (or += when {@code add}) the dot of row r with the quantized activations whose column 0
-     * is block {@code firstBlock} of x, for r in [rowStart, rowEnd); native or Java as {@link Kernels} says.
+     * out[outOffset + t * outStride + r] = (or += when {@code add}) the dot of row r with token t's quantized
+     * activations, whose column 0 is block {@code firstBlock + t * x.blocksPerToken} of x, for r in [rowStart, rowEnd)
+     * and t in [0, tokens); native or Java as {@link Kernels} says. Fewer than {@value #GEMM_MIN_TOKENS} tokens get
+     * each token's single-token sums; more, on the native tier, an int8 matrix multiply (the same block products in
+     * another order).
      */
-    void int8Rows(Q8Activations x, int firstBlock, int rowStart, int rowEnd, float[] out, int outOffset, boolean add) {
+    void int8Rows(Q8Activations x, int firstBlock, int tokens, int rowStart, int rowEnd, float[] out, int outOffset, int outStride, boolean add) {
         throw new UnsupportedOperationException(dtype() + " has no integer dot");
     }
 

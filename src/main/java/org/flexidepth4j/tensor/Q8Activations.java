@@ -12,12 +12,15 @@ final class Q8Activations {
     final byte[] quants;
     /** tokens x blocksPerToken scales. */
     final float[] scales;
+    /** Each block's scale times the sum of its quants (the K-quants' offsets multiply it). */
+    final float[] sums;
     final int blocksPerToken;
 
     private Q8Activations(int tokens, int cols) {
         blocksPerToken = cols / BLOCK;
         quants = new byte[tokens * cols];
         scales = new float[tokens * blocksPerToken];
+        sums = new float[tokens * blocksPerToken];
     }
 
     /** Row t of x starts at xOffset + t * xStride; cols is a multiple of {@value #BLOCK}. */
@@ -30,7 +33,13 @@ final class Q8Activations {
                 for (int j = 0; j < BLOCK; j++) amax = Math.max(amax, Math.abs(x[src + j]));
                 float d = amax / 127f, id = d != 0 ? 1f / d : 0f;
                 q.scales[block] = d;
-                for (int j = 0; j < BLOCK; j++) q.quants[block * BLOCK + j] = (byte) Quantizer.roundHalfAway(x[src + j] * id);
+                int sum = 0;
+                for (int j = 0; j < BLOCK; j++) {
+                    int v = Quantizer.roundHalfAway(x[src + j] * id);
+                    q.quants[block * BLOCK + j] = (byte) v;
+                    sum += v;
+                }
+                q.sums[block] = d * sum;
             }
         }
         return q;
