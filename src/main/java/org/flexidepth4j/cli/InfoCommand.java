@@ -13,6 +13,7 @@ import org.flexidepth4j.io.FormatException;
 import org.flexidepth4j.io.Gguf;
 import org.flexidepth4j.io.Json;
 import org.flexidepth4j.io.TensorEntry;
+import org.flexidepth4j.model.DecoderVariant;
 import org.flexidepth4j.model.LayerWeights;
 import org.flexidepth4j.model.Model;
 import org.flexidepth4j.model.ModelConfig;
@@ -44,12 +45,15 @@ public final class InfoCommand implements Callable<Integer> {
         Path path = modelOptions.model;
         // a GGUF file's header says what it holds even when the model cannot run (a tensor type or architecture not supported here)
         Gguf gguf = path != null && path.getFileName().toString().endsWith(".gguf") && Files.isRegularFile(path) ? Gguf.open(path) : null;
+        // so does an HF directory's config.json
+        Path hfConfig = path != null && Files.isRegularFile(path.resolve("config.json")) ? path.resolve("config.json") : null;
         Model model;
         try {
             model = modelOptions.load();
         } catch (FormatException e) {
-            if (gguf == null) throw e;
-            return print(ggufThatCannotRun(gguf, e.getMessage()));
+            if (gguf != null) return print(ggufThatCannotRun(gguf, e.getMessage()));
+            if (hfConfig != null) return print(hfThatCannotRun(path, hfConfig, e.getMessage()));
+            throw e;
         }
         ModelConfig c = model.config();
         SkipPolicy policy = modelOptions.policy(model);
@@ -96,6 +100,14 @@ public final class InfoCommand implements Callable<Integer> {
             moe.put("renormalised", c.moe().normalizeTopK());
             moe.put("shared_ffn", c.moe().sharedIntermediateSize());
         }
+        DecoderVariant v = c.variant();
+        o.put("activation", v.activation().name().toLowerCase(java.util.Locale.ROOT));
+        o.put("embedding_scaled", v.scaledEmbedding());
+        o.put("sandwich_norms", v.sandwichNorms());
+        o.put("attention_softcap", v.attentionSoftCap());
+        o.put("final_softcap", v.finalSoftCap());
+        o.put("sliding_window", v.slidingWindow());
+        if (v.slidingWindow() > 0) o.put("sliding_layers", v.globalEvery() == 0 ? "all" : "all but every " + v.globalEvery() + "th");
         o.put("runs", true);
         o.put("parameters", c.parameterCount());
         ObjectNode dt = o.putObject("weight_dtypes");
@@ -130,6 +142,23 @@ public final class InfoCommand implements Callable<Integer> {
         types.forEach(tt::put);
         ObjectNode ut = o.putObject("unsupported_types");
         unsupported.forEach(ut::put);
+        return o;
+    }
+
+    /** What an HF directory's config.json says it is, and why it cannot run. */
+    private static ObjectNode hfThatCannotRun(Path dir, Path config, String problem) {
+        ObjectNode o = Json.MAPPER.createObjectNode();
+        o.put("source", dir.toString());
+        o.put("format", "hf");
+        String type;
+        try {
+            type = Json.read(config).path("model_type").asText(null);
+        } catch (FormatException e) {
+            type = null;
+        }
+        o.put("architecture", type);
+        o.put("runs", false);
+        o.put("problem", problem);
         return o;
     }
 

@@ -33,6 +33,18 @@ public record TensorEntry(String name, DType dtype, long[] shape, MemorySegment 
         return Matrices.of(dtype, data, rows, cols);
     }
 
+    /**
+     * Rows [from, from + count) of this 2-D tensor as a tensor of its own named {@code name}: a view of the same bytes
+     * (fused projections split at load without a copy).
+     */
+    public TensorEntry rows(String name, long from, long count) {
+        if (shape.length != 2 || from < 0 || count <= 0 || from + count > shape[0]) {
+            throw new FormatException(file, "tensor " + this.name + " of shape " + Arrays.toString(shape) + " has no rows " + from + ".." + (from + count - 1));
+        }
+        long rowBytes = data.byteSize() / shape[0];
+        return new TensorEntry(name, dtype, new long[] {count, shape[1]}, data.asSlice(from * rowBytes, count * rowBytes), file);
+    }
+
     /** Checks the shape against what the model expects. */
     public TensorEntry expectShape(long... expected) {
         if (!Arrays.equals(shape, expected)) {

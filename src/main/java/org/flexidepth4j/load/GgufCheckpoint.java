@@ -50,8 +50,12 @@ public record GgufCheckpoint(ModelConfig config, Map<String, TensorEntry> tensor
             "ffn_norm.weight", "pre_feedforward_layernorm.weight",
             "post_attention_norm.weight", "post_attention_layernorm.weight",
             "post_ffw_norm.weight", "post_feedforward_layernorm.weight");
+    /** Phi-3's fused projections, under the names HF's Phi-3 checkpoints give them ({@link WeightsLoader} splits them). */
+    private static final Map<String, String> PHI3_LAYER_NAMES = Map.of(
+            "attn_qkv.weight", "self_attn.qkv_proj.weight",
+            "ffn_up.weight", "mlp.gate_up_proj.weight");
     /** Architectures read, the mixture-of-experts ones (llama with experts is Mixtral) after the dense ones. */
-    public static final Set<String> ARCHITECTURES = Set.of("llama", "mistral", "qwen2", "qwen3", "gemma2", "gemma3", "olmoe", "qwen2moe", "qwen3moe");
+    public static final Set<String> ARCHITECTURES = Set.of("llama", "mistral", "qwen2", "qwen3", "gemma2", "gemma3", "phi3", "olmoe", "qwen2moe", "qwen3moe");
     /** The {@code <arch>.rope.*} keys {@link #rope} honours. */
     private static final Set<String> ROPE_KEYS = Set.of("freq_base", "dimension_count", "scale_linear", "scaling.type", "scaling.factor",
             "scaling.original_context_length", "scaling.attn_factor", "scaling.finetuned");
@@ -62,9 +66,10 @@ public record GgufCheckpoint(ModelConfig config, Map<String, TensorEntry> tensor
             throw new FormatException(gguf.file(), "unknown architecture '" + arch + "' (supported: " + String.join(", ", ARCHITECTURES.stream().sorted().toList()) + ")");
         }
         boolean gemma = arch.startsWith("gemma");
+        Map<String, String> archNames = gemma ? GEMMA_LAYER_NAMES : arch.equals("phi3") ? PHI3_LAYER_NAMES : Map.of();
         Map<String, TensorEntry> tensors = new LinkedHashMap<>();
         for (TensorEntry t : gguf.tensors().values()) {
-            String hf = hfName(t.name(), gemma);
+            String hf = hfName(t.name(), archNames);
             if (hf != null && gguf.unsupportedTensors().containsKey(t.name())) throw Gguf.unsupportedType(gguf.file(), t.name(), t.dtype().name());
             if (hf != null && gemma && hf.endsWith("norm.weight")) tensors.put(hf, minusOne(t, hf));
             else if (hf != null) tensors.put(hf, new TensorEntry(hf, t.dtype(), t.shape(), t.data(), t.file()));
@@ -105,8 +110,17 @@ public record GgufCheckpoint(ModelConfig config, Map<String, TensorEntry> tensor
                     gguf.getInt(window, 4096), 2, null);
             case "gemma3" -> new DecoderVariant(true, DecoderVariant.Activation.GELU_TANH, true, layers == 62 ? hiddenPerHead : 0, 0, 0,
                     gguf.getInt(window), 6, RopeConfig.plain(10000, false));
+            case "phi3" -> DecoderVariant.LLAMA.withSlidingWindow(gguf.getInt(window, phi3DefaultWindow(gguf, layers)), 0);
             default -> gguf.has(window) ? DecoderVariant.LLAMA.withSlidingWindow(gguf.getInt(window), 0) : DecoderVariant.LLAMA;
         };
+    }
+
+    /**
+     * llama.cpp's window for Phi-3 files written before the key existed: 2047 for the 4k-context mini and medium (32
+     * or 40 layers), none otherwise (the 128k models' windows exceed their contexts).
+     */
+    private static int phi3DefaultWindow(Gguf gguf, int layers) {
+        return (layers == 32 || layers == 40) && gguf.getInt("phi3.context_length", 0) == 4096 ? 2047 : 0;
     }
 
     /** A Gemma norm stored as 1 + w, as HF's w (float32; exact for the weights near 1 that norms have). */
@@ -159,6 +173,14 @@ public record GgufCheckpoint(ModelConfig config, Map<String, TensorEntry> tensor
                     gguf.getFloat(p + "scaling.attn_factor", 1f) * RopeConfig.Yarn.defaultAttentionFactor(factor));
             default -> throw new FormatException(gguf.file(), "metadata key " + p + "scaling.type = '" + type + "' is not supported (none, linear, yarn)");
         };
+        if (gguf.tensors().containsKey("rope_factors_long.weight") || gguf.tensors().containsKey("rope_factors_short.weight")) {
+            if (scaling != RopeConfig.Scaling.NONE) {
+                throw new FormatException(gguf.file(), "rope_factors_long/short together with " + p + "scaling.type " + type + " is not supported");
+            }
+            scaling = new RopeConfig.LongRope(gguf.tensor("rope_factors_short.weight").expectShape(dims / 2).toFloats(),
+                    gguf.tensor("rope_factors_long.weight").expectShape(dims / 2).toFloats(),
+                    gguf.getInt(p + "scaling.original_context_length"), gguf.getFloat(p + "scaling.attn_factor", 1f));
+        }
         if (gguf.tensors().containsKey("rope_freqs.weight")) {
             if (scaling != RopeConfig.Scaling.NONE) {
                 throw new FormatException(gguf.file(), "rope_freqs.weight together with " + p + "scaling.type " + type + " is not supported");
@@ -169,7 +191,7 @@ public record GgufCheckpoint(ModelConfig config, Map<String, TensorEntry> tensor
         return new RopeConfig(gguf.getFloat(p + "freq_base", 10000f), interleaved, dims == headDim ? 0 : dims, scaling);
     }
 
-    private static String hfName(String gguf, boolean gemma) {
+    private static String hfName(String gguf, Map<String, String> archNames) {
         switch (gguf) {
             case "token_embd.weight": return "model.embed_tokens.weight";
             case "output_norm.weight": return "model.norm.weight";
@@ -180,7 +202,7 @@ public record GgufCheckpoint(ModelConfig config, Map<String, TensorEntry> tensor
         int dot = gguf.indexOf('.', 4);
         String layer = gguf.substring(4, dot);
         String name = gguf.substring(dot + 1);
-        String suffix = gemma && GEMMA_LAYER_NAMES.containsKey(name) ? GEMMA_LAYER_NAMES.get(name) : LAYER_NAMES.get(name);
+        String suffix = archNames.getOrDefault(name, LAYER_NAMES.get(name));
         return suffix == null ? null : "model.layers." + layer + "." + suffix;
     }
 }

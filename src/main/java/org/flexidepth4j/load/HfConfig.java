@@ -14,7 +14,7 @@ import org.flexidepth4j.model.RopeConfig;
 
 /** Reads an HF config.json (both the legacy rope_theta/rope_scaling keys and the newer rope_parameters). */
 public final class HfConfig {
-    public static final Set<String> ARCHITECTURES = Set.of("llama", "mistral", "qwen2", "qwen3", "gemma2", "gemma3_text", "mixtral", "olmoe", "qwen2_moe", "qwen3_moe");
+    public static final Set<String> ARCHITECTURES = Set.of("llama", "mistral", "qwen2", "qwen3", "gemma2", "gemma3_text", "phi3", "mixtral", "olmoe", "qwen2_moe", "qwen3_moe");
 
     private HfConfig() {
     }
@@ -133,8 +133,8 @@ public final class HfConfig {
                     keys.positive(r, "high_freq_factor", Double.NaN), keys.requiredInt(r, "original_max_position_embeddings"));
             case "yarn" -> yarn(keys, r, maxPositions);
             case "dynamic" -> dynamic(keys, r, maxPositions);
-            case "longrope" -> throw new FormatException(keys.file, "rope type 'longrope' (short or long factors chosen by sequence length) is not supported");
-            default -> throw new FormatException(keys.file, "unsupported rope type '" + type + "' (supported: default, linear, llama3, yarn, dynamic)");
+            case "longrope", "su" -> longRope(keys, r, c, rotaryDim == 0 ? headDim : rotaryDim, maxPositions);
+            default -> throw new FormatException(keys.file, "unsupported rope type '" + type + "' (supported: default, linear, llama3, yarn, dynamic, longrope)");
         };
         return new RopeConfig(theta, false, rotaryDim, scaling);
     }
@@ -152,6 +152,27 @@ public final class HfConfig {
                     + maxPositions + " (NTK scaling recomputed from each sequence's length inside the context) is not supported");
         }
         return RopeConfig.Scaling.NONE;
+    }
+
+    /**
+     * Phi-3's longrope: short_factor and long_factor (one per rotated pair), original_max_position_embeddings (top
+     * level in Phi-3 configs, or in rope_scaling), attention_factor or HF's default from the two lengths.
+     */
+    private static RopeConfig.LongRope longRope(Keys keys, JsonNode r, JsonNode c, int rotated, int maxPositions) {
+        int original = r.hasNonNull("original_max_position_embeddings") ? keys.requiredInt(r, "original_max_position_embeddings")
+                : keys.requiredInt(c, "original_max_position_embeddings");
+        double attention = r.hasNonNull("attention_factor") ? keys.positive(r, "attention_factor", Double.NaN)
+                : RopeConfig.LongRope.defaultAttentionFactor(maxPositions, original);
+        return new RopeConfig.LongRope(factors(keys, r, "short_factor", rotated / 2), factors(keys, r, "long_factor", rotated / 2), original, attention);
+    }
+
+    private static float[] factors(Keys keys, JsonNode r, String key, int n) {
+        JsonNode a = r.get(key);
+        if (a == null || !a.isArray()) throw new FormatException(keys.file, "key '" + key + "' is missing");
+        if (a.size() != n) throw new FormatException(keys.file, "key '" + key + "' has " + a.size() + " factors, expected one per rotated pair (" + n + ")");
+        float[] f = new float[n];
+        for (int i = 0; i < n; i++) f[i] = (float) keys.positive(a, i, key);
+        return f;
     }
 
     /** transformers' YaRN: attention_factor if given, else from mscale / mscale_all_dim, else 0.1 ln(factor) + 1. */
@@ -184,6 +205,15 @@ public final class HfConfig {
 
         int optionalInt(JsonNode c, String key, int fallback) {
             return c.hasNonNull(key) ? requiredInt(c, key) : fallback;
+        }
+
+        /** Element i of array {@code key}: a finite number > 0. */
+        double positive(JsonNode array, int i, String key) {
+            JsonNode v = array.get(i);
+            if (!v.isNumber() || !(v.asDouble() > 0) || Double.isInfinite(v.asDouble())) {
+                throw new FormatException(file, "key '" + key + "'[" + i + "] must be a finite number > 0, got " + v);
+            }
+            return v.asDouble();
         }
 
         /** A finite number > 0; {@code fallback} NaN makes the key required. */

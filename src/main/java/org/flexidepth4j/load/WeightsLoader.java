@@ -1,6 +1,7 @@
 package org.flexidepth4j.load;
 
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import org.flexidepth4j.io.FormatException;
 import org.flexidepth4j.io.TensorEntry;
@@ -34,7 +35,7 @@ public final class WeightsLoader {
         if (c.numLayers() > t.size()) {
             throw new FormatException(source, "the config has " + c.numLayers() + " layers but the checkpoint holds only " + t.size() + " tensors");
         }
-        Lookup in = new Lookup(t, source, checkFinite, c.architecture().startsWith("gemma"));
+        Lookup in = new Lookup(splitFused(c, t), source, checkFinite, c.architecture().startsWith("gemma"));
         int d = c.hiddenSize(), qd = c.queryDim(), kvd = c.kvDim(), ff = c.intermediateSize(), hd = c.headDim();
         Matrix embedding = in.matrix("model.embed_tokens.weight", c.vocabSize(), d);
         LayerWeights[] layers = new LayerWeights[c.numLayers()];
@@ -116,6 +117,33 @@ public final class WeightsLoader {
 
     private static boolean isMixtral(ModelConfig c) {
         return c.architecture().equals("mixtral");
+    }
+
+    /**
+     * The tensors with Phi-3's fused projections split into row views under the separate names: qkv_proj into
+     * q/k/v_proj, gate_up_proj into gate_proj (first half) and up_proj.
+     */
+    private static Map<String, TensorEntry> splitFused(ModelConfig c, Map<String, TensorEntry> t) {
+        if (t.keySet().stream().noneMatch(n -> n.endsWith("qkv_proj.weight") || n.endsWith("gate_up_proj.weight"))) return t;
+        Map<String, TensorEntry> split = new LinkedHashMap<>(t);
+        int qd = c.queryDim(), kvd = c.kvDim(), ff = c.intermediateSize();
+        for (int i = 0; i < c.numLayers(); i++) {
+            String p = "model.layers." + i + ".";
+            TensorEntry qkv = split.remove(p + "self_attn.qkv_proj.weight");
+            if (qkv != null) {
+                qkv.expectShape(qd + 2L * kvd, c.hiddenSize());
+                split.put(p + "self_attn.q_proj.weight", qkv.rows(p + "self_attn.q_proj.weight", 0, qd));
+                split.put(p + "self_attn.k_proj.weight", qkv.rows(p + "self_attn.k_proj.weight", qd, kvd));
+                split.put(p + "self_attn.v_proj.weight", qkv.rows(p + "self_attn.v_proj.weight", qd + kvd, kvd));
+            }
+            TensorEntry gateUp = split.remove(p + "mlp.gate_up_proj.weight");
+            if (gateUp != null) {
+                gateUp.expectShape(2L * ff, c.hiddenSize());
+                split.put(p + "mlp.gate_proj.weight", gateUp.rows(p + "mlp.gate_proj.weight", 0, ff));
+                split.put(p + "mlp.up_proj.weight", gateUp.rows(p + "mlp.up_proj.weight", ff, ff));
+            }
+        }
+        return split;
     }
 
     /** {@code unitOffsetNorms}: norm weights w multiply as 1 + w (Gemma's RMSNorm), so 1 is added at load. */

@@ -6,16 +6,13 @@ import org.flexidepth4j.tensor.Rope;
 /**
  * Rotary position embedding settings. {@code interleaved}: rotate pairs (2i, 2i+1) as llama2.c and GGUF llama
  * weights require; otherwise HF's rotate-half pairs (i, i + headDim/2). {@code rotaryDim}: how many leading
- * dimensions of each head rotate (0: the whole head); the rest pass through, which only the interleaved pairing
- * can express. {@code scaling}: how the base frequencies are stretched for a longer context.
+ * dimensions of each head rotate (0: the whole head); the rest pass through (rotate-half pairs then span the
+ * rotated part: (i, i + rotaryDim/2)). {@code scaling}: how the base frequencies are stretched for a longer context.
  */
 public record RopeConfig(double theta, boolean interleaved, int rotaryDim, Scaling scaling) {
     public RopeConfig {
         if (!(theta > 0) || Double.isInfinite(theta)) throw new IllegalArgumentException("rope theta must be a finite number > 0, got " + theta);
         if (rotaryDim < 0 || rotaryDim % 2 != 0) throw new IllegalArgumentException("rotary dimension must be even and >= 0, got " + rotaryDim);
-        if (rotaryDim != 0 && !interleaved) {
-            throw new IllegalArgumentException("partial rotary embedding (" + rotaryDim + " rotated dimensions) with rotate-half pairs is not supported");
-        }
         if (scaling instanceof Yarn && theta == 1) throw new IllegalArgumentException("yarn needs rope theta != 1 (its correction range divides by log(theta))");
     }
 
@@ -33,12 +30,22 @@ public record RopeConfig(double theta, boolean interleaved, int rotaryDim, Scali
      * for interpolation, 1 for every other scaling.
      */
     public double attentionFactor() {
-        return scaling instanceof Yarn y ? y.attentionFactor() : 1;
+        return scaling instanceof Yarn y ? y.attentionFactor() : scaling instanceof LongRope l ? l.attentionFactor() : 1;
     }
 
-    /** The cos/sin tables of this RoPE for heads of {@code headDim} and {@code positions} positions. */
+    /**
+     * This RoPE for a context of {@code contextLength} positions: longrope's short factors when the context fits the
+     * original one (llama.cpp's rule, by context size), itself otherwise.
+     */
+    public RopeConfig forContext(int contextLength) {
+        if (!(scaling instanceof LongRope l) || contextLength > l.originalMaxPositions()) return this;
+        return new RopeConfig(theta, interleaved, rotaryDim, new LongRope(l.shortFactors(), l.shortFactors(), l.originalMaxPositions(), l.attentionFactor()));
+    }
+
+    /** The cos/sin tables of this RoPE for heads of {@code headDim} and {@code positions} positions ({@link #forContext} applied). */
     public Rope tables(int headDim, int positions) {
-        return new Rope(inverseFrequencies(headDim), headDim, interleaved, positions, attentionFactor());
+        RopeConfig r = forContext(positions);
+        return new Rope(r.inverseFrequencies(headDim), headDim, rotaryDim == 0 ? headDim : rotaryDim, interleaved, positions, r.attentionFactor());
     }
 
     /**
@@ -151,6 +158,34 @@ public record RopeConfig(double theta, boolean interleaved, int rotaryDim, Scali
             }
             for (int i = 0; i < inv.length; i++) inv[i] /= divisors[i];
             return inv;
+        }
+    }
+
+    /**
+     * Phi-3's longrope (HF "longrope" / "su", GGUF rope_factors_short/long tensors): per-pair divisors, {@code
+     * shortFactors} for contexts up to {@code originalMaxPositions} and {@code longFactors} beyond ({@link
+     * RopeConfig#forContext}); {@code attentionFactor} multiplies cos and sin either way.
+     */
+    public record LongRope(float[] shortFactors, float[] longFactors, int originalMaxPositions, double attentionFactor) implements Scaling {
+        public LongRope {
+            new FrequencyDivisors(shortFactors);
+            new FrequencyDivisors(longFactors);
+            Scaling.requirePositive("original context length", originalMaxPositions);
+            Scaling.requirePositive("longrope attention factor", attentionFactor);
+        }
+
+        /** HF's default: sqrt(1 + ln(scale) / ln(original)), scale = max positions / original (1 when not stretching). */
+        public static double defaultAttentionFactor(int maxPositions, int originalMaxPositions) {
+            double scale = (double) maxPositions / originalMaxPositions;
+            return scale <= 1 ? 1 : Math.sqrt(1 + Math.log(scale) / Math.log(originalMaxPositions));
+        }
+
+        public String name() {
+            return "longrope";
+        }
+
+        public double[] apply(double[] inv, double theta, int rotated) {
+            return new FrequencyDivisors(longFactors).apply(inv, theta, rotated);
         }
     }
 

@@ -20,6 +20,8 @@ public final class Transformer {
     private final Rope rope;
     /** The sliding-window layers' RoPE when it differs from {@link #rope} (Gemma 3's local base), else null. */
     private final Rope slidingRope;
+    /** Longrope's short-factor tables, for states whose context fits the original one ({@link RopeConfig#forContext}); else null. */
+    private final Rope shortContextRope;
     /** What errors call this model (its file, set by {@link Model}). */
     private volatile String label = "the model";
 
@@ -29,6 +31,8 @@ public final class Transformer {
         this.rope = config.rope().tables(config.headDim(), config.maxPositions());
         RopeConfig sliding = config.variant().slidingRope();
         this.slidingRope = sliding == null ? null : sliding.tables(config.headDim(), config.maxPositions());
+        this.shortContextRope = config.rope().scaling() instanceof RopeConfig.LongRope l && l.originalMaxPositions() < config.maxPositions()
+                ? config.rope().tables(config.headDim(), l.originalMaxPositions()) : null;
     }
 
     public ModelConfig config() {
@@ -131,8 +135,9 @@ public final class Transformer {
         }
     }
 
-    private Rope rope(int layer) {
-        return slidingRope != null && config.variant().slides(layer) ? slidingRope : rope;
+    private Rope rope(int layer, InferenceState owner) {
+        if (slidingRope != null && config.variant().slides(layer)) return slidingRope;
+        return shortContextRope != null && owner.contextLength <= shortContextRope.positions() ? shortContextRope : rope;
     }
 
     private void layers(InferenceState s, int count, SkipPolicy policy) {
@@ -207,8 +212,8 @@ public final class Transformer {
                 VectorOps.add(w.bv(), 0, s.value, t * kvd, kvd);
             }
             if (w.kNorm() != null) headNorm(s.key, t * kvd, config.numKvHeads(), w.kNorm());
-            rope(l).rotate(s.key, t * kvd, config.numKvHeads(), s.positions[t], false);
             InferenceState owner = s.owner(t);
+            rope(l, owner).rotate(s.key, t * kvd, config.numKvHeads(), s.positions[t], false);
             System.arraycopy(s.key, t * kvd, owner.keyCache[l], s.positions[t] * kvd, kvd);
             System.arraycopy(s.value, t * kvd, owner.valueCache[l], s.positions[t] * kvd, kvd);
         }
@@ -227,7 +232,7 @@ public final class Transformer {
             int pos = s.positions[s.runRows[r]];
             if (w.bq() != null) VectorOps.add(w.bq(), 0, s.query, r * qd, qd);
             if (w.qNorm() != null) headNorm(s.query, r * qd, config.numHeads(), w.qNorm());
-            rope(l).rotate(s.query, r * qd, config.numHeads(), pos, false);
+            rope(l, s.owner(s.runRows[r])).rotate(s.query, r * qd, config.numHeads(), pos, false);
         }
         attend(l, s, nRun);
         matmul(l, w.wo(), s.attention, s.projected, nRun, s);

@@ -7,6 +7,8 @@ package org.flexidepth4j.tensor;
  */
 public final class Rope {
     private final int headDim;
+    /** Rotated pairs per head (the leading {@code 2 * pairs} dimensions rotate, the rest pass through). */
+    private final int pairs;
     private final int positions;
     private final boolean interleaved;
     private final float[] cos;
@@ -14,8 +16,17 @@ public final class Rope {
 
     /** Cos/sin tables for positions 0 .. positions-1 and each rotated pair, both multiplied by {@code scale}. */
     public Rope(double[] inverseFrequencies, int headDim, boolean interleaved, int positions, double scale) {
+        this(inverseFrequencies, headDim, headDim, interleaved, positions, scale);
+    }
+
+    /**
+     * Tables for a partial rotation: only the leading {@code rotatedDims} of each head rotate; rotate-half pairs are
+     * then (i, i + rotatedDims/2), as HF's partial_rotary_factor (Phi-4-mini) and llama.cpp's NEOX rope pair them.
+     */
+    public Rope(double[] inverseFrequencies, int headDim, int rotatedDims, boolean interleaved, int positions, double scale) {
         int half = headDim / 2;
         this.headDim = headDim;
+        this.pairs = rotatedDims / 2;
         this.positions = positions;
         this.interleaved = interleaved;
         cos = new float[positions * half];
@@ -39,10 +50,10 @@ public final class Rope {
         int half = headDim / 2, base = pos * half;
         for (int h = 0; h < heads; h++) {
             int o = off + h * headDim;
-            for (int i = 0; i < half; i++) {
+            for (int i = 0; i < pairs; i++) {
                 float c = cos[base + i], sn = inverse ? -sin[base + i] : sin[base + i];
                 int a = interleaved ? o + 2 * i : o + i;
-                int b = interleaved ? a + 1 : a + half;
+                int b = interleaved ? a + 1 : a + pairs;
                 float x0 = x[a], x1 = x[b];
                 x[a] = x0 * c - x1 * sn;
                 x[b] = x1 * c + x0 * sn;

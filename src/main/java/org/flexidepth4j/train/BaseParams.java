@@ -12,12 +12,14 @@ import org.flexidepth4j.tensor.Matrix;
  * stored matrix) as the predicate says of its name. A tied lm_head is the embedding itself.
  */
 record BaseParams(Param embedding, Param finalNorm, Param lmHead, BaseParams.Layer[] layers) {
-    /** One layer's tensors; biases and q/k norms are null where the architecture has none. */
+    /** One layer's tensors; biases, q/k norms and Gemma's post norms are null where the architecture has none. */
     record Layer(Param attnNorm, Param wq, Param wk, Param wv, Param wo, Param bq, Param bk, Param bv,
-                 Param qNorm, Param kNorm, Param ffnNorm, Param wGate, Param wUp, Param wDown) {
+                 Param qNorm, Param kNorm, Param ffnNorm, Param wGate, Param wUp, Param wDown, Param postAttnNorm, Param postFfnNorm) {
         List<Param> params() {
             List<Param> out = new ArrayList<>();
-            for (Param p : new Param[] {attnNorm, wq, wk, wv, wo, bq, bk, bv, qNorm, kNorm, ffnNorm, wGate, wUp, wDown}) if (p != null) out.add(p);
+            for (Param p : new Param[] {attnNorm, wq, wk, wv, wo, bq, bk, bv, qNorm, kNorm, ffnNorm, wGate, wUp, wDown, postAttnNorm, postFfnNorm}) {
+                if (p != null) out.add(p);
+            }
             return out;
         }
     }
@@ -30,15 +32,18 @@ record BaseParams(Param embedding, Param finalNorm, Param lmHead, BaseParams.Lay
         for (int l = 0; l < layers.length; l++) {
             LayerWeights lw = w.layers()[l];
             String p = "model.layers." + l + ".";
+            LayerWeights.PostNorms post = lw.postNorms();
             layers[l] = new Layer(vector(p + "input_layernorm.weight", lw.attnNorm(), trainable),
                     matrix(p + "self_attn.q_proj.weight", lw.wq(), trainable), matrix(p + "self_attn.k_proj.weight", lw.wk(), trainable),
                     matrix(p + "self_attn.v_proj.weight", lw.wv(), trainable), matrix(p + "self_attn.o_proj.weight", lw.wo(), trainable),
                     vector(p + "self_attn.q_proj.bias", lw.bq(), trainable), vector(p + "self_attn.k_proj.bias", lw.bk(), trainable),
                     vector(p + "self_attn.v_proj.bias", lw.bv(), trainable),
                     vector(p + "self_attn.q_norm.weight", lw.qNorm(), trainable), vector(p + "self_attn.k_norm.weight", lw.kNorm(), trainable),
-                    vector(p + "post_attention_layernorm.weight", lw.ffnNorm(), trainable),
+                    vector(p + (post != null ? "pre_feedforward_layernorm.weight" : "post_attention_layernorm.weight"), lw.ffnNorm(), trainable),
                     matrix(p + "mlp.gate_proj.weight", lw.wGate(), trainable), matrix(p + "mlp.up_proj.weight", lw.wUp(), trainable),
-                    matrix(p + "mlp.down_proj.weight", lw.wDown(), trainable));
+                    matrix(p + "mlp.down_proj.weight", lw.wDown(), trainable),
+                    post == null ? null : vector(p + "post_attention_layernorm.weight", post.attention(), trainable),
+                    post == null ? null : vector(p + "post_feedforward_layernorm.weight", post.feedForward(), trainable));
         }
         return new BaseParams(embedding, finalNorm, lmHead, layers);
     }

@@ -92,7 +92,13 @@ public final class Ops {
      * kernel is {@link Attention#forward}, shared with inference.
      */
     public static void attention(float[] q, float[] k, float[] v, float[] out, float[] lse, int T, int heads, int kvHeads, int hd) {
-        Attention.forward(q, transposeHeads(k, T, kvHeads, hd), T, v, out, lse, T, t -> t, heads, kvHeads, hd);
+        attention(q, k, v, out, lse, T, heads, kvHeads, hd, Attention.Scores.plain(hd));
+    }
+
+    /** {@link #attention} with the scores as {@code scores} says (Gemma's scale and soft-cap, sliding windows). */
+    public static void attention(float[] q, float[] k, float[] v, float[] out, float[] lse, int T, int heads, int kvHeads, int hd,
+                                 Attention.Scores scores) {
+        Attention.forward(q, transposeHeads(k, T, kvHeads, hd), T, v, out, lse, T, t -> t, heads, kvHeads, hd, scores);
     }
 
     /** kt[g][d][s] = k[s, g * hd + d]: keys of each KV head transposed, so scores are a plain {@link Gemm}. */
@@ -110,8 +116,18 @@ public final class Ops {
      */
     public static void attentionBackward(float[] q, float[] k, float[] v, float[] out, float[] lse, float[] dout,
                                          float[] dq, float[] dk, float[] dv, int T, int heads, int kvHeads, int hd) {
+        attentionBackward(q, k, v, out, lse, dout, dq, dk, dv, T, heads, kvHeads, hd, Attention.Scores.plain(hd));
+    }
+
+    /**
+     * {@link #attentionBackward} of {@link #attention} with {@code scores}: keys outside a row's window have p = 0;
+     * a soft-capped score s = cap·tanh(scale·q·k / cap) passes ds·scale·(1 − (s/cap)²) to q·k, with s recomputed
+     * from p and lse (s = ln p + lse).
+     */
+    public static void attentionBackward(float[] q, float[] k, float[] v, float[] out, float[] lse, float[] dout,
+                                         float[] dq, float[] dk, float[] dv, int T, int heads, int kvHeads, int hd, Attention.Scores scores) {
         int qd = heads * hd, kvd = kvHeads * hd, group = heads / kvHeads;
-        float scale = (float) (1.0 / Math.sqrt(hd));
+        float scale = scores.scale(), cap = scores.softCap();
         float[] kt = transposeHeads(k, T, kvHeads, hd), vt = transposeHeads(v, T, kvHeads, hd);
         float[] dkHead = new float[heads * T * hd], dvHead = new float[heads * T * hd];
         Parallel.pool().forRange(heads, 1, (start, end) -> {
@@ -121,12 +137,20 @@ public final class Ops {
                 int ko = (h / group) * hd, po = h * T * hd;
                 for (int t0 = 0; t0 < T; t0 += block) {
                     int m = Math.min(block, T - t0), qo = t0 * qd + h * hd;
-                    int n = Attention.probabilities(q, kt, T, h, heads, group, hd, t0, m, t -> t, p, lse, true);
+                    int n = Attention.probabilities(q, kt, T, h, heads, group, hd, t0, m, t -> t, p, lse, true, scores);
                     Gemm.multiply(m, n, hd, dout, qo, qd, vt, ko * T, T, ds, 0, T, false);
                     for (int i = 0; i < m; i++) {
                         int t = t0 + i, row = i * T;
                         float delta = VectorOps.dot(dout, t * qd + h * hd, out, t * qd + h * hd, hd);
                         for (int s = 0; s <= t; s++) ds[row + s] = p[row + s] * (ds[row + s] - delta) * scale;
+                        if (cap > 0) {
+                            float shift = lse[t * heads + h];
+                            for (int s = scores.firstKey(t); s <= t; s++) {
+                                if (p[row + s] == 0f) continue;
+                                float capped = ((float) Math.log(p[row + s]) + shift) / cap;
+                                ds[row + s] *= 1f - capped * capped;
+                            }
+                        }
                         java.util.Arrays.fill(ds, row + t + 1, row + n, 0f);
                     }
                     Gemm.multiply(m, hd, n, ds, 0, T, k, ko, kvd, dq, qo, qd, true);
@@ -160,6 +184,41 @@ public final class Ops {
             float sig = 1f / (1f + (float) Math.exp(-g));
             dgate[i] += dact[i] * up[i] * sig * (1f + g * (1f - sig));
             dup[i] += dact[i] * g * sig;
+        }
+    }
+
+    // ---- GeGLU (Gemma): act = gelu_tanh(gate) * up -------------------------------------------------------------
+
+    public static void geglu(float[] gate, float[] up, float[] act, int n) {
+        System.arraycopy(gate, 0, act, 0, n);
+        VectorOps.geluTanhMul(act, 0, up, 0, n);
+    }
+
+    /**
+     * dgate += dact·up·gelu'(g), dup += dact·gelu(g); with gelu(g) = g·σ(2u), u = √(2/π)(g + 0.044715 g³):
+     * gelu'(g) = σ + g·σ(1 − σ)·2u'.
+     */
+    public static void gegluBackward(float[] gate, float[] up, float[] dact, float[] dgate, float[] dup, int n) {
+        double c = Math.sqrt(2 / Math.PI);
+        for (int i = 0; i < n; i++) {
+            double g = gate[i], u = c * (g + 0.044715 * g * g * g), sig = 1 / (1 + Math.exp(-2 * u));
+            double derivative = sig + g * sig * (1 - sig) * 2 * c * (1 + 3 * 0.044715 * g * g);
+            dgate[i] += (float) (dact[i] * up[i] * derivative);
+            dup[i] += dact[i] * VectorOps.geluTanh(gate[i]);
+        }
+    }
+
+    // ---- soft-capping (Gemma 2's final logits): y = cap·tanh(x / cap), in place ------------------------------------
+
+    public static void softCap(float[] x, int n, float cap) {
+        for (int i = 0; i < n; i++) x[i] = cap * (float) StrictMath.tanh(x[i] / cap);
+    }
+
+    /** d in place: d·(1 − (y/cap)²) given the capped values y. */
+    public static void softCapBackward(float[] capped, float[] d, int n, float cap) {
+        for (int i = 0; i < n; i++) {
+            float y = capped[i] / cap;
+            d[i] *= 1f - y * y;
         }
     }
 

@@ -4,8 +4,10 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.function.Predicate;
+import org.flexidepth4j.model.DecoderVariant;
 import org.flexidepth4j.model.ModelConfig;
 import org.flexidepth4j.model.ModelWeights;
+import org.flexidepth4j.tensor.Attention;
 import org.flexidepth4j.tensor.Rope;
 import org.flexidepth4j.tensor.VectorOps;
 
@@ -21,6 +23,8 @@ public final class TrainableDecoder {
     /** Activations of one layer for one sequence, saved by the forward for the backward. */
     private static final class Saved {
         final float[] x, qRaw, q, kRaw, k, v, att, lse, attOut, h1, y, ffGate, ffUp, ffAct, mlp;
+        /** Before Gemma's post norms: o_proj's and down_proj's outputs (null without sandwich norms). */
+        final float[] attRaw, mlpRaw;
 
         Saved(ModelConfig c, int T) {
             int d = c.hiddenSize(), qd = c.queryDim(), kvd = c.kvDim(), ff = c.intermediateSize();
@@ -39,6 +43,8 @@ public final class TrainableDecoder {
             ffUp = new float[T * ff];
             ffAct = new float[T * ff];
             mlp = new float[T * d];
+            attRaw = c.variant().sandwichNorms() ? new float[T * d] : null;
+            mlpRaw = c.variant().sandwichNorms() ? new float[T * d] : null;
         }
     }
 
@@ -89,6 +95,8 @@ public final class TrainableDecoder {
     private final MoeFeedForward[] experts;
     private final TrainableSkip skip;
     private final Rope rope;
+    /** The sliding layers' RoPE when it differs (Gemma 3), else null. */
+    private final Rope slidingRope;
     private final int maxT;
     private final float eps;
     /** Lowest layer whose backward is needed (-1: down to the embedding). */
@@ -97,12 +105,14 @@ public final class TrainableDecoder {
     private final Saved[] saved;
     private final float[][] residual; // residual[l] enters layer l; residual[L] enters the final norm
     private final float[] finalNormed, logits;
+    /** The soft-capped logits, kept for the backward (the cross-entropy overwrites logits with its gradient); else null. */
+    private final float[] cappedLogits;
     private int T;
     private int[] ids;
     private double lmLoss;
 
     // backward scratch, allocated once
-    private final float[] dRes, dX, dY, dH1, dAtt, dAttOut, dQ, dK, dV, dQRaw, dKRaw, dFfGate, dFfUp, dFfAct, dMlp;
+    private final float[] dRes, dX, dY, dH1, dAtt, dAttOut, dQ, dK, dV, dQRaw, dKRaw, dFfGate, dFfUp, dFfAct, dMlp, dRaw;
 
     private TrainableDecoder(Builder b) {
         ModelConfig c = b.config;
@@ -134,6 +144,7 @@ public final class TrainableDecoder {
         }
         lowestBackward = lowest;
         rope = c.rope().tables(c.headDim(), maxT);
+        slidingRope = c.variant().slidingRope() == null ? null : c.variant().slidingRope().tables(c.headDim(), maxT);
 
         // Layers below the backward keep nothing: they share one set of activation buffers, and their residual
         // streams alternate between two arrays (the last one written is the input the backward needs).
@@ -147,6 +158,7 @@ public final class TrainableDecoder {
         }
         finalNormed = new float[maxT * d];
         logits = new float[maxT * c.vocabSize()];
+        cappedLogits = c.variant().finalSoftCap() > 0 ? new float[maxT * c.vocabSize()] : null;
 
         int qd = c.queryDim(), kvd = c.kvDim(), ff = c.intermediateSize();
         dRes = new float[maxT * d];
@@ -164,6 +176,7 @@ public final class TrainableDecoder {
         dFfUp = new float[maxT * ff];
         dFfAct = new float[maxT * ff];
         dMlp = new float[maxT * d];
+        dRaw = c.variant().sandwichNorms() ? new float[maxT * d] : null;
     }
 
     /** Every tensor the optimizer updates (base tensors marked trainable, then the skip method's). */
@@ -221,10 +234,18 @@ public final class TrainableDecoder {
             if (id < 0 || id >= V) throw new IllegalArgumentException("token id " + id + " is outside the vocabulary of " + V);
             embedding.matrix().readRow(id, residual[0], t * d);
         }
+        if (c.variant().scaledEmbedding()) {
+            float e = embeddingScale();
+            for (int i = 0; i < n * d; i++) residual[0][i] *= e;
+        }
         skip.startForward(n);
         for (int l = 0; l < c.numLayers(); l++) layerForward(l);
         Ops.rmsNorm(residual[c.numLayers()], finalNorm.vector(), eps, finalNormed, n, d);
         Ops.linear(lmHead, finalNormed, logits, n);
+        if (cappedLogits != null) {
+            Ops.softCap(logits, n * V, c.variant().finalSoftCap());
+            System.arraycopy(logits, 0, cappedLogits, 0, n * V);
+        }
         for (int i = 0; i < n * V; i++) if (!Float.isFinite(logits[i])) throw new IllegalArgumentException("non-finite logit at token " + i / V + " (diverged?)");
         lmLoss = Ops.crossEntropyAndBackward(logits, ids, n, V, 1f);
         return loss();
@@ -238,31 +259,53 @@ public final class TrainableDecoder {
         float[] in = residual[l], out = residual[l + 1];
         Ops.rmsNorm(in, w.attnNorm().vector(), eps, a.x, n, d);
         gates.gate(a.x, n);
-        projectHeads(w.wq(), w.bq(), w.qNorm(), a.x, a.qRaw, a.q, c.numHeads());
-        projectHeads(w.wk(), w.bk(), w.kNorm(), a.x, a.kRaw, a.k, c.numKvHeads());
+        projectHeads(w.wq(), w.bq(), w.qNorm(), a.x, a.qRaw, a.q, c.numHeads(), rope(l));
+        projectHeads(w.wk(), w.bk(), w.kNorm(), a.x, a.kRaw, a.k, c.numKvHeads(), rope(l));
         Ops.linear(w.wv(), a.x, a.v, n);
         if (w.bv() != null) Ops.addBias(w.bv().vector(), a.v, n, kvd);
-        Ops.attention(a.q, a.k, a.v, a.att, a.lse, n, c.numHeads(), c.numKvHeads(), hd);
-        Ops.linear(w.wo(), a.att, a.attOut, n);
+        Ops.attention(a.q, a.k, a.v, a.att, a.lse, n, c.numHeads(), c.numKvHeads(), hd, scores(l));
+        Ops.linear(w.wo(), a.att, a.attRaw != null ? a.attRaw : a.attOut, n);
+        if (a.attRaw != null) Ops.rmsNorm(a.attRaw, w.postAttnNorm().vector(), eps, a.attOut, n, d);
         gates.mixAttention(in, a.attOut, a.h1, n, d);
         Ops.rmsNorm(a.h1, w.ffnNorm().vector(), eps, a.y, n, d);
         gates.readFeedForwardInput(a.y, n);
+        float[] ffOut = a.mlpRaw != null ? a.mlpRaw : a.mlp;
         if (experts[l] != null) {
-            experts[l].forward(a.y, a.mlp, n);
+            experts[l].forward(a.y, ffOut, n);
         } else {
             Ops.linear(w.wGate(), a.y, a.ffGate, n);
             Ops.linear(w.wUp(), a.y, a.ffUp, n);
-            Ops.swiglu(a.ffGate, a.ffUp, a.ffAct, n * ff);
-            Ops.linear(w.wDown(), a.ffAct, a.mlp, n);
+            if (geglu()) Ops.geglu(a.ffGate, a.ffUp, a.ffAct, n * ff);
+            else Ops.swiglu(a.ffGate, a.ffUp, a.ffAct, n * ff);
+            Ops.linear(w.wDown(), a.ffAct, ffOut, n);
         }
+        if (a.mlpRaw != null) Ops.rmsNorm(a.mlpRaw, w.postFfnNorm().vector(), eps, a.mlp, n, d);
         gates.mixOutput(in, a.h1, a.attOut, a.mlp, out, n, d);
+    }
+
+    private float embeddingScale() {
+        return (float) Math.sqrt(c.hiddenSize());
+    }
+
+    private boolean geglu() {
+        return c.variant().activation() == DecoderVariant.Activation.GELU_TANH;
+    }
+
+    private Rope rope(int layer) {
+        return slidingRope != null && c.variant().slides(layer) ? slidingRope : rope;
+    }
+
+    /** Layer {@code layer}'s attention scores: the variant's scale and soft-cap, its window on a sliding layer. */
+    private Attention.Scores scores(int layer) {
+        DecoderVariant v = c.variant();
+        return new Attention.Scores(v.attentionScale(c.headDim()), v.attentionSoftCap(), v.slides(layer) ? v.slidingWindow() : 0);
     }
 
     /**
      * x -> W x (+ b) -> norm (per head, or over all heads where the weight spans them: OLMoE) -> RoPE; raw keeps the
      * pre-norm projection when there is a norm.
      */
-    private void projectHeads(Param w, Param bias, Param norm, float[] x, float[] raw, float[] out, int heads) {
+    private void projectHeads(Param w, Param bias, Param norm, float[] x, float[] raw, float[] out, int heads, Rope rope) {
         int n = T, width = heads * c.headDim();
         float[] pre = norm != null ? raw : out;
         Ops.linear(w, x, pre, n);
@@ -278,13 +321,15 @@ public final class TrainableDecoder {
         int n = T, d = c.hiddenSize(), V = c.vocabSize(), L = c.numLayers();
         if (lowestBackward >= L && !lmHead.trainable() && !finalNorm.trainable()) return;
         if (scale != 1f) for (int i = 0; i < n * V; i++) logits[i] *= scale;
+        if (cappedLogits != null) Ops.softCapBackward(cappedLogits, logits, n * V, c.variant().finalSoftCap());
         Arrays.fill(dX, 0, n * d, 0f);
         Ops.linearBackward(lmHead, finalNormed, logits, dX, n);
         Arrays.fill(dRes, 0, n * d, 0f);
         Ops.rmsNormBackward(residual[L], finalNorm, eps, dX, dRes, n, d);
         for (int l = L - 1; l >= Math.max(0, lowestBackward); l--) layerBackward(l, scale);
         if (embedding.trainable()) {
-            for (int t = 0; t < n; t++) VectorOps.add(dRes, t * d, embedding.grad(), ids[t] * d, d);
+            float e = c.variant().scaledEmbedding() ? embeddingScale() : 1f;
+            for (int t = 0; t < n; t++) VectorOps.axpy(e, dRes, t * d, embedding.grad(), ids[t] * d, d);
         }
     }
 
@@ -300,14 +345,16 @@ public final class TrainableDecoder {
         Arrays.fill(dAttOut, 0, n * d, 0f);
         gates.mixOutputBackward(dRes, a.attOut, a.mlp, dMlp, dAttOut, n, d, scale);
         Arrays.fill(dY, 0, n * d, 0f);
+        float[] dFfOut = postNormBackward(a.mlpRaw, w.postFfnNorm(), dMlp);
         if (experts[l] != null) {
-            experts[l].backward(a.y, dMlp, dY, n);
+            experts[l].backward(a.y, dFfOut, dY, n);
         } else {
             Arrays.fill(dFfAct, 0, n * ff, 0f);
-            Ops.linearBackward(w.wDown(), a.ffAct, dMlp, dFfAct, n);
+            Ops.linearBackward(w.wDown(), a.ffAct, dFfOut, dFfAct, n);
             Arrays.fill(dFfGate, 0, n * ff, 0f);
             Arrays.fill(dFfUp, 0, n * ff, 0f);
-            Ops.swigluBackward(a.ffGate, a.ffUp, dFfAct, dFfGate, dFfUp, n * ff);
+            if (geglu()) Ops.gegluBackward(a.ffGate, a.ffUp, dFfAct, dFfGate, dFfUp, n * ff);
+            else Ops.swigluBackward(a.ffGate, a.ffUp, dFfAct, dFfGate, dFfUp, n * ff);
             Ops.linearBackward(w.wGate(), a.y, dFfGate, dY, n);
             Ops.linearBackward(w.wUp(), a.y, dFfUp, dY, n);
         }
@@ -316,23 +363,35 @@ public final class TrainableDecoder {
         Ops.rmsNormBackward(a.h1, w.ffnNorm(), eps, dY, dH1, n, d);
         gates.mixAttentionBackward(a.attOut, dRes, dH1, dAttOut, n, d);
         Arrays.fill(dAtt, 0, n * qd, 0f);
-        Ops.linearBackward(w.wo(), a.att, dAttOut, dAtt, n);
+        Ops.linearBackward(w.wo(), a.att, postNormBackward(a.attRaw, w.postAttnNorm(), dAttOut), dAtt, n);
         Arrays.fill(dQ, 0, n * qd, 0f);
         Arrays.fill(dK, 0, n * kvd, 0f);
         Arrays.fill(dV, 0, n * kvd, 0f);
-        Ops.attentionBackward(a.q, a.k, a.v, a.att, a.lse, dAtt, dQ, dK, dV, n, c.numHeads(), c.numKvHeads(), hd);
+        Ops.attentionBackward(a.q, a.k, a.v, a.att, a.lse, dAtt, dQ, dK, dV, n, c.numHeads(), c.numKvHeads(), hd, scores(l));
         Arrays.fill(dX, 0, n * d, 0f);
         float[] dx = inputGrad || w.attnNorm().trainable() ? dX : null;
-        headsBackward(w.wq(), w.bq(), w.qNorm(), a.x, a.qRaw, dQ, dQRaw, dx, c.numHeads());
-        headsBackward(w.wk(), w.bk(), w.kNorm(), a.x, a.kRaw, dK, dKRaw, dx, c.numKvHeads());
+        headsBackward(w.wq(), w.bq(), w.qNorm(), a.x, a.qRaw, dQ, dQRaw, dx, c.numHeads(), rope(l));
+        headsBackward(w.wk(), w.bk(), w.kNorm(), a.x, a.kRaw, dK, dKRaw, dx, c.numKvHeads(), rope(l));
         if (w.bv() != null) Ops.addBiasBackward(w.bv(), dV, n);
         Ops.linearBackward(w.wv(), a.x, dV, dx, n);
         gates.gateBackward(a.x, dx, n, scale);
         if (dx != null) Ops.rmsNormBackward(residual[l], w.attnNorm(), eps, dX, dRes, n, d);
     }
 
+    /**
+     * d(raw) of a Gemma post norm out = norm(raw) given d(out), in the shared scratch; d(out) itself without post norms
+     * (raw null).
+     */
+    private float[] postNormBackward(float[] raw, Param norm, float[] dOut) {
+        if (raw == null) return dOut;
+        int n = T * c.hiddenSize();
+        Arrays.fill(dRaw, 0, n, 0f);
+        Ops.rmsNormBackward(raw, norm, eps, dOut, dRaw, T, c.hiddenSize());
+        return dRaw;
+    }
+
     /** Backward of {@link #projectHeads}: un-rotate, norm backward, bias, then the projection. */
-    private void headsBackward(Param w, Param bias, Param norm, float[] x, float[] raw, float[] dOut, float[] dRaw, float[] dx, int heads) {
+    private void headsBackward(Param w, Param bias, Param norm, float[] x, float[] raw, float[] dOut, float[] dRaw, float[] dx, int heads, Rope rope) {
         int n = T, width = heads * c.headDim();
         rope.rotateRows(dOut, n, heads, true);
         float[] dPre = dOut;

@@ -44,14 +44,14 @@ class CliErrorTest {
         Path dir = copyLlama(tmp);
         Path config = dir.resolve("config.json");
         Files.writeString(config, Files.readString(config).replace("\"llama\"", "\"gpt2\""));
-        assertOneLineError(Cli.run("info", "--model", dir.toString()), 1, "config.json", "unknown model_type 'gpt2'");
+        assertOneLineError(Cli.run("generate", "--model", dir.toString(), "--ids", "1"), 1, "config.json", "unknown model_type 'gpt2'");
     }
 
     @Test
     void badJsonConfig(@TempDir Path tmp) throws IOException {
         Path dir = copyLlama(tmp);
         Files.writeString(dir.resolve("config.json"), "{\"model_type\": \"llama\",\n \"hidden_size\": 128,,}");
-        assertOneLineError(Cli.run("info", "--model", dir.toString()), 1, "config.json", "bad JSON");
+        assertOneLineError(Cli.run("generate", "--model", dir.toString(), "--ids", "1"), 1, "config.json", "bad JSON");
     }
 
     @Test

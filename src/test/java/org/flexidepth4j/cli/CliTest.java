@@ -89,6 +89,8 @@ class CliTest {
         assertThat(j.get("hidden").asInt()).isEqualTo(128);
         assertThat(j.get("heads").asInt()).isEqualTo(8);
         assertThat(j.get("kv_heads").asInt()).isEqualTo(2);
+        assertThat(j.get("activation").asText()).isEqualTo("silu");
+        assertThat(j.get("sliding_window").asInt()).isZero();
         long params = 0;
         for (TensorEntry e : SafeTensors.open(LLAMA.resolve("model.safetensors")).tensors().values()) params += e.elementCount();
         assertThat(j.get("parameters").asLong()).isEqualTo(params);
@@ -107,6 +109,18 @@ class CliTest {
         assertThat(j.get("problem").asText()).endsWith("tensor blk.3.ffn_up.weight has type IQ2_XXS, not supported");
         assertThat(j.get("unsupported_types").get("IQ2_XXS").asInt()).isEqualTo(1);
         assertThat(j.get("tensor_types").get("Q4_K").asInt()).isPositive();
+    }
+
+    @Test
+    void infoNamesTheArchitectureOfAnHfDirectoryThatCannotRun(@TempDir Path tmp) throws Exception {
+        Path dir = Files.createDirectories(tmp.resolve("gpt2"));
+        Files.writeString(dir.resolve("config.json"), "{\"model_type\": \"gpt2\"}");
+        Cli r = Cli.run("info", "--model", dir.toString(), "--json");
+        assertThat(r.code()).as(r.err()).isZero();
+        JsonNode j = parse(r.out());
+        assertThat(j.get("architecture").asText()).isEqualTo("gpt2");
+        assertThat(j.get("runs").asBoolean()).isFalse();
+        assertThat(j.get("problem").asText()).contains("unknown model_type 'gpt2'");
     }
 
     @Test

@@ -147,7 +147,7 @@ final class GemmaCheckpoints {
         return "blk." + rest.substring(0, dot) + "." + suffix;
     }
 
-    private static float[] normal(long seed, int n, double std) {
+    static float[] normal(long seed, int n, double std) {
         SplittableRandom random = new SplittableRandom(seed);
         float[] v = new float[n];
         for (int i = 0; i < n; i++) v[i] = (float) (std * random.nextGaussian());

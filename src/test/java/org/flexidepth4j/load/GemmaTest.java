@@ -38,16 +38,18 @@ class GemmaTest {
     @TempDir
     static Path tmp;
     static JsonNode reference, exactGelu;
+
+    static JsonNode resource(String name) throws IOException {
+        try (InputStream in = GemmaTest.class.getResourceAsStream(name)) {
+            return new ObjectMapper().readTree(in);
+        }
+    }
     static Model gguf;
 
     @BeforeAll
     static void writeCheckpoint() throws IOException {
-        try (InputStream in = GemmaTest.class.getResourceAsStream("gemma2-llama-cpp.json")) {
-            reference = new ObjectMapper().readTree(in);
-        }
-        try (InputStream in = GemmaTest.class.getResourceAsStream("gemma2-llama-cpp-exact-gelu.json")) {
-            exactGelu = new ObjectMapper().readTree(in);
-        }
+        reference = resource("gemma2-llama-cpp.json");
+        exactGelu = resource("gemma2-llama-cpp-exact-gelu.json");
         Gguf vocabulary = Gguf.open(Shared.path("models/ggml-vocab/ggml-vocab-llama-spm.gguf"));
         gguf = ModelLoader.load(GemmaCheckpoints.gguf(GemmaCheckpoints.GEMMA2, vocabulary, tmp.resolve("gemma2.gguf")));
     }
@@ -57,8 +59,13 @@ class GemmaTest {
     }
 
     static Run greedy(Transformer t, int[] prompt, int steps) {
+        return greedy(t, prompt, steps, prompt.length + steps);
+    }
+
+    /** {@link #greedy} in a state of {@code context} positions (longrope picks its factors by it, as llama.cpp by n_ctx). */
+    static Run greedy(Transformer t, int[] prompt, int steps, int context) {
         int vocab = t.config().vocabSize();
-        InferenceState s = t.newState(prompt.length + steps);
+        InferenceState s = t.newState(context);
         float[][] logits = new float[prompt.length + steps][];
         t.forward(s, prompt, 0, prompt.length, SkipPolicy.NONE, true);
         for (int p = 0; p < prompt.length; p++) logits[p] = s.logitsRow(p);

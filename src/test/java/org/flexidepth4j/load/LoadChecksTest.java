@@ -67,8 +67,10 @@ class LoadChecksTest {
         assertHfRefused(c -> c.putObject("rope_scaling").put("type", "dynamic").put("factor", 2.0).put("original_max_position_embeddings", 64),
                 "rope type 'dynamic' with original_max_position_embeddings 64 < max_position_embeddings");
         assertHfRefused(c -> c.putObject("rope_scaling").put("type", "dynamic"), "key 'factor' is missing");
-        assertHfRefused(c -> c.putObject("rope_scaling").put("type", "longrope").put("factor", 2.0), "rope type 'longrope'");
-        assertHfRefused(c -> c.putObject("rope_scaling").put("type", "su"), "unsupported rope type 'su'");
+        assertHfRefused(c -> c.putObject("rope_scaling").put("type", "longrope").put("original_max_position_embeddings", 256), "key 'short_factor' is missing");
+        assertHfRefused(c -> c.putObject("rope_scaling").put("type", "su"), "missing or invalid key 'original_max_position_embeddings'");
+        assertHfRefused(c -> c.putObject("rope_scaling").put("type", "longrope").put("original_max_position_embeddings", 256)
+                .put("short_factor", 1.0), "key 'short_factor' is missing");
         assertHfRefused(c -> c.putObject("rope_scaling").put("type", "linear"), "key 'factor' is missing");
         assertHfRefused(c -> c.putObject("rope_scaling").put("type", "linear").put("factor", 0), "key 'factor' must be a finite number > 0, got 0");
         assertHfRefused(c -> c.putObject("rope_scaling").put("rope_type", "llama3").put("factor", 8.0).put("low_freq_factor", 4.0)
@@ -77,7 +79,7 @@ class LoadChecksTest {
         assertHfRefused(c -> c.put("rope_theta", "NaN"), "key 'rope_theta' must be a finite number > 0");
         assertHfRefused(c -> c.put("rms_norm_eps", 0), "key 'rms_norm_eps' must be a finite number > 0");
         assertHfRefused(c -> c.put("rms_norm_eps", 1e-60), "rms_norm_eps must be a finite number > 0 (as float32)");
-        assertHfRefused(c -> c.put("partial_rotary_factor", 0.5), "partial rotary embedding (32 rotated dimensions) with rotate-half pairs is not supported");
+        assertHfRefused(c -> c.put("partial_rotary_factor", 1.5), "partial_rotary_factor 1.5 is greater than 1");
         assertHfRefused(c -> c.put("max_position_embeddings", Integer.MAX_VALUE), "max_position_embeddings 2147483647 is outside 1..1048576");
         assertHfRefused(c -> c.put("num_hidden_layers", 12.5), "missing or invalid key 'num_hidden_layers'");
     }

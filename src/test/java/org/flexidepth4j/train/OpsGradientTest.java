@@ -7,6 +7,7 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.SplittableRandom;
 import java.util.function.Function;
+import org.flexidepth4j.tensor.Attention;
 import org.flexidepth4j.tensor.BF16Matrix;
 import org.flexidepth4j.tensor.F32Matrix;
 import org.flexidepth4j.tensor.Rope;
@@ -191,13 +192,31 @@ class OpsGradientTest {
         checkAttention(70, 2, 1, 16);
     }
 
+    /** Gemma's scores: scale 0.4 (query_pre_attn_scalar), soft-cap 1.5 (so tanh bends), a window of 3 keys. */
+    @Test
+    void softCappedSlidingWindowAttention() {
+        checkAttention(9, 4, 2, 4, new Attention.Scores(0.4f, 1.5f, 3));
+    }
+
+    /** The same over two query blocks and vector-wide heads, window 20. */
+    @Test
+    void softCappedSlidingWindowAttentionOverSeveralBlocks() {
+        checkAttention(70, 2, 1, 16, new Attention.Scores(0.3f, 2f, 20));
+    }
+
     private void checkAttention(int T, int heads, int kvHeads, int hd) {
+        checkAttention(T, heads, kvHeads, hd, Attention.Scores.plain(hd));
+    }
+
+    private void checkAttention(int T, int heads, int kvHeads, int hd, Attention.Scores scores) {
         int qd = heads * hd, kvd = kvHeads * hd;
         float[] q = random(T * qd, 1.5), k = random(T * kvd, 1.5), v = random(T * kvd, 1), r = random(T * qd, 1);
         float[] out = new float[T * qd], lse = new float[T * heads];
         float[] dq = new float[T * qd], dk = new float[T * kvd], dv = new float[T * kvd];
-        Ops.attention(q, k, v, out, lse, T, heads, kvHeads, hd);
-        Ops.attentionBackward(q, k, v, out, lse, r, dq, dk, dv, T, heads, kvHeads, hd);
+        Ops.attention(q, k, v, out, lse, T, heads, kvHeads, hd, scores);
+        Ops.attentionBackward(q, k, v, out, lse, r, dq, dk, dv, T, heads, kvHeads, hd, scores);
+        double scale = scores.scale(), cap = scores.softCap();
+        int window = scores.window() == 0 ? Integer.MAX_VALUE : scores.window();
         check("attention", new float[][] {q, k, v}, in -> {
             double[] o = new double[T * qd];
             for (int t = 0; t < T; t++) for (int h = 0; h < heads; h++) {
@@ -205,9 +224,12 @@ class OpsGradientTest {
                 double[] p = new double[t + 1];
                 double sum = 0;
                 for (int s = 0; s <= t; s++) {
+                    if (t - s >= window) continue;
                     double dot = 0;
                     for (int i = 0; i < hd; i++) dot += in[0][t * qd + h * hd + i] * in[1][s * kvd + g * hd + i];
-                    sum += p[s] = Math.exp(dot / Math.sqrt(hd));
+                    double score = dot * scale;
+                    if (cap > 0) score = cap * Math.tanh(score / cap);
+                    sum += p[s] = Math.exp(score);
                 }
                 for (int s = 0; s <= t; s++) for (int i = 0; i < hd; i++) o[t * qd + h * hd + i] += p[s] / sum * in[2][s * kvd + g * hd + i];
             }
@@ -227,6 +249,38 @@ class OpsGradientTest {
             for (int i = 0; i < n; i++) o[i] = silu(in[0][i]) * in[1][i];
             return o;
         }, act, r, dg, du);
+    }
+
+    @Test
+    void gegluWithTheTanhGelu() {
+        int n = 20;
+        float[] g = random(n, 4), u = random(n, 2), r = random(n, 1);
+        float[] act = new float[n], dg = new float[n], du = new float[n];
+        Ops.geglu(g, u, act, n);
+        Ops.gegluBackward(g, u, r, dg, du, n);
+        check("geglu", new float[][] {g, u}, in -> {
+            double[] o = new double[n];
+            for (int i = 0; i < n; i++) {
+                double x = in[0][i];
+                o[i] = 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x))) * in[1][i];
+            }
+            return o;
+        }, act, r, dg, du);
+    }
+
+    @Test
+    void logitSoftCap() {
+        int n = 16;
+        float cap = 3f;
+        float[] x = random(n, 8), r = random(n, 1);
+        float[] y = x.clone(), dx = r.clone();
+        Ops.softCap(y, n, cap);
+        Ops.softCapBackward(y, dx, n, cap);
+        check("softcap", new float[][] {x}, in -> {
+            double[] o = new double[n];
+            for (int i = 0; i < n; i++) o[i] = cap * Math.tanh(in[0][i] / cap);
+            return o;
+        }, y, r, dx);
     }
 
     @Test
