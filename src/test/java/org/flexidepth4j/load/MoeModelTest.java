@@ -104,6 +104,7 @@ class MoeModelTest {
         assertHfRefused("\"num_experts\": 4, \"num_experts_per_tok\": 5", "config.json: experts per token 5 is outside 1..4 (the expert count)");
         assertHfRefused("\"num_experts_per_tok\": 2", "config.json: missing or invalid key 'num_experts'");
         assertHfRefused("\"num_experts\": 4, \"num_experts_per_tok\": 2, \"mlp_only_layers\": [0]", "config.json: dense layers between the MoE layers");
+        assertHfRefused("\"num_experts\": 4, \"num_experts_per_tok\": 2, \"clip_qkv\": 8.0", "config.json: clip_qkv");
     }
 
     private static void assertHfRefused(String keys, String message) {
