@@ -128,10 +128,10 @@ public final class InfoCommand implements Callable<Integer> {
         o.put("format", "gguf");
         o.put("architecture", gguf.getString("general.architecture", null));
         String arch = gguf.getString("general.architecture", "");
-        if (gguf.has(arch + ".expert_count")) {
+        if (gguf.metadata().get(arch + ".expert_count") instanceof Number count) {
             ObjectNode moe = o.putObject("experts");
-            moe.put("count", gguf.metadata().get(arch + ".expert_count").toString());
-            moe.put("per_token", String.valueOf(gguf.metadata().get(arch + ".expert_used_count")));
+            moe.put("count", count.longValue());
+            if (gguf.metadata().get(arch + ".expert_used_count") instanceof Number used) moe.put("per_token", used.longValue());
         }
         o.put("runs", false);
         o.put("problem", problem);

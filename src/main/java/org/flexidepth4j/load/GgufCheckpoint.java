@@ -6,6 +6,8 @@ import java.nio.ByteOrder;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.flexidepth4j.io.FormatException;
 import org.flexidepth4j.io.Gguf;
 import org.flexidepth4j.io.TensorEntry;
@@ -56,6 +58,8 @@ public record GgufCheckpoint(ModelConfig config, Map<String, TensorEntry> tensor
             "ffn_up.weight", "mlp.gate_up_proj.weight");
     /** Architectures read, the mixture-of-experts ones (llama with experts is Mixtral) after the dense ones. */
     public static final Set<String> ARCHITECTURES = Set.of("llama", "mistral", "qwen2", "qwen3", "gemma2", "gemma3", "phi3", "olmoe", "qwen2moe", "qwen3moe");
+    /** Older Mixtral files' one tensor per expert ({@code ffn_gate.3.weight}) instead of the stacked {@code _exps}. */
+    private static final Pattern SPLIT_EXPERT = Pattern.compile("ffn_(gate|up|down)\\.(\\d+)\\.weight");
     /** The {@code <arch>.rope.*} keys {@link #rope} honours. */
     private static final Set<String> ROPE_KEYS = Set.of("freq_base", "dimension_count", "scale_linear", "scaling.type", "scaling.factor",
             "scaling.original_context_length", "scaling.attn_factor", "scaling.finetuned");
@@ -203,6 +207,8 @@ public record GgufCheckpoint(ModelConfig config, Map<String, TensorEntry> tensor
         String layer = gguf.substring(4, dot);
         String name = gguf.substring(dot + 1);
         String suffix = archNames.getOrDefault(name, LAYER_NAMES.get(name));
+        Matcher expert = SPLIT_EXPERT.matcher(name);
+        if (suffix == null && expert.matches()) suffix = "mlp.experts." + expert.group(2) + "." + expert.group(1) + "_proj.weight";
         return suffix == null ? null : "model.layers." + layer + "." + suffix;
     }
 }

@@ -110,6 +110,7 @@ public final class HfConfig {
         if (keys.optionalInt(c, "decoder_sparse_step", 1) != 1 || !c.path("mlp_only_layers").isEmpty()) {
             throw new FormatException(keys.file, "dense layers between the MoE layers (decoder_sparse_step, mlp_only_layers) are not supported");
         }
+        if (c.hasNonNull("clip_qkv")) throw new FormatException(keys.file, "clip_qkv (OLMoE's clamped q/k/v projections) is not supported");
         int experts = keys.requiredInt(c, mixtral ? "num_local_experts" : "num_experts");
         int ff = mixtral || type.equals("olmoe") ? keys.requiredInt(c, "intermediate_size") : keys.requiredInt(c, "moe_intermediate_size");
         int shared = type.equals("qwen2_moe") ? keys.requiredInt(c, "shared_expert_intermediate_size") : 0;

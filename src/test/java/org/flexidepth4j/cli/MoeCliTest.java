@@ -4,6 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
+import java.nio.file.Path;
+import org.flexidepth4j.GgufFiles;
+import org.flexidepth4j.tensor.DType;
+import org.junit.jupiter.api.io.TempDir;
 import org.flexidepth4j.load.MoeFiles;
 import org.junit.jupiter.api.Test;
 
@@ -27,5 +31,17 @@ class MoeCliTest {
         Cli g = Cli.run("generate", "--model", file, "--quantize", "q8_0", "--prompt", "Hello", "--max-tokens", "4");
         assertThat(g.code()).as(g.err()).isZero();
         assertThat(g.out()).isNotBlank();
+    }
+
+    @Test
+    void infoOfAMoeFileThatCannotRunStillShowsItsExperts(@TempDir Path tmp) throws IOException {
+        Path file = GgufFiles.withTensorType(MoeFiles.gguf(MoeFiles.Shape.OLMOE), tmp.resolve("mxfp4.gguf"), "blk.1.ffn_up_exps.weight", DType.MXFP4);
+        Cli r = Cli.run("info", "--model", file.toString(), "--json");
+        assertThat(r.code()).as(r.err()).isZero();
+        JsonNode j = CliTest.parse(r.out());
+        assertThat(j.get("runs").asBoolean()).isFalse();
+        assertThat(j.get("problem").asText()).endsWith("tensor blk.1.ffn_up_exps.weight has type MXFP4, not supported");
+        assertThat(j.get("experts").get("count").asInt()).isEqualTo(MoeFiles.EXPERTS);
+        assertThat(j.get("experts").get("per_token").asInt()).isEqualTo(MoeFiles.PER_TOKEN);
     }
 }

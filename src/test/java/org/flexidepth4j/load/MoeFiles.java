@@ -117,6 +117,11 @@ public final class MoeFiles {
 
     /** The GGUF form, with llama.cpp's SentencePiece vocabulary. */
     public static Path writeGguf(Shape s, Path file) throws IOException {
+        return writeGguf(s, file, false);
+    }
+
+    /** The GGUF form; {@code splitExperts}: one tensor per expert ({@code ffn_gate.E.weight}), as older Mixtral files. */
+    public static Path writeGguf(Shape s, Path file, boolean splitExperts) throws IOException {
         Gguf vocabulary = Gguf.open(VOCABULARY);
         int vocab = vocabulary.getStringArray("tokenizer.ggml.tokens").length;
         String a = s.gguf + ".";
@@ -128,7 +133,16 @@ public final class MoeFiles {
         if (s == Shape.QWEN2MOE || s == Shape.QWEN3MOE) w.put(a + "expert_feed_forward_length", EXPERT_FF);
         if (s == Shape.QWEN2MOE) w.put(a + "expert_shared_feed_forward_length", SHARED_FF);
         w.putTokenizerOf(vocabulary);
-        tensors(s, vocab).forEach((name, t) -> w.tensor(name, t.values(), t.shape()));
+        tensors(s, vocab).forEach((name, t) -> {
+            if (!splitExperts || !name.endsWith("_exps.weight")) {
+                w.tensor(name, t.values(), t.shape());
+                return;
+            }
+            int per = (int) (t.shape()[1] * t.shape()[2]);
+            for (int e = 0; e < EXPERTS; e++) {
+                w.tensor(name.replace("_exps.", "." + e + "."), java.util.Arrays.copyOfRange(t.values(), e * per, (e + 1) * per), t.shape()[1], t.shape()[2]);
+            }
+        });
         return w.write(file);
     }
 

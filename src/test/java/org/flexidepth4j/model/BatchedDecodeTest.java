@@ -27,6 +27,12 @@ class BatchedDecodeTest {
     }
 
     @Test
+    void batchedRowsEqualSingleSequenceDecodeOnAMixtureOfExpertsWithFlexiDepthRouting() throws java.io.IOException {
+        Model moe = ModelLoader.load(org.flexidepth4j.load.MoeFiles.gguf(org.flexidepth4j.load.MoeFiles.Shape.QWEN2MOE));
+        assertBatchMatchesSingle(moe, org.flexidepth4j.skip.FlexiDepthTensor.randomInit(moe.config(), new int[] {1}, 16, 16, 5, 0.5));
+    }
+
+    @Test
     void refusesASequenceTwiceAndAFullContext() {
         Transformer tf = TINYLM.transformer();
         InferenceState a = tf.newState(4), batch = tf.newBatch(2);
