@@ -10,6 +10,8 @@
 #include <string.h>
 
 #define FD_EXPORT __attribute__((visibility("default")))
+/* Small fixed loops unrolled, so their lane indices and constants are immediates (-O2 does not unroll them). */
+#define UNROLL _Pragma("GCC unroll 8")
 
 enum { LEVEL_PORTABLE = 0, LEVEL_AVX2 = 1, LEVEL_AVX512_VNNI = 2, LEVEL_NEON_DOTPROD = 3 };
 
@@ -244,7 +246,10 @@ ROWS_X86(q8_0_rows_avx2, AVX2_TARGET, dot_i8_avx2, 34, Q8_WEIGHTS)
 ROWS_X86(q4_0_rows_avx2, AVX2_TARGET, dot_i8_avx2, 18, Q4_WEIGHTS)
 ROWS_X86(q8_0_rows_avx512_vnni, VNNI_TARGET, dot_i8_vnni, 34, Q8_WEIGHTS)
 ROWS_X86(q4_0_rows_avx512_vnni, VNNI_TARGET, dot_i8_vnni, 18, Q4_WEIGHTS)
-/* Q4_K, AVX2: nibbles are unsigned, so vpmaddubsw takes them as they are; the mins are one 8-lane FMA per super-block. */
+/*
+ * Q4_K, AVX2: nibbles are unsigned, so vpmaddubsw takes them as they are; the 8 products d * scale * d(x) of a
+ * super-block are one vector, a sub-block's picked by a lane permute; the mins are one 8-lane FMA per super-block.
+ */
 #define Q4_K_X86(NAME, TARGET)                                                                                    \
     TARGET static void NAME(const uint8_t *w, int64_t row_bytes, int32_t rows, int32_t blocks,                  \
                             const int8_t *xq, const float *xd, const float *xs, float *out, int32_t add) {      \
@@ -256,18 +261,19 @@ ROWS_X86(q4_0_rows_avx512_vnni, VNNI_TARGET, dot_i8_vnni, 18, Q4_WEIGHTS)
                 const uint8_t *blk = row + 144 * b;                                                             \
                 uint8_t sc[8], mn[8];                                                                           \
                 q4_k_scales(blk + 4, sc, mn);                                                                   \
-                float d = _cvtsh_ss(load_half(blk)), dmin = _cvtsh_ss(load_half(blk + 2));                      \
                 const int8_t *x = xq + 256 * b;                                                                 \
-                const float *xdb = xd + 8 * b;                                                                  \
+                __m256 s = _mm256_mul_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *) sc))), \
+                                                       _mm256_set1_ps(_cvtsh_ss(load_half(blk)))), _mm256_loadu_ps(xd + 8 * b)); \
                 __m256 m = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *) mn)));     \
-                accMin = _mm256_fmadd_ps(_mm256_mul_ps(m, _mm256_set1_ps(dmin)), _mm256_loadu_ps(xs + 8 * b), accMin); \
-                for (int j = 0; j < 4; j++) {                                                                   \
+                accMin = _mm256_fmadd_ps(_mm256_mul_ps(m, _mm256_set1_ps(_cvtsh_ss(load_half(blk + 2)))),       \
+                                         _mm256_loadu_ps(xs + 8 * b), accMin);                                  \
+                UNROLL for (int j = 0; j < 4; j++) {                                                            \
                     __m256i q = _mm256_loadu_si256((const __m256i *) (blk + 16 + 32 * j));                     \
                     __m256i lo = _mm256_and_si256(q, low4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4); \
                     __m256i plo = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *) (x + 64 * j))), ones); \
                     __m256i phi = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *) (x + 64 * j + 32))), ones); \
-                    acc0 = _mm256_fmadd_ps(_mm256_set1_ps(d * sc[2 * j] * xdb[2 * j]), _mm256_cvtepi32_ps(plo), acc0); \
-                    acc1 = _mm256_fmadd_ps(_mm256_set1_ps(d * sc[2 * j + 1] * xdb[2 * j + 1]), _mm256_cvtepi32_ps(phi), acc1); \
+                    acc0 = _mm256_fmadd_ps(_mm256_permutevar8x32_ps(s, _mm256_set1_epi32(2 * j)), _mm256_cvtepi32_ps(plo), acc0); \
+                    acc1 = _mm256_fmadd_ps(_mm256_permutevar8x32_ps(s, _mm256_set1_epi32(2 * j + 1)), _mm256_cvtepi32_ps(phi), acc1); \
                 }                                                                                               \
             }                                                                                                   \
             store(out, r, add, hsum_avx2(_mm256_add_ps(acc0, acc1)) - hsum_avx2(accMin));                        \
@@ -289,7 +295,7 @@ ROWS_X86(q4_0_rows_avx512_vnni, VNNI_TARGET, dot_i8_vnni, 18, Q4_WEIGHTS)
             for (int32_t b = 0; b < blocks; b++) {                                                              \
                 const uint8_t *blk = row + 210 * b;                                                             \
                 float d = _cvtsh_ss(load_half(blk + 208));                                                      \
-                for (int n = 0; n < 2; n++) {                                                                   \
+                UNROLL for (int n = 0; n < 2; n++) {                                                            \
                     const uint8_t *ql = blk + 64 * n;                                                           \
                     const int8_t *sc = (const int8_t *) blk + 192 + 8 * n;                                      \
                     const int8_t *x = xq + 256 * b + 128 * n;                                                   \
@@ -303,7 +309,7 @@ ROWS_X86(q4_0_rows_avx512_vnni, VNNI_TARGET, dot_i8_vnni, 18, Q4_WEIGHTS)
                     q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), low4), _mm256_and_si256(h, bits45)); \
                     q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), low4),                    \
                                            _mm256_and_si256(_mm256_srli_epi16(h, 2), bits45));                  \
-                    for (int k = 0; k < 4; k++) {                                                               \
+                    UNROLL for (int k = 0; k < 4; k++) {                                                        \
                         __m256i v = _mm256_sub_epi8(q[k], off);                                                 \
                         __m256i scales = _mm256_set_m128i(_mm_set1_epi16(sc[2 * k + 1]), _mm_set1_epi16(sc[2 * k])); \
                         __m256i s = DOT_SCALED(v, _mm256_loadu_si256((const __m256i *) (x + 32 * k)), scales);  \
@@ -360,7 +366,6 @@ static void gemm_tiled(tile_fn tile, rows_fn rows_kernel, const uint8_t *w, int6
 
 #define TILE_ARGS const uint8_t *w, int64_t row_bytes, int32_t blocks, const int8_t *xq, const float *xd, const float *xs, \
                   int64_t x_blocks, float *out, int64_t out_stride, int32_t add
-#define UNROLL _Pragma("GCC unroll 8")
 #define TILE_STORE(ACC)                                                                                         \
     UNROLL for (int i = 0; i < GEMM_ROWS; i++)                                                                  \
         UNROLL for (int t = 0; t < GEMM_TOKENS; t++) store(out + t * out_stride, i, add, hsum_avx2(ACC[i][t]))
@@ -420,7 +425,7 @@ AVX2_TARGET static void q4_k_tile_avx2(TILE_ARGS) {
                 acc[i][t] = _mm256_fnmadd_ps(dmn, _mm256_loadu_ps(xs + t * x_blocks + 8 * b), acc[i][t]);
             }
         }
-        for (int j = 0; j < 4; j++) {
+        UNROLL for (int j = 0; j < 4; j++) {
             __m256i lo[GEMM_ROWS], hi[GEMM_ROWS];
             UNROLL for (int i = 0; i < GEMM_ROWS; i++) {
                 __m256i q = _mm256_loadu_si256((const __m256i *) (w + i * row_bytes + 144 * b + 16 + 32 * j));
@@ -462,7 +467,7 @@ AVX2_TARGET static void q6_k_tile_avx2(TILE_ARGS) {
             scales[i] = _mm_loadu_si128((const __m128i *) (blk + 192));
             UNROLL for (int t = 0; t < GEMM_TOKENS; t++) s[i][t] = _mm256_mul_ps(d, _mm256_loadu_ps(xd + t * x_blocks + 8 * b));
         }
-        for (int n = 0; n < 2; n++) {
+        UNROLL for (int n = 0; n < 2; n++) {
             __m256i q[GEMM_ROWS][4];
             UNROLL for (int i = 0; i < GEMM_ROWS; i++) {
                 const uint8_t *ql = w + i * row_bytes + 210 * b + 64 * n;
@@ -474,7 +479,7 @@ AVX2_TARGET static void q6_k_tile_avx2(TILE_ARGS) {
                 q[i][3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), low4),
                                           _mm256_and_si256(_mm256_srli_epi16(h, 2), bits45));
             }
-            for (int k = 0; k < 4; k++) {
+            UNROLL for (int k = 0; k < 4; k++) {
                 int first = 8 * n + 2 * k;
                 __m128i pick = _mm_set_epi8(first + 1, first + 1, first + 1, first + 1, first + 1, first + 1, first + 1, first + 1,
                                             first, first, first, first, first, first, first, first);

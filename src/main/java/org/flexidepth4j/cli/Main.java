@@ -57,7 +57,7 @@ public final class Main implements Runnable {
     }
 
     @Option(names = "--kernels", paramLabel = "TIER", scope = ScopeType.INHERIT,
-            description = "java, native or auto: which kernels multiply Q8_0/Q4_0 weights by 8-bit activations (auto: native when this build carries the C library for this machine)")
+            description = "java, native or auto: which kernels multiply Q8_0/Q4_0/Q4_K/Q6_K weights by 8-bit activations (auto: native when this build carries the C library for this machine)")
     void kernels(String tier) {
         Kernels.Choice choice = switch (tier.toLowerCase(java.util.Locale.ROOT)) {
             case "java" -> Kernels.Choice.JAVA;
@@ -73,7 +73,7 @@ public final class Main implements Runnable {
     }
 
     @Option(names = "--activations", paramLabel = "MODE", scope = ScopeType.INHERIT,
-            description = "q8 (default: decode quantizes activations to 8-bit blocks for Q8_0/Q4_0 weights, as llama.cpp) or f32 (float activations)")
+            description = "q8 (default: matmuls quantize activations to 8-bit blocks for Q8_0/Q4_0/Q4_K/Q6_K weights, as llama.cpp: decode on either tier, prefill on the native one) or f32 (float activations)")
     void activations(String mode) {
         Kernels.setActivations(switch (mode.toLowerCase(java.util.Locale.ROOT)) {
             case "q8" -> Kernels.Activations.Q8;
