@@ -35,7 +35,7 @@ public final class WeightsLoader {
         if (c.numLayers() > t.size()) {
             throw new FormatException(source, "the config has " + c.numLayers() + " layers but the checkpoint holds only " + t.size() + " tensors");
         }
-        Lookup in = new Lookup(splitFused(c, t), source, checkFinite, c.architecture().startsWith("gemma"));
+        Lookup in = new Lookup(splitFused(c, t), source, checkFinite, c.unitOffsetNorms());
         int d = c.hiddenSize(), qd = c.queryDim(), kvd = c.kvDim(), ff = c.intermediateSize(), hd = c.headDim();
         Matrix embedding = in.matrix("model.embed_tokens.weight", c.vocabSize(), d);
         LayerWeights[] layers = new LayerWeights[c.numLayers()];

@@ -54,6 +54,11 @@ public record ModelConfig(String architecture, int hiddenSize, int intermediateS
                 rmsNormEps, rope, tiedEmbeddings, attentionBias, qkNorm, variant, v);
     }
 
+    /** Whether HF files store this architecture's RMSNorm weights as w applied as 1 + w (Gemma): the loader adds the 1. */
+    public boolean unitOffsetNorms() {
+        return architecture.startsWith("gemma");
+    }
+
     /** The RoPE of layer {@code layer}: the sliding layers' own when the variant gives one. */
     public RopeConfig rope(int layer) {
         return variant.slidingRope() != null && variant.slides(layer) ? variant.slidingRope() : rope;

@@ -80,9 +80,16 @@ public final class Trainer {
         } else {
             output = out.resolve("model.safetensors");
             SafeTensorsWriter w = new SafeTensorsWriter();
+            // Gemma's norms multiply by 1 + w, and HF files store w: the loader's 1 comes off again
+            boolean unitOffsetNorms = mc.unitOffsetNorms();
             for (Param p : adam.params()) {
-                if (p.rows() == 1) w.addF32(p.name(), p.value(), p.cols());
-                else w.addF32(p.name(), p.value(), p.rows(), p.cols());
+                float[] v = p.value();
+                if (unitOffsetNorms && p.name().endsWith("norm.weight")) {
+                    v = v.clone();
+                    for (int i = 0; i < v.length; i++) v[i] -= 1f;
+                }
+                if (p.rows() == 1) w.addF32(p.name(), v, p.cols());
+                else w.addF32(p.name(), v, p.rows(), p.cols());
             }
             w.metadata("format", "pt").write(output);
         }

@@ -1,5 +1,8 @@
 package org.flexidepth4j.load;
 
+import static org.flexidepth4j.load.RandomCheckpoints.add;
+import static org.flexidepth4j.load.RandomCheckpoints.normal;
+
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
@@ -7,10 +10,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.SplittableRandom;
 import org.flexidepth4j.io.Gguf;
 import org.flexidepth4j.io.GgufWriter;
-import org.flexidepth4j.io.SafeTensorsWriter;
 
 /**
  * Random-weight Gemma 2 and Gemma 3 checkpoints of a small shape, written from the same values as a GGUF file (llama.cpp's
@@ -70,11 +71,6 @@ final class GemmaCheckpoints {
         return t;
     }
 
-    private static void add(Map<String, float[]> t, Map<String, long[]> shapes, String name, float[] values, long... shape) {
-        t.put(name, values);
-        shapes.put(name, shape);
-    }
-
     /** The GGUF file llama.cpp reads: its names, 1 + w norms, the vocabulary of {@code vocabulary}. */
     static Path gguf(Shape s, Gguf vocabulary, Path file) throws IOException {
         int vocab = vocabulary.getStringArray("tokenizer.ggml.tokens").length;
@@ -95,7 +91,7 @@ final class GemmaCheckpoints {
                 stored = new float[values.length];
                 for (int i = 0; i < values.length; i++) stored[i] = values[i] + 1f;
             }
-            w.tensor(ggufName(name), stored, shapes.get(name));
+            w.tensor(RandomCheckpoints.ggufName(name, GGUF_LAYER_NAMES), stored, shapes.get(name));
         });
         return w.write(file);
     }
@@ -116,41 +112,23 @@ final class GemmaCheckpoints {
             c.put("rope_theta", 10000.0).put("attn_logit_softcapping", s.attentionCap()).put("final_logit_softcapping", s.finalCap());
         }
         Files.writeString(dir.resolve("config.json"), c.toPrettyString());
-        SafeTensorsWriter w = new SafeTensorsWriter();
         Map<String, long[]> shapes = new LinkedHashMap<>();
-        tensors(s, vocab, shapes).forEach((name, values) -> w.addF32(name, values, shapes.get(name)));
-        w.write(dir.resolve("model.safetensors"));
+        RandomCheckpoints.writeSafetensors(tensors(s, vocab, shapes), shapes, dir.resolve("model.safetensors"));
         return dir;
     }
 
-    private static String ggufName(String hf) {
-        if (hf.equals("model.embed_tokens.weight")) return "token_embd.weight";
-        if (hf.equals("model.norm.weight")) return "output_norm.weight";
-        String rest = hf.substring("model.layers.".length());
-        int dot = rest.indexOf('.');
-        String suffix = switch (rest.substring(dot + 1)) {
-            case "input_layernorm.weight" -> "attn_norm.weight";
-            case "self_attn.q_proj.weight" -> "attn_q.weight";
-            case "self_attn.k_proj.weight" -> "attn_k.weight";
-            case "self_attn.v_proj.weight" -> "attn_v.weight";
-            case "self_attn.o_proj.weight" -> "attn_output.weight";
-            case "self_attn.q_norm.weight" -> "attn_q_norm.weight";
-            case "self_attn.k_norm.weight" -> "attn_k_norm.weight";
-            case "post_attention_layernorm.weight" -> "post_attention_norm.weight";
-            case "pre_feedforward_layernorm.weight" -> "ffn_norm.weight";
-            case "mlp.gate_proj.weight" -> "ffn_gate.weight";
-            case "mlp.up_proj.weight" -> "ffn_up.weight";
-            case "mlp.down_proj.weight" -> "ffn_down.weight";
-            case "post_feedforward_layernorm.weight" -> "post_ffw_norm.weight";
-            default -> throw new IllegalArgumentException(hf);
-        };
-        return "blk." + rest.substring(0, dot) + "." + suffix;
-    }
-
-    static float[] normal(long seed, int n, double std) {
-        SplittableRandom random = new SplittableRandom(seed);
-        float[] v = new float[n];
-        for (int i = 0; i < n; i++) v[i] = (float) (std * random.nextGaussian());
-        return v;
-    }
+    private static final Map<String, String> GGUF_LAYER_NAMES = Map.ofEntries(
+            Map.entry("input_layernorm.weight", "attn_norm.weight"),
+            Map.entry("self_attn.q_proj.weight", "attn_q.weight"),
+            Map.entry("self_attn.k_proj.weight", "attn_k.weight"),
+            Map.entry("self_attn.v_proj.weight", "attn_v.weight"),
+            Map.entry("self_attn.o_proj.weight", "attn_output.weight"),
+            Map.entry("self_attn.q_norm.weight", "attn_q_norm.weight"),
+            Map.entry("self_attn.k_norm.weight", "attn_k_norm.weight"),
+            Map.entry("post_attention_layernorm.weight", "post_attention_norm.weight"),
+            Map.entry("pre_feedforward_layernorm.weight", "ffn_norm.weight"),
+            Map.entry("mlp.gate_proj.weight", "ffn_gate.weight"),
+            Map.entry("mlp.up_proj.weight", "ffn_up.weight"),
+            Map.entry("mlp.down_proj.weight", "ffn_down.weight"),
+            Map.entry("post_feedforward_layernorm.weight", "post_ffw_norm.weight"));
 }

@@ -1,5 +1,8 @@
 package org.flexidepth4j.load;
 
+import static org.flexidepth4j.load.RandomCheckpoints.add;
+import static org.flexidepth4j.load.RandomCheckpoints.normal;
+
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
@@ -9,7 +12,6 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import org.flexidepth4j.io.Gguf;
 import org.flexidepth4j.io.GgufWriter;
-import org.flexidepth4j.io.SafeTensorsWriter;
 import org.flexidepth4j.model.RopeConfig;
 
 /**
@@ -61,29 +63,24 @@ final class PhiCheckpoints {
         Map<String, float[]> t = new LinkedHashMap<>();
         int d = s.hidden(), qd = s.heads() * s.headDim(), kvd = s.kvHeads() * s.headDim();
         long seed = 101;
-        put(t, shapes, "model.embed_tokens.weight", GemmaCheckpoints.normal(seed++, vocab * d, 0.5), vocab, d);
+        add(t, shapes, "model.embed_tokens.weight", normal(seed++, vocab * d, 0.5), vocab, d);
         for (int i = 0; i < s.layers(); i++) {
             String p = "model.layers." + i + ".";
-            put(t, shapes, p + "input_layernorm.weight", plusOne(GemmaCheckpoints.normal(seed++, d, 0.1)), d);
-            put(t, shapes, p + "self_attn.qkv_proj.weight", GemmaCheckpoints.normal(seed++, (qd + 2 * kvd) * d, 0.15), qd + 2 * kvd, d);
-            put(t, shapes, p + "self_attn.o_proj.weight", GemmaCheckpoints.normal(seed++, d * qd, 0.1), d, qd);
-            put(t, shapes, p + "post_attention_layernorm.weight", plusOne(GemmaCheckpoints.normal(seed++, d, 0.1)), d);
-            put(t, shapes, p + "mlp.gate_up_proj.weight", GemmaCheckpoints.normal(seed++, 2 * s.ff() * d, 0.1), 2 * s.ff(), d);
-            put(t, shapes, p + "mlp.down_proj.weight", GemmaCheckpoints.normal(seed++, d * s.ff(), 0.1), d, s.ff());
+            add(t, shapes, p + "input_layernorm.weight", plusOne(normal(seed++, d, 0.1)), d);
+            add(t, shapes, p + "self_attn.qkv_proj.weight", normal(seed++, (qd + 2 * kvd) * d, 0.15), qd + 2 * kvd, d);
+            add(t, shapes, p + "self_attn.o_proj.weight", normal(seed++, d * qd, 0.1), d, qd);
+            add(t, shapes, p + "post_attention_layernorm.weight", plusOne(normal(seed++, d, 0.1)), d);
+            add(t, shapes, p + "mlp.gate_up_proj.weight", normal(seed++, 2 * s.ff() * d, 0.1), 2 * s.ff(), d);
+            add(t, shapes, p + "mlp.down_proj.weight", normal(seed++, d * s.ff(), 0.1), d, s.ff());
         }
-        put(t, shapes, "model.norm.weight", plusOne(GemmaCheckpoints.normal(seed++, d, 0.1)), d);
-        if (!s.tied()) put(t, shapes, "lm_head.weight", GemmaCheckpoints.normal(seed, vocab * d, 0.1), vocab, d);
+        add(t, shapes, "model.norm.weight", plusOne(normal(seed++, d, 0.1)), d);
+        if (!s.tied()) add(t, shapes, "lm_head.weight", normal(seed, vocab * d, 0.1), vocab, d);
         return t;
     }
 
     private static float[] plusOne(float[] v) {
         for (int i = 0; i < v.length; i++) v[i] += 1f;
         return v;
-    }
-
-    private static void put(Map<String, float[]> t, Map<String, long[]> shapes, String name, float[] values, long... shape) {
-        t.put(name, values);
-        shapes.put(name, shape);
     }
 
     static Path gguf(Shape s, Gguf vocabulary, Path file) throws IOException {
@@ -96,7 +93,7 @@ final class PhiCheckpoints {
                 .put("phi3.rope.freq_base", 10000f).put("phi3.attention.sliding_window", s.window())
                 .put("phi3.rope.scaling.attn_factor", s.attentionFactor()).putTokenizerOf(vocabulary);
         Map<String, long[]> shapes = new LinkedHashMap<>();
-        tensors(s, vocab, shapes).forEach((name, values) -> w.tensor(ggufName(name), values, shapes.get(name)));
+        tensors(s, vocab, shapes).forEach((name, values) -> w.tensor(RandomCheckpoints.ggufName(name, GGUF_LAYER_NAMES), values, shapes.get(name)));
         w.tensor("rope_factors_long.weight", s.longFactors(), s.rotaryDim() / 2);
         w.tensor("rope_factors_short.weight", s.shortFactors(), s.rotaryDim() / 2);
         return w.write(file);
@@ -117,31 +114,16 @@ final class PhiCheckpoints {
         for (float f : s.shortFactors()) rope.withArray("short_factor").add(f);
         for (float f : s.longFactors()) rope.withArray("long_factor").add(f);
         Files.writeString(dir.resolve("config.json"), c.toPrettyString());
-        SafeTensorsWriter w = new SafeTensorsWriter();
         Map<String, long[]> shapes = new LinkedHashMap<>();
-        tensors(s, vocab, shapes).forEach((name, values) -> w.addF32(name, values, shapes.get(name)));
-        w.write(dir.resolve("model.safetensors"));
+        RandomCheckpoints.writeSafetensors(tensors(s, vocab, shapes), shapes, dir.resolve("model.safetensors"));
         return dir;
     }
 
-    private static String ggufName(String hf) {
-        switch (hf) {
-            case "model.embed_tokens.weight": return "token_embd.weight";
-            case "model.norm.weight": return "output_norm.weight";
-            case "lm_head.weight": return "output.weight";
-            default:
-        }
-        String rest = hf.substring("model.layers.".length());
-        int dot = rest.indexOf('.');
-        String suffix = switch (rest.substring(dot + 1)) {
-            case "input_layernorm.weight" -> "attn_norm.weight";
-            case "self_attn.qkv_proj.weight" -> "attn_qkv.weight";
-            case "self_attn.o_proj.weight" -> "attn_output.weight";
-            case "post_attention_layernorm.weight" -> "ffn_norm.weight";
-            case "mlp.gate_up_proj.weight" -> "ffn_up.weight";
-            case "mlp.down_proj.weight" -> "ffn_down.weight";
-            default -> throw new IllegalArgumentException(hf);
-        };
-        return "blk." + rest.substring(0, dot) + "." + suffix;
-    }
+    private static final Map<String, String> GGUF_LAYER_NAMES = Map.of(
+            "input_layernorm.weight", "attn_norm.weight",
+            "self_attn.qkv_proj.weight", "attn_qkv.weight",
+            "self_attn.o_proj.weight", "attn_output.weight",
+            "post_attention_layernorm.weight", "ffn_norm.weight",
+            "mlp.gate_up_proj.weight", "ffn_up.weight",
+            "mlp.down_proj.weight", "ffn_down.weight");
 }

@@ -237,35 +237,36 @@ class OpsGradientTest {
         }, out, r, dq, dk, dv);
     }
 
-    @Test
-    void swiglu() {
+    interface GatedForward {
+        void apply(float[] gate, float[] up, float[] act, int n);
+    }
+
+    interface GatedBackward {
+        void apply(float[] gate, float[] up, float[] dact, float[] dgate, float[] dup, int n);
+    }
+
+    /** act = f(gate)·up against {@code f} in float64, with both input gradients. */
+    private void checkGated(String op, GatedForward forward, GatedBackward backward, java.util.function.DoubleUnaryOperator f, double gateScale) {
         int n = 20;
-        float[] g = random(n, 3), u = random(n, 2), r = random(n, 1);
+        float[] g = random(n, gateScale), u = random(n, 2), r = random(n, 1);
         float[] act = new float[n], dg = new float[n], du = new float[n];
-        Ops.swiglu(g, u, act, n);
-        Ops.swigluBackward(g, u, r, dg, du, n);
-        check("swiglu", new float[][] {g, u}, in -> {
+        forward.apply(g, u, act, n);
+        backward.apply(g, u, r, dg, du, n);
+        check(op, new float[][] {g, u}, in -> {
             double[] o = new double[n];
-            for (int i = 0; i < n; i++) o[i] = silu(in[0][i]) * in[1][i];
+            for (int i = 0; i < n; i++) o[i] = f.applyAsDouble(in[0][i]) * in[1][i];
             return o;
         }, act, r, dg, du);
     }
 
     @Test
+    void swiglu() {
+        checkGated("swiglu", Ops::swiglu, Ops::swigluBackward, OpsGradientTest::silu, 3);
+    }
+
+    @Test
     void gegluWithTheTanhGelu() {
-        int n = 20;
-        float[] g = random(n, 4), u = random(n, 2), r = random(n, 1);
-        float[] act = new float[n], dg = new float[n], du = new float[n];
-        Ops.geglu(g, u, act, n);
-        Ops.gegluBackward(g, u, r, dg, du, n);
-        check("geglu", new float[][] {g, u}, in -> {
-            double[] o = new double[n];
-            for (int i = 0; i < n; i++) {
-                double x = in[0][i];
-                o[i] = 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x))) * in[1][i];
-            }
-            return o;
-        }, act, r, dg, du);
+        checkGated("geglu", Ops::geglu, Ops::gegluBackward, x -> 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x))), 4);
     }
 
     @Test
