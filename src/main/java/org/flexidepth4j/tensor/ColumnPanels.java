@@ -125,6 +125,13 @@ public final class ColumnPanels extends Matrix {
     }
 
     @Override
+    void int8Tokens(Q8Activations x, int firstBlock, int tokens, int rowStart, int rowEnd, float[] out, int outOffset, int outStride, boolean add) {
+        for (int p = 0; p < panels.length; p++) {
+            panels[p].int8Tokens(x, firstBlock + p * (PANEL_COLS / Q8Activations.BLOCK), tokens, rowStart, rowEnd, out, outOffset, outStride, add || p > 0);
+        }
+    }
+
+    @Override
     public Matrix rowSlice(int first, int n) {
         Matrix[] sliced = new Matrix[panels.length];
         for (int p = 0; p < panels.length; p++) sliced[p] = panels[p].rowSlice(first, n);

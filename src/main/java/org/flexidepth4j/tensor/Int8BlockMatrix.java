@@ -8,12 +8,13 @@ import java.lang.invoke.MethodHandle;
  * dtype when {@link Kernels} runs the native tier, else its Java {@link #int8Dot} row by row.
  */
 abstract class Int8BlockMatrix extends BlockMatrix {
-    /** The native library's row kernel for this dtype (null when the library did not load). */
-    private final MethodHandle nativeRows;
+    /** The native library's row and batched-decode kernels for this dtype (null when the library did not load). */
+    private final MethodHandle nativeRows, nativeTokens;
 
-    protected Int8BlockMatrix(DType dtype, MemorySegment data, int rows, int cols, MethodHandle nativeRows) {
+    protected Int8BlockMatrix(DType dtype, MemorySegment data, int rows, int cols, MethodHandle nativeRows, MethodHandle nativeTokens) {
         super(dtype, data, rows, cols);
         this.nativeRows = nativeRows;
+        this.nativeTokens = nativeTokens;
     }
 
     /** The Java integer dot of one row: sum over blocks of d(w) * d(x) * (the block's exact int sum). */
@@ -32,5 +33,20 @@ abstract class Int8BlockMatrix extends BlockMatrix {
             return;
         }
         for (int r = rowStart; r < rowEnd; r++) RowBlockDot.store(out, outOffset + r, add, int8Dot(r, x, firstBlock));
+    }
+
+    /** Natively, each row read once for several tokens; in Java, a dot per token while the row is in L1. */
+    @Override
+    final void int8Tokens(Q8Activations x, int firstBlock, int tokens, int rowStart, int rowEnd, float[] out, int outOffset, int outStride, boolean add) {
+        if (Kernels.nativeTier()) {
+            Kernels.Native.tokens(nativeTokens, Kernels.Native.BEST_LEVEL, data.asSlice(rowStart * rowBytes()), rowBytes(),
+                    rowEnd - rowStart, blocksPerRow, x, firstBlock, tokens, out, outOffset + rowStart, outStride, add);
+            return;
+        }
+        for (int r = rowStart; r < rowEnd; r++) {
+            for (int t = 0; t < tokens; t++) {
+                RowBlockDot.store(out, outOffset + t * outStride + r, add, int8Dot(r, x, firstBlock + t * x.blocksPerToken));
+            }
+        }
     }
 }

@@ -88,13 +88,13 @@ public final class Kernels {
         static final SymbolLookup LIBRARY;
         static final String PROBLEM;
         static final int BEST_LEVEL;
-        static final MethodHandle Q8_0_ROWS, Q4_0_ROWS;
+        static final MethodHandle Q8_0_ROWS, Q4_0_ROWS, Q8_0_TOKENS, Q4_0_TOKENS;
 
         static {
             SymbolLookup lib = null;
             String problem = null;
             int level = 0;
-            MethodHandle q8 = null, q4 = null;
+            MethodHandle q8 = null, q4 = null, q8Tokens = null, q4Tokens = null;
             try {
                 lib = SymbolLookup.libraryLookup(libraryPath(), Arena.global());
                 Linker linker = Linker.nativeLinker();
@@ -104,6 +104,11 @@ public final class Kernels {
                 // critical: no thread-state transition, and heap arrays (activations, outputs) are passed in place
                 q8 = linker.downcallHandle(lib.findOrThrow("fd_q8_0_rows"), rows, Linker.Option.critical(true));
                 q4 = linker.downcallHandle(lib.findOrThrow("fd_q4_0_rows"), rows, Linker.Option.critical(true));
+                FunctionDescriptor tokens = FunctionDescriptor.ofVoid(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
+                        ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
+                        ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT);
+                q8Tokens = linker.downcallHandle(lib.findOrThrow("fd_q8_0_tokens"), tokens, Linker.Option.critical(true));
+                q4Tokens = linker.downcallHandle(lib.findOrThrow("fd_q4_0_tokens"), tokens, Linker.Option.critical(true));
             } catch (Throwable e) {
                 lib = null;
                 problem = e.getMessage() == null ? e.toString() : e.getMessage();
@@ -113,6 +118,8 @@ public final class Kernels {
             BEST_LEVEL = level;
             Q8_0_ROWS = q8;
             Q4_0_ROWS = q4;
+            Q8_0_TOKENS = q8Tokens;
+            Q4_0_TOKENS = q4Tokens;
         }
 
         static String levelName() {
@@ -147,6 +154,23 @@ public final class Kernels {
                         MemorySegment.ofArray(x.quants).asSlice((long) firstBlock * Q8Activations.BLOCK),
                         MemorySegment.ofArray(x.scales).asSlice(4L * firstBlock),
                         MemorySegment.ofArray(out).asSlice(4L * outOffset), add ? 1 : 0);
+            } catch (Throwable e) {
+                throw new IllegalStateException("native kernel failed", e);
+            }
+        }
+
+        /**
+         * One native call of batched decode: rows [0, rows) against {@code tokens} tokens, token t's activations at
+         * block {@code firstBlock + t * x.blocksPerToken}, its output at {@code outOffset + t * outStride}; each sum
+         * bit for bit the one {@link #rows} gives that token alone.
+         */
+        static void tokens(MethodHandle kernel, int level, MemorySegment weights, long rowBytes, int rows, int blocks,
+                           Q8Activations x, int firstBlock, int tokens, float[] out, int outOffset, int outStride, boolean add) {
+            try {
+                kernel.invokeExact(level, weights, rowBytes, rows, blocks,
+                        MemorySegment.ofArray(x.quants).asSlice((long) firstBlock * Q8Activations.BLOCK),
+                        MemorySegment.ofArray(x.scales).asSlice(4L * firstBlock), (long) x.blocksPerToken, tokens,
+                        MemorySegment.ofArray(out).asSlice(4L * outOffset), (long) outStride, add ? 1 : 0);
             } catch (Throwable e) {
                 throw new IllegalStateException("native kernel failed", e);
             }

@@ -63,7 +63,8 @@ public abstract class Matrix {
         if (tokens < GEMM_MIN_TOKENS && Kernels.activations() == Kernels.Activations.Q8 && takesInt8Activations()) {
             Q8Activations qx = Q8Activations.quantize(x, xOffset, xStride, cols, tokens);
             forRows(tokens, (start, end) -> {
-                for (int t = 0; t < tokens; t++) int8Rows(qx, qx.firstBlock(t), start, end, out, outOffset + t * outStride, false);
+                if (tokens == 1) int8Rows(qx, 0, start, end, out, outOffset, false);
+                else int8Tokens(qx, 0, tokens, start, end, out, outOffset, outStride, false);
             });
             return;
         }
@@ -186,6 +187,16 @@ public abstract class Matrix {
      * is block {@code firstBlock} of x, for r in [rowStart, rowEnd); native or Java as {@link Kernels} says.
      */
     void int8Rows(Q8Activations x, int firstBlock, int rowStart, int rowEnd, float[] out, int outOffset, boolean add) {
+        throw new UnsupportedOperationException(dtype() + " has no integer dot");
+    }
+
+    /**
+     * Batched decode: {@link #int8Rows} for tokens [0, tokens), token t's activations from block
+     * {@code firstBlock + t * x.blocksPerToken} and its outputs at {@code outOffset + t * outStride}; every
+     * (row, token) sum is bit for bit the one {@link #int8Rows} gives that token alone, so a sequence's logits do not
+     * depend on who else is in the batch.
+     */
+    void int8Tokens(Q8Activations x, int firstBlock, int tokens, int rowStart, int rowEnd, float[] out, int outOffset, int outStride, boolean add) {
         throw new UnsupportedOperationException(dtype() + " has no integer dot");
     }
 
