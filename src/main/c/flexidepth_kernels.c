@@ -503,6 +503,76 @@ AVX2_TARGET static void q6_k_tile_avx2(TILE_ARGS) {
     TILE_STORE(acc);
 }
 
+
+
+/*
+ * Batched decode: one row against N (1-4) tokens, the row's weights loaded and decoded once per block for all of
+ * them, each token's sum in ROWS_X86's exact order (two accumulators over block pairs, the odd tail into the first,
+ * the same scale product), so a token's result does not depend on the others in its batch.
+ */
+#define ROW_TOKENS_X86(NAME, TARGET, DOT, BLOCK_BYTES, WEIGHTS)                                                  \
+    TARGET static inline __attribute__((always_inline)) void NAME(                                              \
+            int n, const uint8_t *row, int32_t blocks, const int8_t *xq, const float *xd, int64_t x_blocks,     \
+            float *out, int64_t out_stride, int32_t add) {                                                      \
+        __m256 acc0[4], acc1[4];                                                                                \
+        _Pragma("GCC unroll 4") for (int t = 0; t < n; t++) acc0[t] = acc1[t] = _mm256_setzero_ps();                                    \
+        int32_t b = 0;                                                                                          \
+        for (; b + 1 < blocks; b += 2) {                                                                        \
+            const uint8_t *blk0 = row + BLOCK_BYTES * b, *blk1 = blk0 + BLOCK_BYTES;                            \
+            __m256i w0 = WEIGHTS(blk0 + 2), w1 = WEIGHTS(blk1 + 2);                                             \
+            float d0 = _cvtsh_ss(load_half(blk0)), d1 = _cvtsh_ss(load_half(blk1));                             \
+            _Pragma("GCC unroll 4") for (int t = 0; t < n; t++) {                                                                       \
+                const int8_t *x = xq + t * x_blocks * 32 + 32 * b;                                              \
+                const float *xs = xd + t * x_blocks + b;                                                        \
+                __m256i p0 = DOT(w0, _mm256_loadu_si256((const __m256i *) x));                                  \
+                __m256i p1 = DOT(w1, _mm256_loadu_si256((const __m256i *) (x + 32)));                           \
+                acc0[t] = _mm256_fmadd_ps(_mm256_set1_ps(d0 * xs[0]), _mm256_cvtepi32_ps(p0), acc0[t]);         \
+                acc1[t] = _mm256_fmadd_ps(_mm256_set1_ps(d1 * xs[1]), _mm256_cvtepi32_ps(p1), acc1[t]);         \
+            }                                                                                                   \
+        }                                                                                                       \
+        if (b < blocks) {                                                                                       \
+            const uint8_t *blk = row + BLOCK_BYTES * b;                                                         \
+            __m256i w = WEIGHTS(blk + 2);                                                                       \
+            float d = _cvtsh_ss(load_half(blk));                                                                \
+            _Pragma("GCC unroll 4") for (int t = 0; t < n; t++) {                                                                       \
+                __m256i p = DOT(w, _mm256_loadu_si256((const __m256i *) (xq + t * x_blocks * 32 + 32 * b)));   \
+                acc0[t] = _mm256_fmadd_ps(_mm256_set1_ps(d * xd[t * x_blocks + b]), _mm256_cvtepi32_ps(p), acc0[t]); \
+            }                                                                                                   \
+        }                                                                                                       \
+        _Pragma("GCC unroll 4") for (int t = 0; t < n; t++) store(out + t * out_stride, 0, add, hsum_avx2(_mm256_add_ps(acc0[t], acc1[t]))); \
+    }
+
+/* Rows [0, rows) against every token, four at a time (their accumulators fill the sixteen registers). */
+#define TOKENS_X86(NAME, TARGET, ROW_TOKENS, BLOCK_BYTES)                                                        \
+    TARGET static void NAME(const uint8_t *w, int64_t row_bytes, int32_t rows, int32_t blocks,                  \
+                            const int8_t *xq, const float *xd, int64_t x_blocks, int32_t tokens,                \
+                            float *out, int64_t out_stride, int32_t add) {                                      \
+        for (int32_t r = 0; r < rows; r++) {                                                                    \
+            const uint8_t *row = w + r * row_bytes;                                                             \
+            int32_t t = 0;                                                                                      \
+            for (; t + 4 <= tokens; t += 4) {                                                                   \
+                ROW_TOKENS(4, row, blocks, xq + t * x_blocks * 32, xd + t * x_blocks, x_blocks, out + t * out_stride + r, out_stride, add); \
+            }                                                                                                   \
+            const int8_t *xt = xq + t * x_blocks * 32;                                                          \
+            const float *dt = xd + t * x_blocks;                                                                \
+            float *ot = out + t * out_stride + r;                                                               \
+            switch (tokens - t) {                                                                               \
+                case 3: ROW_TOKENS(3, row, blocks, xt, dt, x_blocks, ot, out_stride, add); break;              \
+                case 2: ROW_TOKENS(2, row, blocks, xt, dt, x_blocks, ot, out_stride, add); break;              \
+                case 1: ROW_TOKENS(1, row, blocks, xt, dt, x_blocks, ot, out_stride, add); break;              \
+                default: break;                                                                                 \
+            }                                                                                                   \
+        }                                                                                                       \
+    }
+
+ROW_TOKENS_X86(q8_0_row_tokens_avx2, AVX2_TARGET, dot_i8_avx2, 34, Q8_WEIGHTS)
+ROW_TOKENS_X86(q4_0_row_tokens_avx2, AVX2_TARGET, dot_i8_avx2, 18, Q4_WEIGHTS)
+ROW_TOKENS_X86(q8_0_row_tokens_avx512_vnni, VNNI_TARGET, dot_i8_vnni, 34, Q8_WEIGHTS)
+ROW_TOKENS_X86(q4_0_row_tokens_avx512_vnni, VNNI_TARGET, dot_i8_vnni, 18, Q4_WEIGHTS)
+TOKENS_X86(q8_0_tokens_avx2, AVX2_TARGET, q8_0_row_tokens_avx2, 34)
+TOKENS_X86(q4_0_tokens_avx2, AVX2_TARGET, q4_0_row_tokens_avx2, 18)
+TOKENS_X86(q8_0_tokens_avx512_vnni, VNNI_TARGET, q8_0_row_tokens_avx512_vnni, 34)
+TOKENS_X86(q4_0_tokens_avx512_vnni, VNNI_TARGET, q4_0_row_tokens_avx512_vnni, 18)
 #endif
 
 /* ---- AArch64 Linux with the dot-product extension (sdot; the CPU's support read from the auxiliary vector) ---- */
@@ -655,3 +725,65 @@ GEMM_EXPORT(fd_q4_0_gemm, (level, q4_0_rows_portable, q4_0_rows_avx2, q4_0_rows_
             q4_0_tile_avx2)
 GEMM_EXPORT(fd_q4_k_gemm, (level, q4_k_rows_portable, q4_k_rows_avx2, q4_k_rows_avx2, q4_k_rows_portable), q4_k_tile_avx2)
 GEMM_EXPORT(fd_q6_k_gemm, (level, q6_k_rows_portable, q6_k_rows_avx2, q6_k_rows_avx2, q6_k_rows_portable), q6_k_tile_avx2)
+
+/* ---- batched decode: every row against several tokens ---- */
+
+typedef void (*tokens_fn)(const uint8_t *, int64_t, int32_t, int32_t, const int8_t *, const float *, int64_t, int32_t,
+                          float *, int64_t, int32_t);
+
+/* Rows per tile of the levels without a token kernel: each tile's rows stay in L1 while every token passes. */
+enum { TOKENS_TILE_ROWS = 8 };
+
+/* A level without a token kernel: its row kernel per tile of rows and token, so each sum is the row kernel's (Q8_0 and Q4_0 read no block sums). */
+static void tokens_by_rows(rows_fn rows_kernel, const uint8_t *w, int64_t row_bytes, int32_t rows, int32_t blocks,
+                           const int8_t *xq, const float *xd, int64_t x_blocks, int32_t tokens, float *out,
+                           int64_t out_stride, int32_t add) {
+    for (int32_t r = 0; r < rows; r += TOKENS_TILE_ROWS) {
+        int32_t n = rows - r < TOKENS_TILE_ROWS ? rows - r : TOKENS_TILE_ROWS;
+        for (int32_t t = 0; t < tokens; t++) {
+            rows_kernel(w + r * row_bytes, row_bytes, n, blocks, xq + t * x_blocks * 32, xd + t * x_blocks, 0,
+                        out + t * out_stride + r, add);
+        }
+    }
+}
+
+static void run_tokens(int32_t level, rows_fn rows_kernel, tokens_fn avx2, tokens_fn vnni, const uint8_t *w,
+                   int64_t row_bytes, int32_t rows, int32_t blocks, const int8_t *xq, const float *xd,
+                   int64_t x_blocks, int32_t n, float *out, int64_t out_stride, int32_t add) {
+    (void) avx2; (void) vnni;
+#ifdef FD_X86
+    tokens_fn kernel = !fd_supports(level) ? 0 : level == LEVEL_AVX2 ? avx2 : level == LEVEL_AVX512_VNNI ? vnni : 0;
+    if (kernel) {
+        kernel(w, row_bytes, rows, blocks, xq, xd, x_blocks, n, out, out_stride, add);
+        return;
+    }
+#endif
+    tokens_by_rows(rows_kernel, w, row_bytes, rows, blocks, xq, xd, x_blocks, n, out, out_stride, add);
+}
+
+#ifndef FD_X86
+#define q8_0_tokens_avx2 0
+#define q4_0_tokens_avx2 0
+#define q8_0_tokens_avx512_vnni 0
+#define q4_0_tokens_avx512_vnni 0
+#endif
+
+/*
+ * Batched decode: out[t * out_stride + r] (or += when add) = fd_q8_0_rows's sum of row r against token t, whose
+ * activations start at xq + 32 * t * x_blocks and xd + t * x_blocks, for rows [0, rows) and tokens [0, n); each
+ * row is read once for several tokens where the level has a token kernel, and every sum is bit for bit the one
+ * fd_q8_0_rows gives for that token alone.
+ */
+FD_EXPORT void fd_q8_0_tokens(int32_t level, const uint8_t *w, int64_t row_bytes, int32_t rows, int32_t blocks,
+                              const int8_t *xq, const float *xd, int64_t x_blocks, int32_t n, float *out,
+                              int64_t out_stride, int32_t add) {
+    run_tokens(level, pick(level, q8_0_rows_portable, q8_0_rows_avx2, q8_0_rows_avx512_vnni, q8_0_rows_neon_dotprod),
+           q8_0_tokens_avx2, q8_0_tokens_avx512_vnni, w, row_bytes, rows, blocks, xq, xd, x_blocks, n, out, out_stride, add);
+}
+
+FD_EXPORT void fd_q4_0_tokens(int32_t level, const uint8_t *w, int64_t row_bytes, int32_t rows, int32_t blocks,
+                              const int8_t *xq, const float *xd, int64_t x_blocks, int32_t n, float *out,
+                              int64_t out_stride, int32_t add) {
+    run_tokens(level, pick(level, q4_0_rows_portable, q4_0_rows_avx2, q4_0_rows_avx512_vnni, q4_0_rows_neon_dotprod),
+           q4_0_tokens_avx2, q4_0_tokens_avx512_vnni, w, row_bytes, rows, blocks, xq, xd, x_blocks, n, out, out_stride, add);
+}

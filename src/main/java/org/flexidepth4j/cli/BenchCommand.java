@@ -139,6 +139,19 @@ public final class BenchCommand implements Callable<Integer> {
             }
             return b.toString();
         }
+        if (!results.isEmpty() && results.getFirst() instanceof Bench.BatchResult) {
+            b.append(String.format("%-24s %-10s %-12s %7s %7s %11s %8s %15s %11s%n", "model", "dtype", "skip", "threads", "streams",
+                    "decode tok/s", "speedup", "tok per CPU s", "CPU speedup"));
+            for (Object o : results) {
+                Bench.BatchResult r = (Bench.BatchResult) o;
+                for (Bench.BatchRun run : r.runs()) {
+                    b.append(String.format("%-24s %-10s %-12s %7d %7d %11.2f %7.2fx %15s %11s%n", r.model(), r.dtype(), r.skip(), r.threads(),
+                            run.streams(), run.tokensPerSecond(), run.speedup(), run.cpuTokensPerSecond() == null ? "-" : String.format("%.2f", run.cpuTokensPerSecond()),
+                            run.cpuSpeedup() == null ? "-" : String.format("%.2fx", run.cpuSpeedup())));
+                }
+            }
+            return b.toString();
+        }
         b.append(String.format("%-24s %-10s %-12s %7s %11s %8s %8s %8s %12s %8s%n", "model", "dtype", "skip", "threads", "decode tok/s",
                 "of bound", "layers", "speedup", "prefill tok/s", "of bound"));
         for (Object o : results) {

@@ -187,6 +187,45 @@ public final class BF16Matrix extends Matrix implements RowBlockDot, TokenBlockD
         RowBlockDot.store(out, outOffset + 3 * outStride, add, tail(base, e3.add(o3).reduceLanes(VectorOperators.ADD), j, x, a3));
     }
 
+    /** {@link #dotTokens} for two tokens: the row widened once for the pair. */
+    @Override
+    public void dotTokenPair(int row, float[] x, int xOffset, int xStride, float[] out, int outOffset, int outStride, boolean add) {
+        long base = (long) row * cols * 2;
+        int a0 = xOffset, a1 = a0 + xStride;
+        FloatVector e0 = FloatVector.zero(F), e1 = e0, o0 = e0, o1 = e0;
+        int j = 0;
+        for (; j + PAIR <= cols; j += PAIR) {
+            if (SPLIT_PAIRS) {
+                IntVector w = IntVector.fromMemorySegment(I, data, base + j * 2L, LE);
+                FloatVector we = w.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), wo = w.and(0xFFFF0000).reinterpretAsFloats();
+                FloatVector p = FloatVector.fromArray(F, x, a0 + j), q = FloatVector.fromArray(F, x, a0 + j + STEP);
+                e0 = we.fma(EVEN.selectFrom(p, q), e0);
+                o0 = wo.fma(ODD.selectFrom(p, q), o0);
+                p = FloatVector.fromArray(F, x, a1 + j);
+                q = FloatVector.fromArray(F, x, a1 + j + STEP);
+                e1 = we.fma(EVEN.selectFrom(p, q), e1);
+                o1 = wo.fma(ODD.selectFrom(p, q), o1);
+            } else {
+                FloatVector we = ShortVector.fromMemorySegment(S, data, base + j * 2L, LE).convertShape(VectorOperators.S2I, I, 0)
+                        .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+                FloatVector wo = ShortVector.fromMemorySegment(S, data, base + (j + STEP) * 2L, LE).convertShape(VectorOperators.S2I, I, 0)
+                        .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+                e0 = we.fma(FloatVector.fromArray(F, x, a0 + j), e0);
+                o0 = wo.fma(FloatVector.fromArray(F, x, a0 + j + STEP), o0);
+                e1 = we.fma(FloatVector.fromArray(F, x, a1 + j), e1);
+                o1 = wo.fma(FloatVector.fromArray(F, x, a1 + j + STEP), o1);
+            }
+        }
+        for (; j + STEP <= cols; j += STEP) {
+            FloatVector w = ShortVector.fromMemorySegment(S, data, base + j * 2L, LE).convertShape(VectorOperators.S2I, I, 0)
+                    .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            e0 = w.fma(FloatVector.fromArray(F, x, a0 + j), e0);
+            e1 = w.fma(FloatVector.fromArray(F, x, a1 + j), e1);
+        }
+        RowBlockDot.store(out, outOffset, add, tail(base, e0.add(o0).reduceLanes(VectorOperators.ADD), j, x, a0));
+        RowBlockDot.store(out, outOffset + outStride, add, tail(base, e1.add(o1).reduceLanes(VectorOperators.ADD), j, x, a1));
+    }
+
     /** {@code sum} plus the scalar tail from column {@code from} of the row at {@code base}. */
     private float tail(long base, float sum, int from, float[] x, int xOffset) {
         for (int j = from; j < cols; j++) sum += toFloat(data.get(LE_SHORT, base + j * 2L)) * x[xOffset + j];

@@ -81,18 +81,8 @@ public final class ColumnPanels extends Matrix {
         for (int p = 0; p < panels.length; p++) {
             Matrix panel = panels[p];
             int panelOffset = xOffset + p * PANEL_COLS;
-            if (tokens >= TokenBlockDot.TOKENS && panel instanceof TokenBlockDot block) {
-                for (int r = rowStart; r < rowEnd; r++) {
-                    int t = 0;
-                    for (; t + TokenBlockDot.TOKENS <= tokens; t += TokenBlockDot.TOKENS) {
-                        block.dotTokens(r, x, panelOffset + t * xStride, xStride, out, outOffset + t * outStride + r, outStride, p > 0);
-                    }
-                    for (; t < tokens; t++) {
-                        int o = outOffset + t * outStride + r;
-                        float partial = panel.dot(r, x, panelOffset + t * xStride);
-                        out[o] = p == 0 ? partial : out[o] + partial;
-                    }
-                }
+            if (tokens > 1 && panel instanceof TokenBlockDot block) {
+                TokenBlockDot.rows(panel, block, x, panelOffset, xStride, tokens, out, outOffset, outStride, rowStart, rowEnd, p > 0);
                 continue;
             }
             int r = rowStart;

@@ -9,13 +9,19 @@ import java.lang.invoke.MethodHandle;
  * tier, else its Java {@link #int8Dot} row by row.
  */
 abstract class Int8BlockMatrix extends BlockMatrix {
-    /** The native library's row kernel and prefill kernel for this dtype (null when the library did not load). */
-    private final MethodHandle nativeRows, nativeGemm;
+    /**
+     * The native library's kernels for this dtype (null when the library did not load): one row against one token
+     * (decode), rows against a few tokens with every sum the row kernel's bit for bit (batched decode; null where the
+     * dtype has none), and the tiled int8 matrix multiply (prefill).
+     */
+    private final MethodHandle nativeRows, nativeTokens, nativeGemm;
 
-    protected Int8BlockMatrix(DType dtype, MemorySegment data, int rows, int cols, MethodHandle nativeRows, MethodHandle nativeGemm) {
+    protected Int8BlockMatrix(DType dtype, MemorySegment data, int rows, int cols, MethodHandle nativeRows, MethodHandle nativeGemm,
+                              MethodHandle nativeTokens) {
         super(dtype, data, rows, cols);
         this.nativeRows = nativeRows;
         this.nativeGemm = nativeGemm;
+        this.nativeTokens = nativeTokens;
     }
 
     /** The Java integer dot of one row: sum over 32-value blocks of their scales times the block's exact int sum. */
@@ -35,14 +41,19 @@ abstract class Int8BlockMatrix extends BlockMatrix {
                         tokens, out, outOffset + rowStart, outStride, add);
                 return;
             }
+            if (tokens > 1 && nativeTokens != null) {
+                Kernels.Native.tokens(nativeTokens, Kernels.Native.BEST_LEVEL, rowsFrom, rowBytes(), rowEnd - rowStart, blocksPerRow, x, firstBlock,
+                        tokens, out, outOffset + rowStart, outStride, add);
+                return;
+            }
             for (int t = 0; t < tokens; t++) {
                 Kernels.Native.rows(nativeRows, Kernels.Native.BEST_LEVEL, rowsFrom, rowBytes(), rowEnd - rowStart, blocksPerRow, x,
                         firstBlock + t * x.blocksPerToken, out, outOffset + t * outStride + rowStart, add);
             }
             return;
         }
-        for (int t = 0; t < tokens; t++) {
-            for (int r = rowStart; r < rowEnd; r++) {
+        for (int r = rowStart; r < rowEnd; r++) {
+            for (int t = 0; t < tokens; t++) {
                 RowBlockDot.store(out, outOffset + t * outStride + r, add, int8Dot(r, x, firstBlock + t * x.blocksPerToken));
             }
         }

@@ -88,13 +88,13 @@ public final class Kernels {
         static final SymbolLookup LIBRARY;
         static final String PROBLEM;
         static final int BEST_LEVEL;
-        static final MethodHandle Q8_0_ROWS, Q4_0_ROWS, Q4_K_ROWS, Q6_K_ROWS, Q8_0_GEMM, Q4_0_GEMM, Q4_K_GEMM, Q6_K_GEMM;
+        static final MethodHandle Q8_0_ROWS, Q4_0_ROWS, Q4_K_ROWS, Q6_K_ROWS, Q8_0_GEMM, Q4_0_GEMM, Q4_K_GEMM, Q6_K_GEMM, Q8_0_TOKENS, Q4_0_TOKENS;
 
         static {
             SymbolLookup lib = null;
             String problem = null;
             int level = 0;
-            MethodHandle q8 = null, q4 = null, q4k = null, q6k = null, q8g = null, q4g = null, q4kg = null, q6kg = null;
+            MethodHandle q8 = null, q4 = null, q4k = null, q6k = null, q8g = null, q4g = null, q4kg = null, q6kg = null, q8Tokens = null, q4Tokens = null;
             try {
                 lib = SymbolLookup.libraryLookup(libraryPath(), Arena.global());
                 Linker linker = Linker.nativeLinker();
@@ -114,6 +114,11 @@ public final class Kernels {
                 q4g = linker.downcallHandle(lib.findOrThrow("fd_q4_0_gemm"), gemm, Linker.Option.critical(true));
                 q4kg = linker.downcallHandle(lib.findOrThrow("fd_q4_k_gemm"), gemm, Linker.Option.critical(true));
                 q6kg = linker.downcallHandle(lib.findOrThrow("fd_q6_k_gemm"), gemm, Linker.Option.critical(true));
+                FunctionDescriptor tokens = FunctionDescriptor.ofVoid(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
+                        ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
+                        ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT);
+                q8Tokens = linker.downcallHandle(lib.findOrThrow("fd_q8_0_tokens"), tokens, Linker.Option.critical(true));
+                q4Tokens = linker.downcallHandle(lib.findOrThrow("fd_q4_0_tokens"), tokens, Linker.Option.critical(true));
             } catch (Throwable e) {
                 lib = null;
                 problem = e.getMessage() == null ? e.toString() : e.getMessage();
@@ -129,6 +134,8 @@ public final class Kernels {
             Q4_0_GEMM = q4g;
             Q4_K_GEMM = q4kg;
             Q6_K_GEMM = q6kg;
+            Q8_0_TOKENS = q8Tokens;
+            Q4_0_TOKENS = q4Tokens;
         }
 
         static String levelName() {
@@ -177,6 +184,23 @@ public final class Kernels {
                         MemorySegment.ofArray(x.quants).asSlice((long) firstBlock * Q8Activations.BLOCK),
                         MemorySegment.ofArray(x.scales).asSlice(4L * firstBlock),
                         MemorySegment.ofArray(x.sums).asSlice(4L * firstBlock), (long) x.blocksPerToken, tokens,
+                        MemorySegment.ofArray(out).asSlice(4L * outOffset), (long) outStride, add ? 1 : 0);
+            } catch (Throwable e) {
+                throw new IllegalStateException("native kernel failed", e);
+            }
+        }
+
+        /**
+         * One native call of batched decode: rows [0, rows) against {@code tokens} tokens, token t's activations at
+         * block {@code firstBlock + t * x.blocksPerToken}, its output at {@code outOffset + t * outStride}; each sum
+         * bit for bit the one {@link #rows} gives that token alone.
+         */
+        static void tokens(MethodHandle kernel, int level, MemorySegment weights, long rowBytes, int rows, int blocks,
+                           Q8Activations x, int firstBlock, int tokens, float[] out, int outOffset, int outStride, boolean add) {
+            try {
+                kernel.invokeExact(level, weights, rowBytes, rows, blocks,
+                        MemorySegment.ofArray(x.quants).asSlice((long) firstBlock * Q8Activations.BLOCK),
+                        MemorySegment.ofArray(x.scales).asSlice(4L * firstBlock), (long) x.blocksPerToken, tokens,
                         MemorySegment.ofArray(out).asSlice(4L * outOffset), (long) outStride, add ? 1 : 0);
             } catch (Throwable e) {
                 throw new IllegalStateException("native kernel failed", e);

@@ -103,14 +103,8 @@ public abstract class Matrix {
     protected void matmulRows(float[] x, int xOffset, int xStride, float[] out, int outOffset, int outStride,
                               int tokens, int rowStart, int rowEnd) {
         if (tokens < GEMM_MIN_TOKENS) {
-            if (tokens >= TokenBlockDot.TOKENS && this instanceof TokenBlockDot block) {
-                for (int r = rowStart; r < rowEnd; r++) {
-                    int t = 0;
-                    for (; t + TokenBlockDot.TOKENS <= tokens; t += TokenBlockDot.TOKENS) {
-                        block.dotTokens(r, x, xOffset + t * xStride, xStride, out, outOffset + t * outStride + r, outStride, false);
-                    }
-                    for (; t < tokens; t++) out[outOffset + t * outStride + r] = dot(r, x, xOffset + t * xStride);
-                }
+            if (tokens > 1 && this instanceof TokenBlockDot block) {
+                TokenBlockDot.rows(this, block, x, xOffset, xStride, tokens, out, outOffset, outStride, rowStart, rowEnd, false);
                 return;
             }
             int r = rowStart;

@@ -40,7 +40,7 @@ public final class Q4_0Matrix extends Int8BlockMatrix {
             : null;
 
     public Q4_0Matrix(MemorySegment data, int rows, int cols) {
-        super(DType.Q4_0, data, rows, cols, Kernels.Native.Q4_0_ROWS, Kernels.Native.Q4_0_GEMM);
+        super(DType.Q4_0, data, rows, cols, Kernels.Native.Q4_0_ROWS, Kernels.Native.Q4_0_GEMM, Kernels.Native.Q4_0_TOKENS);
     }
 
     @Override

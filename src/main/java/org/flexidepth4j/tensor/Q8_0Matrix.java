@@ -30,7 +30,7 @@ public final class Q8_0Matrix extends Int8BlockMatrix {
     private static final ValueLayout.OfShort LE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     public Q8_0Matrix(MemorySegment data, int rows, int cols) {
-        super(DType.Q8_0, data, rows, cols, Kernels.Native.Q8_0_ROWS, Kernels.Native.Q8_0_GEMM);
+        super(DType.Q8_0, data, rows, cols, Kernels.Native.Q8_0_ROWS, Kernels.Native.Q8_0_GEMM, Kernels.Native.Q8_0_TOKENS);
     }
 
     @Override

@@ -4,7 +4,7 @@ package org.flexidepth4j.tensor;
  * A dtype whose small-batch matmul reads each weight row once for {@value #TOKENS} tokens: the row is dequantized in
  * registers once and multiplied with every token's input. Batched decode (several sequences, one token each) is
  * bound by that dequantization, not by the FMAs, once the row is in L1; a {@link Matrix#dot} per token repeats it.
- * {@link Matrix#matmulRows} calls it for whole blocks of tokens and {@link Matrix#dot} for the rest.
+ * {@link Matrix#matmulRows} calls it for two or more tokens ({@link #rows}).
  */
 interface TokenBlockDot {
     int TOKENS = 4;
@@ -15,4 +15,27 @@ interface TokenBlockDot {
      * others in its block (in compiled code: see {@link RowBlockDot} on the interpreted fallback).
      */
     void dotTokens(int row, float[] x, int xOffset, int xStride, float[] out, int outOffset, int outStride, boolean add);
+
+    /** {@link #dotTokens} for two tokens (t in [0, 2)): two or three streams, and the rest after blocks of four. */
+    void dotTokenPair(int row, float[] x, int xOffset, int xStride, float[] out, int outOffset, int outStride, boolean add);
+
+    /**
+     * out[outOffset + t * outStride + r] (+= when {@code add}) = the dot of row r with token t, for rows [rowStart,
+     * rowEnd) and tokens [0, tokens), tokens >= 2: blocks of {@value #TOKENS}, then a pair, then {@code dot} for
+     * the last one.
+     */
+    static void rows(Matrix m, TokenBlockDot block, float[] x, int xOffset, int xStride, int tokens,
+                     float[] out, int outOffset, int outStride, int rowStart, int rowEnd, boolean add) {
+        for (int r = rowStart; r < rowEnd; r++) {
+            int t = 0;
+            for (; t + TOKENS <= tokens; t += TOKENS) {
+                block.dotTokens(r, x, xOffset + t * xStride, xStride, out, outOffset + t * outStride + r, outStride, add);
+            }
+            if (t + 2 <= tokens) {
+                block.dotTokenPair(r, x, xOffset + t * xStride, xStride, out, outOffset + t * outStride + r, outStride, add);
+                t += 2;
+            }
+            if (t < tokens) RowBlockDot.store(out, outOffset + t * outStride + r, add, m.dot(r, x, xOffset + t * xStride));
+        }
+    }
 }

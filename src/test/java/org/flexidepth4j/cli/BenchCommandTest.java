@@ -67,6 +67,18 @@ class BenchCommandTest {
     }
 
     @Test
+    void streamsPrintATableWithARowPerStreamCount() {
+        Cli r = Cli.run("bench", "--model", Shared.path("models/stories260K/stories260K.bin").toString(), "--streams", "1,3",
+                "--thread-counts", "1", "--decode-tokens", "2");
+        assertThat(r.code()).as(r.err()).isZero();
+        List<String> lines = r.out().lines().toList();
+        assertThat(lines).hasSize(3);
+        assertThat(lines.get(0)).contains("streams", "decode tok/s", "tok per CPU s").doesNotContain("{");
+        assertThat(lines.get(1).split("\\s+")).contains("1", "1.00x");
+        assertThat(lines.get(2).split("\\s+")).contains("3");
+    }
+
+    @Test
     void badArgumentsAreOneLineErrors() {
         Cli none = Cli.run("bench");
         assertThat(none.code()).isEqualTo(Main.EXIT_BAD_INPUT);

@@ -1,0 +1,122 @@
+package org.flexidepth4j.tensor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Batched decode (2-16 tokens, one per sequence): every token's outputs of a small-batch matmul are bit for bit the
+ * ones the same matmul gives that token alone, in every kernel mode `--kernels` and `--activations` select, so a
+ * request's greedy output does not depend on who else is served. Row counts that are not a multiple of four, token
+ * counts that leave partial blocks of tokens, plain matrices and column panels.
+ */
+class SmallBatchDecodeTest {
+    private static final int[] TOKEN_COUNTS = {2, 5, 11, 16};
+    private final Random random = new Random(7);
+
+    @AfterEach
+    void defaults() {
+        Kernels.choose(Kernels.Choice.AUTO);
+        Kernels.setActivations(Kernels.Activations.Q8);
+    }
+
+    @Test
+    void q8_0RowsGiveEachTokenItsSingleTokenSumsInEveryMode() {
+        assertEveryModeBitForBit(DType.Q8_0);
+    }
+
+    @Test
+    void q4_0RowsGiveEachTokenItsSingleTokenSumsInEveryMode() {
+        assertEveryModeBitForBit(DType.Q4_0);
+    }
+
+    @Test
+    void bf16RowsGiveEachTokenItsSingleTokenSums() {
+        assertEveryModeBitForBit(DType.BF16);
+    }
+
+    /** The native token kernel at every level this CPU runs (portable C is level 0) against the row kernel of that level. */
+    @Test
+    void nativeTokenKernelEqualsItsRowKernelAtEveryLevel() {
+        if (!Kernels.nativeAvailable()) return;
+        for (DType dtype : new DType[] {DType.Q8_0, DType.Q4_0}) {
+            int rows = 37, cols = 2048 + 96, tokens = 11;
+            Matrix m = new KernelTest().randomMatrix(dtype, rows, cols).matrix();
+            float[] x = gaussian(tokens * cols);
+            Q8Activations qx = Q8Activations.quantize(x, 0, cols, cols, tokens);
+            boolean q8 = dtype == DType.Q8_0;
+            for (int level = 0; level <= Kernels.Native.BEST_LEVEL; level++) {
+                for (boolean add : new boolean[] {false, true}) {
+                    float[] batched = gaussian(tokens * rows), alone = batched.clone();
+                    Kernels.Native.tokens(q8 ? Kernels.Native.Q8_0_TOKENS : Kernels.Native.Q4_0_TOKENS, level, m.segment(),
+                            dtype.byteSize(cols), rows, cols / 32, qx, 0, tokens, batched, 0, rows, add);
+                    for (int t = 0; t < tokens; t++) {
+                        Kernels.Native.rows(q8 ? Kernels.Native.Q8_0_ROWS : Kernels.Native.Q4_0_ROWS, level, m.segment(),
+                                dtype.byteSize(cols), rows, cols / 32, qx, qx.firstBlock(t), alone, t * rows, add);
+                    }
+                    assertThat(Arrays.mismatch(bits(batched), bits(alone))).as("first differing sum, %s level %d add %s", dtype, level, add).isEqualTo(-1);
+                }
+            }
+        }
+    }
+
+    private void assertEveryModeBitForBit(DType dtype) {
+        List<String> modes = new ArrayList<>(List.of("java, q8", "f32"));
+        if (Kernels.nativeAvailable()) modes.add("native, q8");
+        Matrix small = new KernelTest().randomMatrix(dtype, 6, 256).matrix();
+        int panelCols = 2 * ColumnPanels.PANEL_COLS + 64;
+        for (int[] shape : new int[][] {{13, 352}, {5, panelCols}}) {
+            Matrix plain = new KernelTest().randomMatrix(dtype, shape[0], shape[1]).matrix();
+            Matrix m = ColumnPanels.splits(shape[1]) ? ColumnPanels.of(plain) : plain;
+            for (String mode : modes) {
+                Kernels.choose(mode.startsWith("native") ? Kernels.Choice.NATIVE : Kernels.Choice.JAVA);
+                Kernels.setActivations(mode.endsWith("q8") ? Kernels.Activations.Q8 : Kernels.Activations.F32);
+                for (int tokens : TOKEN_COUNTS) assertTokensBitForBit(m, small, tokens, dtype + " " + mode + " [" + shape[0] + "x" + shape[1] + "]");
+            }
+        }
+    }
+
+    /**
+     * The batched matmul of strided inputs against one matmul per token. The Java kernels are compared once C2 has
+     * compiled them (the Vector API's interpreted fallback reduces lanes in another order, RowBlockDot): rounds of
+     * warm-up on a small matrix of the same dtype go on until it has, at most 20.
+     */
+    private void assertTokensBitForBit(Matrix m, Matrix small, int tokens, String what) {
+        int rows = m.rows(), cols = m.cols(), xStride = cols + 5, outStride = rows + 3;
+        float[] x = gaussian(1 + tokens * xStride);
+        float[] batched = new float[2 + tokens * outStride], alone = new float[rows], warmOut = new float[tokens * small.rows()];
+        int mismatches = -1;
+        for (int round = 0; round < 20 && mismatches != 0; round++) {
+            for (int warm = 0; warm < (round == 0 ? 0 : 2000); warm++) {
+                small.matmul(x, 1, xStride, warmOut, 0, small.rows(), tokens);
+                small.matmul(x, 1 + warm % tokens * xStride, xStride, warmOut, 0, small.rows(), 1);
+            }
+            m.matmul(x, 1, xStride, batched, 2, outStride, tokens);
+            mismatches = 0;
+            for (int t = 0; t < tokens; t++) {
+                m.matmul(x, 1 + t * xStride, xStride, alone, 0, rows, 1);
+                for (int r = 0; r < rows; r++) {
+                    if (Float.floatToRawIntBits(batched[2 + t * outStride + r]) != Float.floatToRawIntBits(alone[r])) mismatches++;
+                }
+            }
+        }
+        assertThat(mismatches).as("(row, token) sums of %s, %d tokens, differing from the token alone", what, tokens).isZero();
+    }
+
+    private float[] gaussian(int n) {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) v[i] = (float) random.nextGaussian();
+        return v;
+    }
+
+    private static int[] bits(float[] v) {
+        int[] b = new int[v.length];
+        for (int i = 0; i < v.length; i++) b[i] = Float.floatToRawIntBits(v[i]);
+        return b;
+    }
+}
