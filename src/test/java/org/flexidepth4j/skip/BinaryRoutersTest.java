@@ -2,6 +2,7 @@ package org.flexidepth4j.skip;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Path;
@@ -205,16 +206,18 @@ class BinaryRoutersTest {
         Model noFfn = ModelLoader.load(write(tmp.resolve("ffn-skipped"), all, BinaryRouterConfig.MODULE, l -> l == 1 ? new float[][] {ALL_RUN, ALL_SKIP} : null, Set.of()));
         Model zeroDown = ModelLoader.load(write(tmp.resolve("zero-down"), all, BinaryRouterConfig.LAYER, l -> null, Set.of("model.layers.1.mlp.down_proj.weight")));
         assertThat(((BinaryRouters) noFfn.defaultPolicy()).settings().granularity()).isEqualTo(BinaryRouterConfig.MODULE);
-        assertThat(logits(noFfn, IDS)).containsExactly(logits(zeroDown, IDS));
+        // equal up to float rounding, not bit for bit: the two models run different code, and a full-suite JVM once
+        // compiled it so that they differed by 1e-7
+        assertThat(logits(noFfn, IDS)).containsExactly(logits(zeroDown, IDS), within(1e-5f));
 
         Model noAttention = ModelLoader.load(write(tmp.resolve("attention-skipped"), all, BinaryRouterConfig.MODULE, l -> l == 1 ? new float[][] {ALL_SKIP, ALL_RUN} : null, Set.of()));
         Model zeroO = ModelLoader.load(write(tmp.resolve("zero-o"), all, BinaryRouterConfig.LAYER, l -> null, Set.of("model.layers.1.self_attn.o_proj.weight")));
-        assertThat(logits(noAttention, IDS)).containsExactly(logits(zeroO, IDS));
+        assertThat(logits(noAttention, IDS)).containsExactly(logits(zeroO, IDS), within(1e-5f));
 
         Model neither = ModelLoader.load(write(tmp.resolve("both-skipped"), all, BinaryRouterConfig.MODULE, l -> l == 1 ? new float[][] {ALL_SKIP, ALL_SKIP} : null, Set.of()));
         Model dropped = ModelLoader.load(write(tmp.resolve("dropped"), new int[] {0, 2}, l -> null));
         Model dense = ModelLoader.load(write(tmp.resolve("dense"), all, l -> null));
-        assertThat(logits(neither, IDS)).containsExactly(logits(dropped, IDS));
+        assertThat(logits(neither, IDS)).containsExactly(logits(dropped, IDS), within(1e-5f));
         assertThat(logits(noFfn, IDS)).isNotEqualTo(logits(dense, IDS));
         assertThat(logits(noAttention, IDS)).isNotEqualTo(logits(dense, IDS));
     }
