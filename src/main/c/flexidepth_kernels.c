@@ -772,18 +772,20 @@ static void run_tokens(int32_t level, rows_fn rows_kernel, tokens_fn avx2, token
  * Batched decode: out[t * out_stride + r] (or += when add) = fd_q8_0_rows's sum of row r against token t, whose
  * activations start at xq + 32 * t * x_blocks and xd + t * x_blocks, for rows [0, rows) and tokens [0, n); each
  * row is read once for several tokens where the level has a token kernel, and every sum is bit for bit the one
- * fd_q8_0_rows gives for that token alone.
+ * fd_q8_0_rows gives for that token alone; the arguments are fd_q8_0_gemm's (xs, the block sums, is not read).
  */
 FD_EXPORT void fd_q8_0_tokens(int32_t level, const uint8_t *w, int64_t row_bytes, int32_t rows, int32_t blocks,
-                              const int8_t *xq, const float *xd, int64_t x_blocks, int32_t n, float *out,
+                              const int8_t *xq, const float *xd, const float *xs, int64_t x_blocks, int32_t n, float *out,
                               int64_t out_stride, int32_t add) {
+    (void) xs;
     run_tokens(level, pick(level, q8_0_rows_portable, q8_0_rows_avx2, q8_0_rows_avx512_vnni, q8_0_rows_neon_dotprod),
            q8_0_tokens_avx2, q8_0_tokens_avx512_vnni, w, row_bytes, rows, blocks, xq, xd, x_blocks, n, out, out_stride, add);
 }
 
 FD_EXPORT void fd_q4_0_tokens(int32_t level, const uint8_t *w, int64_t row_bytes, int32_t rows, int32_t blocks,
-                              const int8_t *xq, const float *xd, int64_t x_blocks, int32_t n, float *out,
+                              const int8_t *xq, const float *xd, const float *xs, int64_t x_blocks, int32_t n, float *out,
                               int64_t out_stride, int32_t add) {
+    (void) xs;
     run_tokens(level, pick(level, q4_0_rows_portable, q4_0_rows_avx2, q4_0_rows_avx512_vnni, q4_0_rows_neon_dotprod),
            q4_0_tokens_avx2, q4_0_tokens_avx512_vnni, w, row_bytes, rows, blocks, xq, xd, x_blocks, n, out, out_stride, add);
 }

@@ -37,7 +37,7 @@ abstract class Int8BlockMatrix extends BlockMatrix {
         if (Kernels.nativeTier()) {
             MemorySegment rowsFrom = data.asSlice(rowStart * rowBytes());
             if (tokens >= GEMM_MIN_TOKENS) {
-                Kernels.Native.gemm(nativeGemm, Kernels.Native.BEST_LEVEL, rowsFrom, rowBytes(), rowEnd - rowStart, blocksPerRow, x, firstBlock,
+                Kernels.Native.tokens(nativeGemm, Kernels.Native.BEST_LEVEL, rowsFrom, rowBytes(), rowEnd - rowStart, blocksPerRow, x, firstBlock,
                         tokens, out, outOffset + rowStart, outStride, add);
                 return;
             }

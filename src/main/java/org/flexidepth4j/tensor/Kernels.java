@@ -114,11 +114,8 @@ public final class Kernels {
                 q4g = linker.downcallHandle(lib.findOrThrow("fd_q4_0_gemm"), gemm, Linker.Option.critical(true));
                 q4kg = linker.downcallHandle(lib.findOrThrow("fd_q4_k_gemm"), gemm, Linker.Option.critical(true));
                 q6kg = linker.downcallHandle(lib.findOrThrow("fd_q6_k_gemm"), gemm, Linker.Option.critical(true));
-                FunctionDescriptor tokens = FunctionDescriptor.ofVoid(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
-                        ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
-                        ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT);
-                q8Tokens = linker.downcallHandle(lib.findOrThrow("fd_q8_0_tokens"), tokens, Linker.Option.critical(true));
-                q4Tokens = linker.downcallHandle(lib.findOrThrow("fd_q4_0_tokens"), tokens, Linker.Option.critical(true));
+                q8Tokens = linker.downcallHandle(lib.findOrThrow("fd_q8_0_tokens"), gemm, Linker.Option.critical(true));
+                q4Tokens = linker.downcallHandle(lib.findOrThrow("fd_q4_0_tokens"), gemm, Linker.Option.critical(true));
             } catch (Throwable e) {
                 lib = null;
                 problem = e.getMessage() == null ? e.toString() : e.getMessage();
@@ -176,31 +173,18 @@ public final class Kernels {
             }
         }
 
-        /** One native call: rows [0, rows) against {@code tokens} tokens, token t's output row at outOffset + t * outStride. */
-        static void gemm(MethodHandle kernel, int level, MemorySegment weights, long rowBytes, int rows, int blocks,
-                         Q8Activations x, int firstBlock, int tokens, float[] out, int outOffset, int outStride, boolean add) {
-            try {
-                kernel.invokeExact(level, weights, rowBytes, rows, blocks,
-                        MemorySegment.ofArray(x.quants).asSlice((long) firstBlock * Q8Activations.BLOCK),
-                        MemorySegment.ofArray(x.scales).asSlice(4L * firstBlock),
-                        MemorySegment.ofArray(x.sums).asSlice(4L * firstBlock), (long) x.blocksPerToken, tokens,
-                        MemorySegment.ofArray(out).asSlice(4L * outOffset), (long) outStride, add ? 1 : 0);
-            } catch (Throwable e) {
-                throw new IllegalStateException("native kernel failed", e);
-            }
-        }
-
         /**
-         * One native call of batched decode: rows [0, rows) against {@code tokens} tokens, token t's activations at
-         * block {@code firstBlock + t * x.blocksPerToken}, its output at {@code outOffset + t * outStride}; each sum
-         * bit for bit the one {@link #rows} gives that token alone.
+         * One native call of a several-token kernel (the prefill GEMM, or batched decode's token kernel, whose sums are
+         * the row kernel's bit for bit): rows [0, rows) against {@code tokens} tokens, token t's activations at block
+         * {@code firstBlock + t * x.blocksPerToken}, its output row at {@code outOffset + t * outStride}.
          */
         static void tokens(MethodHandle kernel, int level, MemorySegment weights, long rowBytes, int rows, int blocks,
                            Q8Activations x, int firstBlock, int tokens, float[] out, int outOffset, int outStride, boolean add) {
             try {
                 kernel.invokeExact(level, weights, rowBytes, rows, blocks,
                         MemorySegment.ofArray(x.quants).asSlice((long) firstBlock * Q8Activations.BLOCK),
-                        MemorySegment.ofArray(x.scales).asSlice(4L * firstBlock), (long) x.blocksPerToken, tokens,
+                        MemorySegment.ofArray(x.scales).asSlice(4L * firstBlock),
+                        MemorySegment.ofArray(x.sums).asSlice(4L * firstBlock), (long) x.blocksPerToken, tokens,
                         MemorySegment.ofArray(out).asSlice(4L * outOffset), (long) outStride, add ? 1 : 0);
             } catch (Throwable e) {
                 throw new IllegalStateException("native kernel failed", e);
