@@ -607,6 +607,165 @@ ROWS_NEON(q8_0_rows_neon_dotprod, 34, Q8_LO, Q8_HI)
 ROWS_NEON(q4_0_rows_neon_dotprod, 18, Q4_LO, Q4_HI)
 #endif
 
+
+/* ---- BF16: bfloat16 weight rows against float activations (decode, batched decode and prefill) ---- */
+
+/*
+ * One summation order serves every caller: each (row, token) sum is one 8-lane accumulator over the row's 8-column
+ * chunks in column order (one fused multiply-add chain per lane), its lanes added as hsum_avx2 adds them, then the
+ * columns past the last whole chunk one by one with a fused multiply-add. A tile of R rows x T tokens runs its R x T
+ * chains side by side and a column block only pauses them, so neither the token count, the tile shape nor the rows a
+ * thread gets changes a bit of any sum: batched decode and prefill give each token its single-token decode sums.
+ * The activations stay float (llama.cpp rounds them to bfloat16 first).
+ */
+#define BF16_CHUNK 8
+/* Tile shapes: rows x tokens, R x T + R + 1 of the 16 vector registers. */
+#define BF16_DECODE_ROWS 4
+#define BF16_TILE_ROWS 3
+#define BF16_TILE_TOKENS 4
+/* Columns per block of the several-token loop: four tokens' slices (16 KiB) stay in L1 while a panel's rows pass. */
+#define BF16_BLOCK_COLS 1024
+/* Rows per panel of the several-token loop: their column block (96 KiB) stays in L2 while every token passes. */
+#define BF16_PANEL_ROWS 48
+
+static inline float bf16_to_float(uint16_t bits) {
+    uint32_t wide = (uint32_t) bits << 16;
+    float f;
+    memcpy(&f, &wide, sizeof f);
+    return f;
+}
+
+static inline uint16_t load_bf16(const uint8_t *p) {
+    return (uint16_t) (p[0] | (p[1] << 8));
+}
+
+/* Portable C: 8 lanes of float accumulators, summed pairwise in hsum_avx2's order, then the scalar columns. */
+static inline __attribute__((always_inline)) void bf16_tile_portable(
+        int nr, int nt, const uint8_t *w, int64_t row_bytes, int32_t cols, const float *x, int64_t x_stride,
+        int32_t c0, int32_t c1, float *acc, int finish, float *out, int64_t out_stride, int32_t add) {
+    for (int i = 0; i < nr; i++) {
+        for (int t = 0; t < nt; t++) {
+            const uint8_t *row = w + i * row_bytes;
+            const float *xt = x + t * x_stride;
+            float a[BF16_CHUNK];
+            memcpy(a, acc + (i * nt + t) * BF16_CHUNK, sizeof a);
+            for (int32_t c = c0; c < c1; c++)
+                for (int l = 0; l < BF16_CHUNK; l++) a[l] += bf16_to_float(load_bf16(row + 2 * (BF16_CHUNK * c + l))) * xt[BF16_CHUNK * c + l];
+            if (!finish) {
+                memcpy(acc + (i * nt + t) * BF16_CHUNK, a, sizeof a);
+                continue;
+            }
+            float sum = ((a[0] + a[4]) + (a[2] + a[6])) + ((a[1] + a[5]) + (a[3] + a[7]));
+            for (int32_t j = BF16_CHUNK * c1; j < cols; j++) sum += bf16_to_float(load_bf16(row + 2 * j)) * xt[j];
+            store(out + t * out_stride, i, add, sum);
+        }
+    }
+}
+
+#ifdef FD_X86
+/* 8 bfloat16 values widened to float32: zero-extended to 32 bits and shifted into the high half. */
+AVX2_TARGET static inline __m256 bf16_load8(const uint8_t *p) {
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *) p)), 16));
+}
+
+/* The tile of R x T fused multiply-add chains, R widened weight vectors shared by the T tokens' activation loads. */
+AVX2_TARGET static inline __attribute__((always_inline)) void bf16_tile_avx2(
+        const int nr, const int nt, const uint8_t *w, int64_t row_bytes, int32_t cols, const float *x, int64_t x_stride,
+        int32_t c0, int32_t c1, float *acc, int finish, float *out, int64_t out_stride, int32_t add) {
+    __m256 a[BF16_DECODE_ROWS][BF16_TILE_TOKENS];
+    UNROLL for (int i = 0; i < nr; i++)
+        UNROLL for (int t = 0; t < nt; t++) a[i][t] = _mm256_loadu_ps(acc + (i * nt + t) * BF16_CHUNK);
+    for (int32_t c = c0; c < c1; c++) {
+        __m256 wv[BF16_DECODE_ROWS];
+        UNROLL for (int i = 0; i < nr; i++) wv[i] = bf16_load8(w + i * row_bytes + 2 * BF16_CHUNK * c);
+        UNROLL for (int t = 0; t < nt; t++) {
+            __m256 xv = _mm256_loadu_ps(x + t * x_stride + BF16_CHUNK * c);
+            UNROLL for (int i = 0; i < nr; i++) a[i][t] = _mm256_fmadd_ps(wv[i], xv, a[i][t]);
+        }
+    }
+    UNROLL for (int i = 0; i < nr; i++)
+        UNROLL for (int t = 0; t < nt; t++) {
+            if (!finish) {
+                _mm256_storeu_ps(acc + (i * nt + t) * BF16_CHUNK, a[i][t]);
+                continue;
+            }
+            __m128 sum = _mm_set_ss(hsum_avx2(a[i][t]));
+            for (int32_t j = BF16_CHUNK * c1; j < cols; j++)
+                sum = _mm_fmadd_ss(_mm_set_ss(bf16_to_float(load_bf16(w + i * row_bytes + 2 * j))), _mm_load_ss(x + t * x_stride + j), sum);
+            store(out + t * out_stride, i, add, _mm_cvtss_f32(sum));
+        }
+}
+#endif
+
+/* A tile kernel with its shape as arguments: each level's switch below instantiates every shape the driver uses. */
+typedef void (*bf16_tile_fn)(int, int, const uint8_t *, int64_t, int32_t, const float *, int64_t, int32_t, int32_t, float *,
+                             int, float *, int64_t, int32_t);
+
+#define BF16_TILE_SWITCH(NAME, TARGET, TILE)                                                                     \
+    TARGET static void NAME(int nr, int nt, const uint8_t *w, int64_t row_bytes, int32_t cols, const float *x,   \
+                            int64_t x_stride, int32_t c0, int32_t c1, float *acc, int finish, float *out,        \
+                            int64_t out_stride, int32_t add) {                                                   \
+        switch (nr * 8 + nt) {                                                                                   \
+            case 4 * 8 + 1: TILE(4, 1, w, row_bytes, cols, x, x_stride, c0, c1, acc, finish, out, out_stride, add); break; \
+            case 3 * 8 + 1: TILE(3, 1, w, row_bytes, cols, x, x_stride, c0, c1, acc, finish, out, out_stride, add); break; \
+            case 2 * 8 + 1: TILE(2, 1, w, row_bytes, cols, x, x_stride, c0, c1, acc, finish, out, out_stride, add); break; \
+            case 1 * 8 + 1: TILE(1, 1, w, row_bytes, cols, x, x_stride, c0, c1, acc, finish, out, out_stride, add); break; \
+            case 3 * 8 + 4: TILE(3, 4, w, row_bytes, cols, x, x_stride, c0, c1, acc, finish, out, out_stride, add); break; \
+            case 2 * 8 + 4: TILE(2, 4, w, row_bytes, cols, x, x_stride, c0, c1, acc, finish, out, out_stride, add); break; \
+            case 1 * 8 + 4: TILE(1, 4, w, row_bytes, cols, x, x_stride, c0, c1, acc, finish, out, out_stride, add); break; \
+            case 3 * 8 + 3: TILE(3, 3, w, row_bytes, cols, x, x_stride, c0, c1, acc, finish, out, out_stride, add); break; \
+            case 2 * 8 + 3: TILE(2, 3, w, row_bytes, cols, x, x_stride, c0, c1, acc, finish, out, out_stride, add); break; \
+            case 1 * 8 + 3: TILE(1, 3, w, row_bytes, cols, x, x_stride, c0, c1, acc, finish, out, out_stride, add); break; \
+            case 3 * 8 + 2: TILE(3, 2, w, row_bytes, cols, x, x_stride, c0, c1, acc, finish, out, out_stride, add); break; \
+            case 2 * 8 + 2: TILE(2, 2, w, row_bytes, cols, x, x_stride, c0, c1, acc, finish, out, out_stride, add); break; \
+            default: TILE(1, 2, w, row_bytes, cols, x, x_stride, c0, c1, acc, finish, out, out_stride, add); break; \
+        }                                                                                                        \
+    }
+
+BF16_TILE_SWITCH(bf16_tiles_portable, , bf16_tile_portable)
+#ifdef FD_X86
+BF16_TILE_SWITCH(bf16_tiles_avx2, AVX2_TARGET, bf16_tile_avx2)
+#endif
+
+/*
+ * out[t * out_stride + r] (or +=) = the sum of row r against token t, rows [0, rows) and tokens [0, tokens). One token
+ * (decode): BF16_DECODE_ROWS weight streams per pass over x, all columns at once. More: panels of rows, column blocks,
+ * then tiles of BF16_TILE_ROWS rows x BF16_TILE_TOKENS tokens, each tile's accumulators kept between column blocks.
+ */
+static void bf16_matmul(bf16_tile_fn tile, const uint8_t *w, int64_t row_bytes, int32_t rows, int32_t cols, const float *x,
+                        int64_t x_stride, int32_t tokens, float *out, int64_t out_stride, int32_t add) {
+    int32_t chunks = cols / BF16_CHUNK;
+    float zero[BF16_DECODE_ROWS * BF16_CHUNK] = {0};
+    if (tokens == 1) {
+        for (int32_t r = 0; r < rows; r += BF16_DECODE_ROWS) {
+            int nr = rows - r < BF16_DECODE_ROWS ? rows - r : BF16_DECODE_ROWS;
+            tile(nr, 1, w + r * row_bytes, row_bytes, cols, x, x_stride, 0, chunks, zero, 1, out + r, out_stride, add);
+        }
+        return;
+    }
+    /* one panel's accumulators: BF16_PANEL_ROWS x BF16_TILE_TOKENS chains of 8 floats per token group (6 KiB each) */
+    float acc[(BF16_PANEL_ROWS * BF16_TILE_TOKENS) * BF16_CHUNK];
+    int32_t groups = (tokens + BF16_TILE_TOKENS - 1) / BF16_TILE_TOKENS, block = BF16_BLOCK_COLS / BF16_CHUNK;
+    for (int32_t r0 = 0; r0 < rows; r0 += BF16_PANEL_ROWS) {
+        int32_t r1 = r0 + BF16_PANEL_ROWS < rows ? r0 + BF16_PANEL_ROWS : rows;
+        for (int32_t g = 0; g < groups; g++) {
+            int32_t t = g * BF16_TILE_TOKENS, nt = tokens - t < BF16_TILE_TOKENS ? tokens - t : BF16_TILE_TOKENS;
+            const float *xt = x + t * x_stride;
+            float *ot = out + t * out_stride;
+            memset(acc, 0, sizeof acc);
+            for (int32_t c0 = 0; c0 < chunks || c0 == 0; c0 += block) {
+                int32_t c1 = c0 + block < chunks ? c0 + block : chunks, finish = c1 == chunks;
+                for (int32_t r = r0; r < r1; r += BF16_TILE_ROWS) {
+                    int nr = r1 - r < BF16_TILE_ROWS ? r1 - r : BF16_TILE_ROWS;
+                    tile(nr, nt, w + r * row_bytes, row_bytes, cols, xt, x_stride, c0, c1,
+                         acc + (r - r0) * BF16_TILE_TOKENS * BF16_CHUNK, finish, ot + r, out_stride, add);
+                }
+                if (finish) break;
+            }
+        }
+    }
+}
+
 /* ---- exported entry points ---- */
 
 
@@ -788,4 +947,18 @@ FD_EXPORT void fd_q4_0_tokens(int32_t level, const uint8_t *w, int64_t row_bytes
     (void) xs;
     run_tokens(level, pick(level, q4_0_rows_portable, q4_0_rows_avx2, q4_0_rows_avx512_vnni, q4_0_rows_neon_dotprod),
            q4_0_tokens_avx2, q4_0_tokens_avx512_vnni, w, row_bytes, rows, blocks, xq, xd, x_blocks, n, out, out_stride, add);
+}
+
+/*
+ * BF16: out[t * out_stride + r] (or += when add) = sum over j < cols of bf16 w[r, j] (row r at w + r * row_bytes)
+ * times float x[t * x_stride + j], for rows [0, rows) and tokens [0, tokens); every (row, token) sum in the one
+ * order of bf16_matmul whatever the token count (AVX2 code, which the AVX-512 level also runs; else portable C).
+ */
+FD_EXPORT void fd_bf16_matmul(int32_t level, const uint8_t *w, int64_t row_bytes, int32_t rows, int32_t cols, const float *x,
+                              int64_t x_stride, int32_t tokens, float *out, int64_t out_stride, int32_t add) {
+    bf16_tile_fn tile = bf16_tiles_portable;
+#ifdef FD_X86
+    if ((level == LEVEL_AVX2 || level == LEVEL_AVX512_VNNI) && fd_supports(level)) tile = bf16_tiles_avx2;
+#endif
+    bf16_matmul(tile, w, row_bytes, rows, cols, x, x_stride, tokens, out, out_stride, add);
 }

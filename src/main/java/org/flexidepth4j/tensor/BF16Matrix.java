@@ -16,10 +16,13 @@ import jdk.incubator.vector.VectorSpecies;
  * With 16 float lanes (AVX-512) the dot products read 32 bf16 values as 16 int lanes: the even elements are each
  * lane shifted up 16 bits, the odd ones each lane masked, and x is split into its even and odd elements by a
  * two-vector permute that a pass over four rows shares, so no weight needs a widening shuffle. Narrower vectors
- * widen (their two-vector permute is not one instruction). Every row is summed in one order, by {@link #dot} and {@link #dotRows}
- * alike: the pairs of vectors (even and odd sums), then single vectors into the even sum, then the scalar tail.
+ * widen (their two-vector permute is not one instruction). Every row is summed in one order, by {@link #javaDot}, {@link #dotRows} and
+ * {@link #dotTokens} alike: the pairs of vectors (even and odd sums), then single vectors into the even sum, then the scalar tail.
  * <p>
  * The loops call nothing but the Vector API: see {@link Matrix} on why.
+ * <p>
+ * These Java kernels are the reference and the {@code --kernels java} tier; on the native tier every product of this
+ * dtype (decode, batched decode, prefill, {@link #dot}) is the library's fd_bf16_matmul, one summation order for all.
  */
 public final class BF16Matrix extends Matrix implements RowBlockDot, TokenBlockDot {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
@@ -56,8 +59,17 @@ public final class BF16Matrix extends Matrix implements RowBlockDot, TokenBlockD
         return Float.intBitsToFloat(bits << 16);
     }
 
+    /** On the native tier the library's kernel (fd_bf16_matmul, the sums every BF16 matmul gets there), else {@link #javaDot}. */
     @Override
     public float dot(int row, float[] x, int xOffset) {
+        if (!Kernels.nativeTier()) return javaDot(row, x, xOffset);
+        float[] sum = new float[1];
+        Kernels.Native.bf16(Kernels.Native.BEST_LEVEL, data.asSlice((long) row * cols * 2), 1, cols, x, xOffset, 0, 1, sum, 0, 0, false);
+        return sum[0];
+    }
+
+    /** The Java dot: pairs of vectors (even and odd sums), then single vectors into the even sum, then the scalar tail. */
+    float javaDot(int row, float[] x, int xOffset) {
         long base = (long) row * cols * 2;
         FloatVector even = FloatVector.zero(F), odd = even;
         int j = 0;
@@ -81,7 +93,16 @@ public final class BF16Matrix extends Matrix implements RowBlockDot, TokenBlockD
         return tail(base, even.add(odd).reduceLanes(VectorOperators.ADD), j, x, xOffset);
     }
 
-    /** Four rows per pass over x, each summed exactly as {@link #dot} sums it: one weight stream does not keep the memory busy. */
+    @Override
+    boolean nativeMatmulRows(float[] x, int xOffset, int xStride, float[] out, int outOffset, int outStride, int tokens,
+                             int rowStart, int rowEnd, boolean add) {
+        if (!Kernels.nativeTier()) return false;
+        Kernels.Native.bf16(Kernels.Native.BEST_LEVEL, data.asSlice((long) rowStart * cols * 2), rowEnd - rowStart, cols, x, xOffset, xStride,
+                tokens, out, outOffset + rowStart, outStride, add);
+        return true;
+    }
+
+    /** Four rows per pass over x, each summed exactly as {@link #javaDot} sums it: one weight stream does not keep the memory busy. */
     @Override
     public void dotRows(int row, float[] x, int xOffset, float[] out, int outOffset, boolean add) {
         long rowBytes = cols * 2L, b0 = row * rowBytes, b1 = b0 + rowBytes, b2 = b1 + rowBytes, b3 = b2 + rowBytes;
@@ -129,12 +150,14 @@ public final class BF16Matrix extends Matrix implements RowBlockDot, TokenBlockD
     }
 
     /**
-     * One row against four tokens, each summed exactly as {@link #dot} sums it; the row is widened once for the four.
+     * One row against {@code tokens} (2 to 4) tokens, each summed exactly as {@link #javaDot} sums it; the row is widened
+     * once for the four token slots (fewer tokens repeat the last one's input in the spare slots, whose sums are
+     * dropped: one loop for every count, and no count's slots are slower than four).
      */
     @Override
-    public void dotTokens(int row, float[] x, int xOffset, int xStride, float[] out, int outOffset, int outStride, boolean add) {
+    public void dotTokens(int row, int tokens, float[] x, int xOffset, int xStride, float[] out, int outOffset, int outStride, boolean add) {
         long base = (long) row * cols * 2;
-        int a0 = xOffset, a1 = a0 + xStride, a2 = a1 + xStride, a3 = a2 + xStride;
+        int a0 = xOffset, a1 = a0 + xStride, a2 = tokens > 2 ? a1 + xStride : a1, a3 = tokens > 3 ? a2 + xStride : a2;
         FloatVector e0 = FloatVector.zero(F), e1 = e0, e2 = e0, e3 = e0, o0 = e0, o1 = e0, o2 = e0, o3 = e0;
         int j = 0;
         for (; j + PAIR <= cols; j += PAIR) {
@@ -183,47 +206,8 @@ public final class BF16Matrix extends Matrix implements RowBlockDot, TokenBlockD
         }
         RowBlockDot.store(out, outOffset, add, tail(base, e0.add(o0).reduceLanes(VectorOperators.ADD), j, x, a0));
         RowBlockDot.store(out, outOffset + outStride, add, tail(base, e1.add(o1).reduceLanes(VectorOperators.ADD), j, x, a1));
-        RowBlockDot.store(out, outOffset + 2 * outStride, add, tail(base, e2.add(o2).reduceLanes(VectorOperators.ADD), j, x, a2));
-        RowBlockDot.store(out, outOffset + 3 * outStride, add, tail(base, e3.add(o3).reduceLanes(VectorOperators.ADD), j, x, a3));
-    }
-
-    /** {@link #dotTokens} for two tokens: the row widened once for the pair. */
-    @Override
-    public void dotTokenPair(int row, float[] x, int xOffset, int xStride, float[] out, int outOffset, int outStride, boolean add) {
-        long base = (long) row * cols * 2;
-        int a0 = xOffset, a1 = a0 + xStride;
-        FloatVector e0 = FloatVector.zero(F), e1 = e0, o0 = e0, o1 = e0;
-        int j = 0;
-        for (; j + PAIR <= cols; j += PAIR) {
-            if (SPLIT_PAIRS) {
-                IntVector w = IntVector.fromMemorySegment(I, data, base + j * 2L, LE);
-                FloatVector we = w.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), wo = w.and(0xFFFF0000).reinterpretAsFloats();
-                FloatVector p = FloatVector.fromArray(F, x, a0 + j), q = FloatVector.fromArray(F, x, a0 + j + STEP);
-                e0 = we.fma(EVEN.selectFrom(p, q), e0);
-                o0 = wo.fma(ODD.selectFrom(p, q), o0);
-                p = FloatVector.fromArray(F, x, a1 + j);
-                q = FloatVector.fromArray(F, x, a1 + j + STEP);
-                e1 = we.fma(EVEN.selectFrom(p, q), e1);
-                o1 = wo.fma(ODD.selectFrom(p, q), o1);
-            } else {
-                FloatVector we = ShortVector.fromMemorySegment(S, data, base + j * 2L, LE).convertShape(VectorOperators.S2I, I, 0)
-                        .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-                FloatVector wo = ShortVector.fromMemorySegment(S, data, base + (j + STEP) * 2L, LE).convertShape(VectorOperators.S2I, I, 0)
-                        .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-                e0 = we.fma(FloatVector.fromArray(F, x, a0 + j), e0);
-                o0 = wo.fma(FloatVector.fromArray(F, x, a0 + j + STEP), o0);
-                e1 = we.fma(FloatVector.fromArray(F, x, a1 + j), e1);
-                o1 = wo.fma(FloatVector.fromArray(F, x, a1 + j + STEP), o1);
-            }
-        }
-        for (; j + STEP <= cols; j += STEP) {
-            FloatVector w = ShortVector.fromMemorySegment(S, data, base + j * 2L, LE).convertShape(VectorOperators.S2I, I, 0)
-                    .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-            e0 = w.fma(FloatVector.fromArray(F, x, a0 + j), e0);
-            e1 = w.fma(FloatVector.fromArray(F, x, a1 + j), e1);
-        }
-        RowBlockDot.store(out, outOffset, add, tail(base, e0.add(o0).reduceLanes(VectorOperators.ADD), j, x, a0));
-        RowBlockDot.store(out, outOffset + outStride, add, tail(base, e1.add(o1).reduceLanes(VectorOperators.ADD), j, x, a1));
+        if (tokens > 2) RowBlockDot.store(out, outOffset + 2 * outStride, add, tail(base, e2.add(o2).reduceLanes(VectorOperators.ADD), j, x, a2));
+        if (tokens > 3) RowBlockDot.store(out, outOffset + 3 * outStride, add, tail(base, e3.add(o3).reduceLanes(VectorOperators.ADD), j, x, a3));
     }
 
     /** {@code sum} plus the scalar tail from column {@code from} of the row at {@code base}. */

@@ -70,10 +70,19 @@ public final class ColumnPanels extends Matrix {
         for (int p = 0; p < panels.length; p++) panels[p].readRow(row, dst, dstOffset + p * PANEL_COLS);
     }
 
-    /** Few tokens: panel by panel, each panel's rows [rowStart, rowEnd) in storage order. Many: the packed Gemm path. */
+    /**
+     * A native kernel (BF16 on the native tier): panel by panel, any token count. Else few tokens: panel by panel, each
+     * panel's rows [rowStart, rowEnd) in storage order; many: the packed Gemm path.
+     */
     @Override
     protected void matmulRows(float[] x, int xOffset, int xStride, float[] out, int outOffset, int outStride,
                               int tokens, int rowStart, int rowEnd) {
+        if (panels[0].nativeMatmulRows(x, xOffset, xStride, out, outOffset, outStride, tokens, rowStart, rowEnd, false)) {
+            for (int p = 1; p < panels.length; p++) {
+                panels[p].nativeMatmulRows(x, xOffset + p * PANEL_COLS, xStride, out, outOffset, outStride, tokens, rowStart, rowEnd, true);
+            }
+            return;
+        }
         if (tokens >= GEMM_MIN_TOKENS) {
             super.matmulRows(x, xOffset, xStride, out, outOffset, outStride, tokens, rowStart, rowEnd);
             return;

@@ -21,7 +21,8 @@ import java.nio.file.StandardCopyOption;
  * dtype), or activations quantized once per matmul to 8-bit blocks ({@link Q8Activations}, as llama.cpp does) and
  * multiplied as integers, by the pure-Java Vector API kernels or by the native tier: C kernels built from
  * {@code src/main/c} with the system's C compiler into a library the jar carries, called through FFM downcalls.
- * The Java kernels compute the same sums and are the reference. Process-wide settings, like {@link Parallel}'s size.
+ * The tier also picks BF16's kernels (float activations either way). The Java kernels compute the same sums and are
+ * the reference. Process-wide settings, like {@link Parallel}'s size.
  */
 public final class Kernels {
     /** Which kernel tier to use for the integer dots. */
@@ -69,10 +70,14 @@ public final class Kernels {
         return Native.LIBRARY != null;
     }
 
-    /** One line saying which kernels run, e.g. "native AVX2, q8 activations" or "java, f32 activations". */
+    /**
+     * One line saying which kernels run, e.g. "native AVX2, q8 activations", "java, f32 activations", or "native AVX2
+     * for bf16, f32 activations" (the quantized types' float dots are Java; BF16 always takes float activations).
+     */
     public static String describe() {
         String tier = nativeTier ? "native " + Native.levelName() : "java";
-        return activations == Activations.F32 ? "java, f32 activations" : tier + ", q8 activations";
+        if (activations == Activations.Q8) return tier + ", q8 activations";
+        return nativeTier ? tier + " for bf16, f32 activations" : "java, f32 activations";
     }
 
     /** Why the native library did not load (null when it did). */
@@ -133,6 +138,30 @@ public final class Kernels {
             Q6_K_GEMM = q6kg;
             Q8_0_TOKENS = q8Tokens;
             Q4_0_TOKENS = q4Tokens;
+        }
+
+        /**
+         * fd_bf16_matmul, BF16 weights against float activations for decode, batched decode and prefill alike (null
+         * when the library did not load).
+         */
+        static final MethodHandle BF16_MATMUL = LIBRARY == null ? null : Linker.nativeLinker().downcallHandle(LIBRARY.findOrThrow("fd_bf16_matmul"),
+                FunctionDescriptor.ofVoid(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
+                        ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT),
+                Linker.Option.critical(true));
+
+        /**
+         * One BF16 call: out[outOffset + t * outStride + r] (+= when {@code add}) = row r of the {@code cols}-column bf16
+         * matrix at {@code weights} times token t of x (at {@code xOffset + t * xStride}), rows [0, rows), tokens
+         * [0, tokens); each sum bit for bit the one the same row and token get in any other call at that level.
+         */
+        static void bf16(int level, MemorySegment weights, int rows, int cols, float[] x, int xOffset, int xStride, int tokens,
+                         float[] out, int outOffset, int outStride, boolean add) {
+            try {
+                BF16_MATMUL.invokeExact(level, weights, 2L * cols, rows, cols, MemorySegment.ofArray(x).asSlice(4L * xOffset), (long) xStride,
+                        tokens, MemorySegment.ofArray(out).asSlice(4L * outOffset), (long) outStride, add ? 1 : 0);
+            } catch (Throwable e) {
+                throw new IllegalStateException("native kernel failed", e);
+            }
         }
 
         static String levelName() {

@@ -102,6 +102,7 @@ public abstract class Matrix {
      */
     protected void matmulRows(float[] x, int xOffset, int xStride, float[] out, int outOffset, int outStride,
                               int tokens, int rowStart, int rowEnd) {
+        if (nativeMatmulRows(x, xOffset, xStride, out, outOffset, outStride, tokens, rowStart, rowEnd, false)) return;
         if (tokens < GEMM_MIN_TOKENS) {
             if (tokens > 1 && this instanceof TokenBlockDot block) {
                 TokenBlockDot.rows(this, block, x, xOffset, xStride, tokens, out, outOffset, outStride, rowStart, rowEnd, false);
@@ -119,6 +120,15 @@ public abstract class Matrix {
             return;
         }
         matmulPacked(x, xOffset, xStride, out, outOffset, outStride, tokens, rowStart, rowEnd);
+    }
+
+    /**
+     * Output rows [rowStart, rowEnd) for every token by this dtype's native float-activation kernel (BF16), added to
+     * out when {@code add}, any token count; false, with nothing done, where the native tier is off or the dtype has none.
+     */
+    boolean nativeMatmulRows(float[] x, int xOffset, int xStride, float[] out, int outOffset, int outStride, int tokens,
+                             int rowStart, int rowEnd, boolean add) {
+        return false;
     }
 
     /** Output rows [rowStart, rowEnd) through {@link Gemm}, panel by panel of {@link Gemm#NR} dequantized rows. */

@@ -10,32 +10,26 @@ interface TokenBlockDot {
     int TOKENS = 4;
 
     /**
-     * out[outOffset + t * outStride] = dot(row, x, xOffset + t * xStride) for t in [0, {@value #TOKENS}), added to out
-     * when {@code add}; each token summed in {@link Matrix#dot}'s order, so a token's result does not depend on the
-     * others in its block (in compiled code: see {@link RowBlockDot} on the interpreted fallback).
+     * out[outOffset + t * outStride] = dot(row, x, xOffset + t * xStride) for t in [0, tokens), 2 <= tokens <=
+     * {@value #TOKENS}, added to out when {@code add}; each token summed in {@link Matrix#dot}'s order, so a token's
+     * result does not depend on the others in its block (in compiled code: see {@link RowBlockDot} on the interpreted
+     * fallback).
      */
-    void dotTokens(int row, float[] x, int xOffset, int xStride, float[] out, int outOffset, int outStride, boolean add);
-
-    /** {@link #dotTokens} for two tokens (t in [0, 2)): two or three streams, and the rest after blocks of four. */
-    void dotTokenPair(int row, float[] x, int xOffset, int xStride, float[] out, int outOffset, int outStride, boolean add);
+    void dotTokens(int row, int tokens, float[] x, int xOffset, int xStride, float[] out, int outOffset, int outStride, boolean add);
 
     /**
      * out[outOffset + t * outStride + r] (+= when {@code add}) = the dot of row r with token t, for rows [rowStart,
-     * rowEnd) and tokens [0, tokens), tokens >= 2: blocks of {@value #TOKENS}, then a pair, then {@code dot} for
-     * the last one.
+     * rowEnd) and tokens [0, tokens), tokens >= 2: blocks of {@value #TOKENS}, then the two or three left in one
+     * block, or {@code dot} for the one left.
      */
     static void rows(Matrix m, TokenBlockDot block, float[] x, int xOffset, int xStride, int tokens,
                      float[] out, int outOffset, int outStride, int rowStart, int rowEnd, boolean add) {
         for (int r = rowStart; r < rowEnd; r++) {
             int t = 0;
-            for (; t + TOKENS <= tokens; t += TOKENS) {
-                block.dotTokens(r, x, xOffset + t * xStride, xStride, out, outOffset + t * outStride + r, outStride, add);
+            for (; t + 2 <= tokens; t += TOKENS) {
+                block.dotTokens(r, Math.min(TOKENS, tokens - t), x, xOffset + t * xStride, xStride, out, outOffset + t * outStride + r, outStride, add);
             }
-            if (t + 2 <= tokens) {
-                block.dotTokenPair(r, x, xOffset + t * xStride, xStride, out, outOffset + t * outStride + r, outStride, add);
-                t += 2;
-            }
-            if (t < tokens) RowBlockDot.store(out, outOffset + t * outStride + r, add, m.dot(r, x, xOffset + t * xStride));
+            if (t + 1 == tokens) RowBlockDot.store(out, outOffset + t * outStride + r, add, m.dot(r, x, xOffset + t * xStride));
         }
     }
 }

@@ -256,10 +256,31 @@ class KernelTest {
 
     @Test
     void floatKernelsMatchDoubleReference() {
-        for (DType dtype : new DType[] {DType.F32, DType.BF16, DType.F16}) {
-            for (int[] shape : new int[][] {{1, 1}, {3, 7}, {5, 8}, {9, 33}, {13, 67}, {6, 256}, {4, 1000}, {7, 56}}) {
-                check(randomMatrix(dtype, shape[0], shape[1]), random);
+        for (DType dtype : new DType[] {DType.F32, DType.F16}) {
+            for (int[] shape : FLOAT_SHAPES) check(randomMatrix(dtype, shape[0], shape[1]), random);
+        }
+    }
+
+    private static final int[][] FLOAT_SHAPES = {{1, 1}, {3, 7}, {5, 8}, {9, 33}, {13, 67}, {6, 256}, {4, 1000}, {7, 56}};
+
+    /**
+     * BF16 in both tiers on the same inputs against the double reference: decode, batched decode (partial blocks of
+     * tokens), prefill past {@link Matrix#GEMM_MIN_TOKENS} (the Java Gemm, the native several-token loop), column panels.
+     */
+    @Test
+    void bf16KernelsMatchDoubleReferenceInEveryTier() {
+        java.util.List<Kernels.Choice> tiers = Kernels.nativeAvailable() ? java.util.List.of(Kernels.Choice.JAVA, Kernels.Choice.NATIVE)
+                : java.util.List.of(Kernels.Choice.JAVA);
+        try {
+            for (Kernels.Choice tier : tiers) {
+                Kernels.choose(tier);
+                for (int[] shape : FLOAT_SHAPES) check(randomMatrix(DType.BF16, shape[0], shape[1]), random, 1, 2, 3, 5, 8, 13, Matrix.GEMM_MIN_TOKENS + 5);
+                check(randomMatrix(DType.BF16, 53, 2048 + 24), random, 1, 7, Matrix.GEMM_MIN_TOKENS + 5);
+                Case plain = randomMatrix(DType.BF16, 5, 2 * ColumnPanels.PANEL_COLS + 256);
+                check(new Case(ColumnPanels.of(plain.matrix()), plain.values()), random, 1, 3, Matrix.GEMM_MIN_TOKENS + 5);
             }
+        } finally {
+            Kernels.choose(Kernels.Choice.AUTO);
         }
     }
 
@@ -430,9 +451,19 @@ class KernelTest {
         check(randomMatrix(DType.F32, 6, 4100), random, 35);
     }
 
-    /** Batched decode: each token of a small-batch matmul (four-token blocks plus the rest) equals its own dot, bit for bit. */
+    /** Batched decode: each token of a small-batch matmul (four-token blocks plus the rest) equals its own dot, bit for bit, in both tiers. */
     @Test
     void smallBatchMatmulGivesEveryTokenItsOwnDotBitForBit() {
+        try {
+            smallBatchBitForBit(Kernels.Choice.JAVA);
+            if (Kernels.nativeAvailable()) smallBatchBitForBit(Kernels.Choice.NATIVE);
+        } finally {
+            Kernels.choose(Kernels.Choice.AUTO);
+        }
+    }
+
+    private void smallBatchBitForBit(Kernels.Choice tier) {
+        Kernels.choose(tier);
         for (int[] shape : new int[][] {{9, 59}, {5, ColumnPanels.MAX_PLAIN_COLS + 4}}) { // pairs, a single vector and a tail; column panels
             Matrix plain = randomMatrix(DType.BF16, shape[0], shape[1]).matrix();
             Matrix m = ColumnPanels.splits(shape[1]) ? ColumnPanels.of(plain) : plain;
@@ -453,7 +484,7 @@ class KernelTest {
                     for (int r = 0; r < rows; r++) if (Float.floatToRawIntBits(out[t * rows + r]) != Float.floatToRawIntBits(m.dot(r, x, t * cols))) mismatches++;
                 }
             }
-            assertThat(mismatches).as("(row, token) sums of %s differing from dot", m).isZero();
+            assertThat(mismatches).as("(row, token) sums of %s differing from dot, %s tier", m, tier).isZero();
         }
     }
 }

@@ -65,6 +65,39 @@ class SmallBatchDecodeTest {
         }
     }
 
+    /**
+     * The native BF16 kernel at every level this CPU runs: a few tokens (batched decode) and more than
+     * {@link Matrix#GEMM_MIN_TOKENS} (prefill) give each token its one-token sums bit for bit, added or stored, and
+     * those are the double sums within float rounding.
+     */
+    @Test
+    void nativeBf16GivesEveryTokenCountTheOneTokenSumsAtEveryLevel() {
+        if (!Kernels.nativeAvailable()) return;
+        int rows = 37, cols = 2048 + 96 + 5;
+        KernelTest.Case c = new KernelTest().randomMatrix(DType.BF16, rows, cols);
+        for (int tokens : new int[] {6, Matrix.GEMM_MIN_TOKENS + 7}) {
+            float[] x = gaussian(tokens * cols);
+            for (int level = 0; level <= Kernels.Native.BEST_LEVEL; level++) {
+                for (boolean add : new boolean[] {false, true}) {
+                    float[] batched = gaussian(tokens * rows), alone = batched.clone(), start = batched.clone();
+                    Kernels.Native.bf16(level, c.matrix().segment(), rows, cols, x, 0, cols, tokens, batched, 0, rows, add);
+                    for (int t = 0; t < tokens; t++) Kernels.Native.bf16(level, c.matrix().segment(), rows, cols, x, t * cols, cols, 1, alone, t * rows, rows, add);
+                    assertThat(Arrays.mismatch(bits(batched), bits(alone))).as("first differing sum, %d tokens, level %d, add %s", tokens, level, add).isEqualTo(-1);
+                    for (int t = 0; t < tokens; t++) {
+                        for (int r = 0; r < rows; r++) {
+                            double want = add ? start[t * rows + r] : 0, scale = Math.abs(want);
+                            for (int j = 0; j < cols; j++) {
+                                want += c.values()[r][j] * x[t * cols + j];
+                                scale += Math.abs(c.values()[r][j] * x[t * cols + j]);
+                            }
+                            assertThat((double) batched[t * rows + r]).as("level %d t %d row %d", level, t, r).isCloseTo(want, org.assertj.core.data.Offset.offset(1e-5 * scale));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     private void assertEveryModeBitForBit(DType dtype) {
         List<String> modes = new ArrayList<>(List.of("java, q8", "f32"));
         if (Kernels.nativeAvailable()) modes.add("native, q8");
