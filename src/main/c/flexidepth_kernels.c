@@ -1,7 +1,7 @@
 /*
- * flexidepth4j native kernel tier: Q8_0, Q4_0, Q4_K and Q6_K weight rows against activations quantized to blocks of
- * 32 int8 values with one float scale each, plus each block's sum times its scale (xs, for the K-quants' offsets)
- * (org.flexidepth4j.tensor.Q8Activations), called through the FFM API
+ * flexidepth4j native kernel tier: Q8_0, Q4_K and Q6_K weight rows, and Q4_0 in its interleaved copy (the last
+ * section), against activations quantized to blocks of 32 int8 values with one float scale each, plus each block's
+ * sum times its scale (xs, for the K-quants' offsets) (org.flexidepth4j.tensor.Q8Activations), called through the FFM API
  * (org.flexidepth4j.tensor.NativeKernels). Each level is compiled into the one library with target attributes and
  * picked at run time from the CPU's features (fd_best_level), so the library runs on any CPU of its architecture.
  * The pure-Java kernels compute the same sums and are the reference (KernelTest compares the two).
@@ -73,25 +73,6 @@ static void q8_0_rows_portable(const uint8_t *w, int64_t row_bytes, int32_t rows
             const int8_t *q = (const int8_t *) (blk + 2), *x = xq + 32 * b;
             int32_t s = 0;
             for (int j = 0; j < 32; j++) s += q[j] * x[j];
-            sum += (float) s * (half_to_float(load_half(blk)) * xd[b]);
-        }
-        store(out, r, add, sum);
-    }
-}
-
-static void q4_0_rows_portable(const uint8_t *w, int64_t row_bytes, int32_t rows, int32_t blocks,
-                               const int8_t *xq, const float *xd, const float *xs, float *out, int32_t add) {
-    for (int32_t r = 0; r < rows; r++) {
-        const uint8_t *row = w + r * row_bytes;
-        float sum = 0;
-        for (int32_t b = 0; b < blocks; b++) {
-            const uint8_t *blk = row + 18 * b;
-            const int8_t *x = xq + 32 * b;
-            int32_t s = 0;
-            for (int j = 0; j < 16; j++) {
-                s += ((blk[2 + j] & 0xF) - 8) * x[j];
-                s += ((blk[2 + j] >> 4) - 8) * x[16 + j];
-            }
             sum += (float) s * (half_to_float(load_half(blk)) * xd[b]);
         }
         store(out, r, add, sum);
@@ -205,13 +186,6 @@ VNNI_TARGET static inline __m256i dot_i8_vnni(__m256i w, __m256i x) {
     return _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w));
 }
 
-/* Element j of a Q4_0 block as a signed byte in lane j: low nibbles are elements 0-15, high nibbles 16-31. */
-AVX2_TARGET static inline __m256i q4_bytes(const uint8_t *packed) {
-    __m128i lo = _mm_loadu_si128((const __m128i *) packed);
-    __m256i both = _mm256_inserti128_si256(_mm256_castsi128_si256(lo), _mm_srli_epi16(lo, 4), 1);
-    return _mm256_sub_epi8(_mm256_and_si256(both, _mm256_set1_epi8(0x0F)), _mm256_set1_epi8(8));
-}
-
 /* One function body per level: the block loop with its dot instruction, two accumulators. */
 #define ROWS_X86(NAME, TARGET, DOT, BLOCK_BYTES, WEIGHTS)                                                        \
     TARGET static void NAME(const uint8_t *w, int64_t row_bytes, int32_t rows, int32_t blocks,                  \
@@ -240,12 +214,9 @@ AVX2_TARGET static inline __m256i q4_bytes(const uint8_t *packed) {
     }
 
 #define Q8_WEIGHTS(p) _mm256_loadu_si256((const __m256i *) (p))
-#define Q4_WEIGHTS(p) q4_bytes(p)
 
 ROWS_X86(q8_0_rows_avx2, AVX2_TARGET, dot_i8_avx2, 34, Q8_WEIGHTS)
-ROWS_X86(q4_0_rows_avx2, AVX2_TARGET, dot_i8_avx2, 18, Q4_WEIGHTS)
 ROWS_X86(q8_0_rows_avx512_vnni, VNNI_TARGET, dot_i8_vnni, 34, Q8_WEIGHTS)
-ROWS_X86(q4_0_rows_avx512_vnni, VNNI_TARGET, dot_i8_vnni, 18, Q4_WEIGHTS)
 /*
  * Q4_K, AVX2: nibbles are unsigned, so vpmaddubsw takes them as they are; the 8 products d * scale * d(x) of a
  * super-block are one vector, a sub-block's picked by a lane permute; the mins are one 8-lane FMA per super-block.
@@ -370,7 +341,7 @@ static void gemm_tiled(tile_fn tile, rows_fn rows_kernel, const uint8_t *w, int6
     UNROLL for (int i = 0; i < GEMM_ROWS; i++)                                                                  \
         UNROLL for (int t = 0; t < GEMM_TOKENS; t++) store(out + t * out_stride, i, add, hsum_avx2(ACC[i][t]))
 
-/* Q8_0 / Q4_0 tile: the row kernel's sign trick, the block's scale product per (row, token). */
+/* Q8_0 tile: the row kernel's sign trick, the block's scale product per (row, token). */
 #define TILE_X86(NAME, TARGET, BLOCK_BYTES, WEIGHTS)                                                            \
     TARGET static void NAME(TILE_ARGS) {                                                                        \
         (void) xs;                                                                                              \
@@ -400,7 +371,6 @@ static void gemm_tiled(tile_fn tile, rows_fn rows_kernel, const uint8_t *w, int6
     }
 
 TILE_X86(q8_0_tile_avx2, AVX2_TARGET, 34, Q8_WEIGHTS)
-TILE_X86(q4_0_tile_avx2, AVX2_TARGET, 18, Q4_WEIGHTS)
 
 /*
  * Q4_K tile: per super-block the 8 products d * scale(row) * d(x)(token) as one vector, a sub-block's picked by a lane
@@ -566,13 +536,9 @@ AVX2_TARGET static void q6_k_tile_avx2(TILE_ARGS) {
     }
 
 ROW_TOKENS_X86(q8_0_row_tokens_avx2, AVX2_TARGET, dot_i8_avx2, 34, Q8_WEIGHTS)
-ROW_TOKENS_X86(q4_0_row_tokens_avx2, AVX2_TARGET, dot_i8_avx2, 18, Q4_WEIGHTS)
 ROW_TOKENS_X86(q8_0_row_tokens_avx512_vnni, VNNI_TARGET, dot_i8_vnni, 34, Q8_WEIGHTS)
-ROW_TOKENS_X86(q4_0_row_tokens_avx512_vnni, VNNI_TARGET, dot_i8_vnni, 18, Q4_WEIGHTS)
 TOKENS_X86(q8_0_tokens_avx2, AVX2_TARGET, q8_0_row_tokens_avx2, 34)
-TOKENS_X86(q4_0_tokens_avx2, AVX2_TARGET, q4_0_row_tokens_avx2, 18)
 TOKENS_X86(q8_0_tokens_avx512_vnni, VNNI_TARGET, q8_0_row_tokens_avx512_vnni, 34)
-TOKENS_X86(q4_0_tokens_avx512_vnni, VNNI_TARGET, q4_0_row_tokens_avx512_vnni, 18)
 #endif
 
 /* ---- AArch64 Linux with the dot-product extension (sdot; the CPU's support read from the auxiliary vector) ---- */
@@ -600,11 +566,8 @@ TOKENS_X86(q4_0_tokens_avx512_vnni, VNNI_TARGET, q4_0_row_tokens_avx512_vnni, 18
 
 #define Q8_LO(p) vld1q_s8((const int8_t *) (p))
 #define Q8_HI(p) vld1q_s8((const int8_t *) (p) + 16)
-#define Q4_LO(p) vsubq_s8(vreinterpretq_s8_u8(vandq_u8(vld1q_u8(p), vdupq_n_u8(0x0F))), vdupq_n_s8(8))
-#define Q4_HI(p) vsubq_s8(vreinterpretq_s8_u8(vshrq_n_u8(vld1q_u8(p), 4)), vdupq_n_s8(8))
 
 ROWS_NEON(q8_0_rows_neon_dotprod, 34, Q8_LO, Q8_HI)
-ROWS_NEON(q4_0_rows_neon_dotprod, 18, Q4_LO, Q4_HI)
 #endif
 
 /* ---- exported entry points ---- */
@@ -652,13 +615,10 @@ static rows_fn pick(int32_t level, rows_fn portable, rows_fn avx2, rows_fn vnni,
 
 #ifndef FD_X86
 #define q8_0_rows_avx2 0
-#define q4_0_rows_avx2 0
 #define q8_0_rows_avx512_vnni 0
-#define q4_0_rows_avx512_vnni 0
 #endif
 #ifndef FD_X86
 #define q8_0_tile_avx2 0
-#define q4_0_tile_avx2 0
 #define q4_k_tile_avx2 0
 #define q6_k_tile_avx2 0
 #define q4_k_rows_avx2 0
@@ -666,7 +626,6 @@ static rows_fn pick(int32_t level, rows_fn portable, rows_fn avx2, rows_fn vnni,
 #endif
 #ifndef FD_NEON
 #define q8_0_rows_neon_dotprod 0
-#define q4_0_rows_neon_dotprod 0
 #endif
 
 /*
@@ -680,11 +639,6 @@ FD_EXPORT void fd_q8_0_rows(int32_t level, const uint8_t *w, int64_t row_bytes, 
             (w, row_bytes, rows, blocks, xq, xd, xs, out, add);
 }
 
-FD_EXPORT void fd_q4_0_rows(int32_t level, const uint8_t *w, int64_t row_bytes, int32_t rows, int32_t blocks,
-                            const int8_t *xq, const float *xd, const float *xs, float *out, int32_t add) {
-    pick(level, q4_0_rows_portable, q4_0_rows_avx2, q4_0_rows_avx512_vnni, q4_0_rows_neon_dotprod)
-            (w, row_bytes, rows, blocks, xq, xd, xs, out, add);
-}
 
 
 /* The K-quants have AVX2 code only: the VNNI level runs it too, NEON runs portable C. */
@@ -721,8 +675,6 @@ static tile_fn pick_tile(int32_t level, tile_fn avx2) {
 
 GEMM_EXPORT(fd_q8_0_gemm, (level, q8_0_rows_portable, q8_0_rows_avx2, q8_0_rows_avx512_vnni, q8_0_rows_neon_dotprod),
             q8_0_tile_avx2)
-GEMM_EXPORT(fd_q4_0_gemm, (level, q4_0_rows_portable, q4_0_rows_avx2, q4_0_rows_avx512_vnni, q4_0_rows_neon_dotprod),
-            q4_0_tile_avx2)
 GEMM_EXPORT(fd_q4_k_gemm, (level, q4_k_rows_portable, q4_k_rows_avx2, q4_k_rows_avx2, q4_k_rows_portable), q4_k_tile_avx2)
 GEMM_EXPORT(fd_q6_k_gemm, (level, q6_k_rows_portable, q6_k_rows_avx2, q6_k_rows_avx2, q6_k_rows_portable), q6_k_tile_avx2)
 
@@ -734,7 +686,7 @@ typedef void (*tokens_fn)(const uint8_t *, int64_t, int32_t, int32_t, const int8
 /* Rows per tile of the levels without a token kernel: each tile's rows stay in L1 while every token passes. */
 enum { TOKENS_TILE_ROWS = 8 };
 
-/* A level without a token kernel: its row kernel per tile of rows and token, so each sum is the row kernel's (Q8_0 and Q4_0 read no block sums). */
+/* A level without a token kernel: its row kernel per tile of rows and token, so each sum is the row kernel's (Q8_0 reads no block sums). */
 static void tokens_by_rows(rows_fn rows_kernel, const uint8_t *w, int64_t row_bytes, int32_t rows, int32_t blocks,
                            const int8_t *xq, const float *xd, int64_t x_blocks, int32_t tokens, float *out,
                            int64_t out_stride, int32_t add) {
@@ -763,9 +715,7 @@ static void run_tokens(int32_t level, rows_fn rows_kernel, tokens_fn avx2, token
 
 #ifndef FD_X86
 #define q8_0_tokens_avx2 0
-#define q4_0_tokens_avx2 0
 #define q8_0_tokens_avx512_vnni 0
-#define q4_0_tokens_avx512_vnni 0
 #endif
 
 /*
@@ -780,14 +730,6 @@ FD_EXPORT void fd_q8_0_tokens(int32_t level, const uint8_t *w, int64_t row_bytes
     (void) xs;
     run_tokens(level, pick(level, q8_0_rows_portable, q8_0_rows_avx2, q8_0_rows_avx512_vnni, q8_0_rows_neon_dotprod),
            q8_0_tokens_avx2, q8_0_tokens_avx512_vnni, w, row_bytes, rows, blocks, xq, xd, x_blocks, n, out, out_stride, add);
-}
-
-FD_EXPORT void fd_q4_0_tokens(int32_t level, const uint8_t *w, int64_t row_bytes, int32_t rows, int32_t blocks,
-                              const int8_t *xq, const float *xd, const float *xs, int64_t x_blocks, int32_t n, float *out,
-                              int64_t out_stride, int32_t add) {
-    (void) xs;
-    run_tokens(level, pick(level, q4_0_rows_portable, q4_0_rows_avx2, q4_0_rows_avx512_vnni, q4_0_rows_neon_dotprod),
-           q4_0_tokens_avx2, q4_0_tokens_avx512_vnni, w, row_bytes, rows, blocks, xq, xd, x_blocks, n, out, out_stride, add);
 }
 
 /* ---- Q4_0 interleaved by 8 rows: the native tier's layout of Q4_0 weights, made once by fd_q4_0x8_pack ---- */

@@ -88,7 +88,7 @@ public final class Kernels {
         static final SymbolLookup LIBRARY;
         static final String PROBLEM;
         static final int BEST_LEVEL;
-        static final MethodHandle Q8_0_ROWS, Q4_0_ROWS, Q4_K_ROWS, Q6_K_ROWS, Q8_0_GEMM, Q4_0_GEMM, Q4_K_GEMM, Q6_K_GEMM, Q8_0_TOKENS, Q4_0_TOKENS;
+        static final MethodHandle Q8_0_ROWS, Q4_K_ROWS, Q6_K_ROWS, Q8_0_GEMM, Q4_K_GEMM, Q6_K_GEMM, Q8_0_TOKENS;
         /** Q4_0 interleaved by 8 rows ({@link Q4_0Matrix}): the layout's packing and its one kernel for any token count. */
         static final MethodHandle Q4_0X8_PACK, Q4_0X8_TOKENS;
 
@@ -96,7 +96,7 @@ public final class Kernels {
             SymbolLookup lib = null;
             String problem = null;
             int level = 0;
-            MethodHandle q8 = null, q4 = null, q4k = null, q6k = null, q8g = null, q4g = null, q4kg = null, q6kg = null, q8Tokens = null, q4Tokens = null;
+            MethodHandle q8 = null, q4k = null, q6k = null, q8g = null, q4kg = null, q6kg = null, q8Tokens = null;
             MethodHandle q4x8Pack = null, q4x8Tokens = null;
             try {
                 lib = SymbolLookup.libraryLookup(libraryPath(), Arena.global());
@@ -107,18 +107,15 @@ public final class Kernels {
                         ValueLayout.JAVA_INT);
                 // critical: no thread-state transition, and heap arrays (activations, outputs) are passed in place
                 q8 = linker.downcallHandle(lib.findOrThrow("fd_q8_0_rows"), rows, Linker.Option.critical(true));
-                q4 = linker.downcallHandle(lib.findOrThrow("fd_q4_0_rows"), rows, Linker.Option.critical(true));
                 q4k = linker.downcallHandle(lib.findOrThrow("fd_q4_k_rows"), rows, Linker.Option.critical(true));
                 q6k = linker.downcallHandle(lib.findOrThrow("fd_q6_k_rows"), rows, Linker.Option.critical(true));
                 FunctionDescriptor gemm = FunctionDescriptor.ofVoid(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
                         ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
                         ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT);
                 q8g = linker.downcallHandle(lib.findOrThrow("fd_q8_0_gemm"), gemm, Linker.Option.critical(true));
-                q4g = linker.downcallHandle(lib.findOrThrow("fd_q4_0_gemm"), gemm, Linker.Option.critical(true));
                 q4kg = linker.downcallHandle(lib.findOrThrow("fd_q4_k_gemm"), gemm, Linker.Option.critical(true));
                 q6kg = linker.downcallHandle(lib.findOrThrow("fd_q6_k_gemm"), gemm, Linker.Option.critical(true));
                 q8Tokens = linker.downcallHandle(lib.findOrThrow("fd_q8_0_tokens"), gemm, Linker.Option.critical(true));
-                q4Tokens = linker.downcallHandle(lib.findOrThrow("fd_q4_0_tokens"), gemm, Linker.Option.critical(true));
                 q4x8Pack = linker.downcallHandle(lib.findOrThrow("fd_q4_0x8_pack"), FunctionDescriptor.ofVoid(ValueLayout.ADDRESS,
                         ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS),
                         Linker.Option.critical(true));
@@ -134,15 +131,12 @@ public final class Kernels {
             PROBLEM = problem;
             BEST_LEVEL = level;
             Q8_0_ROWS = q8;
-            Q4_0_ROWS = q4;
             Q4_K_ROWS = q4k;
             Q6_K_ROWS = q6k;
             Q8_0_GEMM = q8g;
-            Q4_0_GEMM = q4g;
             Q4_K_GEMM = q4kg;
             Q6_K_GEMM = q6kg;
             Q8_0_TOKENS = q8Tokens;
-            Q4_0_TOKENS = q4Tokens;
             Q4_0X8_PACK = q4x8Pack;
             Q4_0X8_TOKENS = q4x8Tokens;
         }
