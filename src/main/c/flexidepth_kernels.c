@@ -1,7 +1,7 @@
 /*
- * flexidepth4j native kernel tier: Q8_0, Q4_0, Q4_K and Q6_K weight rows against activations quantized to blocks of
- * 32 int8 values with one float scale each, plus each block's sum times its scale (xs, for the K-quants' offsets)
- * (org.flexidepth4j.tensor.Q8Activations), called through the FFM API
+ * flexidepth4j native kernel tier: Q8_0, Q4_K and Q6_K weight rows, and Q4_0 in its interleaved copy (the last
+ * section), against activations quantized to blocks of 32 int8 values with one float scale each, plus each block's
+ * sum times its scale (xs, for the K-quants' offsets) (org.flexidepth4j.tensor.Q8Activations), called through the FFM API
  * (org.flexidepth4j.tensor.NativeKernels). Each level is compiled into the one library with target attributes and
  * picked at run time from the CPU's features (fd_best_level), so the library runs on any CPU of its architecture.
  * The pure-Java kernels compute the same sums and are the reference (KernelTest compares the two).
@@ -73,25 +73,6 @@ static void q8_0_rows_portable(const uint8_t *w, int64_t row_bytes, int32_t rows
             const int8_t *q = (const int8_t *) (blk + 2), *x = xq + 32 * b;
             int32_t s = 0;
             for (int j = 0; j < 32; j++) s += q[j] * x[j];
-            sum += (float) s * (half_to_float(load_half(blk)) * xd[b]);
-        }
-        store(out, r, add, sum);
-    }
-}
-
-static void q4_0_rows_portable(const uint8_t *w, int64_t row_bytes, int32_t rows, int32_t blocks,
-                               const int8_t *xq, const float *xd, const float *xs, float *out, int32_t add) {
-    for (int32_t r = 0; r < rows; r++) {
-        const uint8_t *row = w + r * row_bytes;
-        float sum = 0;
-        for (int32_t b = 0; b < blocks; b++) {
-            const uint8_t *blk = row + 18 * b;
-            const int8_t *x = xq + 32 * b;
-            int32_t s = 0;
-            for (int j = 0; j < 16; j++) {
-                s += ((blk[2 + j] & 0xF) - 8) * x[j];
-                s += ((blk[2 + j] >> 4) - 8) * x[16 + j];
-            }
             sum += (float) s * (half_to_float(load_half(blk)) * xd[b]);
         }
         store(out, r, add, sum);
@@ -205,13 +186,6 @@ VNNI_TARGET static inline __m256i dot_i8_vnni(__m256i w, __m256i x) {
     return _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w));
 }
 
-/* Element j of a Q4_0 block as a signed byte in lane j: low nibbles are elements 0-15, high nibbles 16-31. */
-AVX2_TARGET static inline __m256i q4_bytes(const uint8_t *packed) {
-    __m128i lo = _mm_loadu_si128((const __m128i *) packed);
-    __m256i both = _mm256_inserti128_si256(_mm256_castsi128_si256(lo), _mm_srli_epi16(lo, 4), 1);
-    return _mm256_sub_epi8(_mm256_and_si256(both, _mm256_set1_epi8(0x0F)), _mm256_set1_epi8(8));
-}
-
 /* One function body per level: the block loop with its dot instruction, two accumulators. */
 #define ROWS_X86(NAME, TARGET, DOT, BLOCK_BYTES, WEIGHTS)                                                        \
     TARGET static void NAME(const uint8_t *w, int64_t row_bytes, int32_t rows, int32_t blocks,                  \
@@ -240,12 +214,9 @@ AVX2_TARGET static inline __m256i q4_bytes(const uint8_t *packed) {
     }
 
 #define Q8_WEIGHTS(p) _mm256_loadu_si256((const __m256i *) (p))
-#define Q4_WEIGHTS(p) q4_bytes(p)
 
 ROWS_X86(q8_0_rows_avx2, AVX2_TARGET, dot_i8_avx2, 34, Q8_WEIGHTS)
-ROWS_X86(q4_0_rows_avx2, AVX2_TARGET, dot_i8_avx2, 18, Q4_WEIGHTS)
 ROWS_X86(q8_0_rows_avx512_vnni, VNNI_TARGET, dot_i8_vnni, 34, Q8_WEIGHTS)
-ROWS_X86(q4_0_rows_avx512_vnni, VNNI_TARGET, dot_i8_vnni, 18, Q4_WEIGHTS)
 /*
  * Q4_K, AVX2: nibbles are unsigned, so vpmaddubsw takes them as they are; the 8 products d * scale * d(x) of a
  * super-block are one vector, a sub-block's picked by a lane permute; the mins are one 8-lane FMA per super-block.
@@ -370,7 +341,7 @@ static void gemm_tiled(tile_fn tile, rows_fn rows_kernel, const uint8_t *w, int6
     UNROLL for (int i = 0; i < GEMM_ROWS; i++)                                                                  \
         UNROLL for (int t = 0; t < GEMM_TOKENS; t++) store(out + t * out_stride, i, add, hsum_avx2(ACC[i][t]))
 
-/* Q8_0 / Q4_0 tile: the row kernel's sign trick, the block's scale product per (row, token). */
+/* Q8_0 tile: the row kernel's sign trick, the block's scale product per (row, token). */
 #define TILE_X86(NAME, TARGET, BLOCK_BYTES, WEIGHTS)                                                            \
     TARGET static void NAME(TILE_ARGS) {                                                                        \
         (void) xs;                                                                                              \
@@ -400,7 +371,6 @@ static void gemm_tiled(tile_fn tile, rows_fn rows_kernel, const uint8_t *w, int6
     }
 
 TILE_X86(q8_0_tile_avx2, AVX2_TARGET, 34, Q8_WEIGHTS)
-TILE_X86(q4_0_tile_avx2, AVX2_TARGET, 18, Q4_WEIGHTS)
 
 /*
  * Q4_K tile: per super-block the 8 products d * scale(row) * d(x)(token) as one vector, a sub-block's picked by a lane
@@ -566,13 +536,9 @@ AVX2_TARGET static void q6_k_tile_avx2(TILE_ARGS) {
     }
 
 ROW_TOKENS_X86(q8_0_row_tokens_avx2, AVX2_TARGET, dot_i8_avx2, 34, Q8_WEIGHTS)
-ROW_TOKENS_X86(q4_0_row_tokens_avx2, AVX2_TARGET, dot_i8_avx2, 18, Q4_WEIGHTS)
 ROW_TOKENS_X86(q8_0_row_tokens_avx512_vnni, VNNI_TARGET, dot_i8_vnni, 34, Q8_WEIGHTS)
-ROW_TOKENS_X86(q4_0_row_tokens_avx512_vnni, VNNI_TARGET, dot_i8_vnni, 18, Q4_WEIGHTS)
 TOKENS_X86(q8_0_tokens_avx2, AVX2_TARGET, q8_0_row_tokens_avx2, 34)
-TOKENS_X86(q4_0_tokens_avx2, AVX2_TARGET, q4_0_row_tokens_avx2, 18)
 TOKENS_X86(q8_0_tokens_avx512_vnni, VNNI_TARGET, q8_0_row_tokens_avx512_vnni, 34)
-TOKENS_X86(q4_0_tokens_avx512_vnni, VNNI_TARGET, q4_0_row_tokens_avx512_vnni, 18)
 #endif
 
 /* ---- AArch64 Linux with the dot-product extension (sdot; the CPU's support read from the auxiliary vector) ---- */
@@ -600,11 +566,8 @@ TOKENS_X86(q4_0_tokens_avx512_vnni, VNNI_TARGET, q4_0_row_tokens_avx512_vnni, 18
 
 #define Q8_LO(p) vld1q_s8((const int8_t *) (p))
 #define Q8_HI(p) vld1q_s8((const int8_t *) (p) + 16)
-#define Q4_LO(p) vsubq_s8(vreinterpretq_s8_u8(vandq_u8(vld1q_u8(p), vdupq_n_u8(0x0F))), vdupq_n_s8(8))
-#define Q4_HI(p) vsubq_s8(vreinterpretq_s8_u8(vshrq_n_u8(vld1q_u8(p), 4)), vdupq_n_s8(8))
 
 ROWS_NEON(q8_0_rows_neon_dotprod, 34, Q8_LO, Q8_HI)
-ROWS_NEON(q4_0_rows_neon_dotprod, 18, Q4_LO, Q4_HI)
 #endif
 
 
@@ -808,13 +771,10 @@ static rows_fn pick(int32_t level, rows_fn portable, rows_fn avx2, rows_fn vnni,
 
 #ifndef FD_X86
 #define q8_0_rows_avx2 0
-#define q4_0_rows_avx2 0
 #define q8_0_rows_avx512_vnni 0
-#define q4_0_rows_avx512_vnni 0
 #endif
 #ifndef FD_X86
 #define q8_0_tile_avx2 0
-#define q4_0_tile_avx2 0
 #define q4_k_tile_avx2 0
 #define q6_k_tile_avx2 0
 #define q4_k_rows_avx2 0
@@ -822,7 +782,6 @@ static rows_fn pick(int32_t level, rows_fn portable, rows_fn avx2, rows_fn vnni,
 #endif
 #ifndef FD_NEON
 #define q8_0_rows_neon_dotprod 0
-#define q4_0_rows_neon_dotprod 0
 #endif
 
 /*
@@ -836,11 +795,6 @@ FD_EXPORT void fd_q8_0_rows(int32_t level, const uint8_t *w, int64_t row_bytes, 
             (w, row_bytes, rows, blocks, xq, xd, xs, out, add);
 }
 
-FD_EXPORT void fd_q4_0_rows(int32_t level, const uint8_t *w, int64_t row_bytes, int32_t rows, int32_t blocks,
-                            const int8_t *xq, const float *xd, const float *xs, float *out, int32_t add) {
-    pick(level, q4_0_rows_portable, q4_0_rows_avx2, q4_0_rows_avx512_vnni, q4_0_rows_neon_dotprod)
-            (w, row_bytes, rows, blocks, xq, xd, xs, out, add);
-}
 
 
 /* The K-quants have AVX2 code only: the VNNI level runs it too, NEON runs portable C. */
@@ -877,8 +831,6 @@ static tile_fn pick_tile(int32_t level, tile_fn avx2) {
 
 GEMM_EXPORT(fd_q8_0_gemm, (level, q8_0_rows_portable, q8_0_rows_avx2, q8_0_rows_avx512_vnni, q8_0_rows_neon_dotprod),
             q8_0_tile_avx2)
-GEMM_EXPORT(fd_q4_0_gemm, (level, q4_0_rows_portable, q4_0_rows_avx2, q4_0_rows_avx512_vnni, q4_0_rows_neon_dotprod),
-            q4_0_tile_avx2)
 GEMM_EXPORT(fd_q4_k_gemm, (level, q4_k_rows_portable, q4_k_rows_avx2, q4_k_rows_avx2, q4_k_rows_portable), q4_k_tile_avx2)
 GEMM_EXPORT(fd_q6_k_gemm, (level, q6_k_rows_portable, q6_k_rows_avx2, q6_k_rows_avx2, q6_k_rows_portable), q6_k_tile_avx2)
 
@@ -890,7 +842,7 @@ typedef void (*tokens_fn)(const uint8_t *, int64_t, int32_t, int32_t, const int8
 /* Rows per tile of the levels without a token kernel: each tile's rows stay in L1 while every token passes. */
 enum { TOKENS_TILE_ROWS = 8 };
 
-/* A level without a token kernel: its row kernel per tile of rows and token, so each sum is the row kernel's (Q8_0 and Q4_0 read no block sums). */
+/* A level without a token kernel: its row kernel per tile of rows and token, so each sum is the row kernel's (Q8_0 reads no block sums). */
 static void tokens_by_rows(rows_fn rows_kernel, const uint8_t *w, int64_t row_bytes, int32_t rows, int32_t blocks,
                            const int8_t *xq, const float *xd, int64_t x_blocks, int32_t tokens, float *out,
                            int64_t out_stride, int32_t add) {
@@ -919,9 +871,7 @@ static void run_tokens(int32_t level, rows_fn rows_kernel, tokens_fn avx2, token
 
 #ifndef FD_X86
 #define q8_0_tokens_avx2 0
-#define q4_0_tokens_avx2 0
 #define q8_0_tokens_avx512_vnni 0
-#define q4_0_tokens_avx512_vnni 0
 #endif
 
 /*
@@ -938,12 +888,143 @@ FD_EXPORT void fd_q8_0_tokens(int32_t level, const uint8_t *w, int64_t row_bytes
            q8_0_tokens_avx2, q8_0_tokens_avx512_vnni, w, row_bytes, rows, blocks, xq, xd, x_blocks, n, out, out_stride, add);
 }
 
-FD_EXPORT void fd_q4_0_tokens(int32_t level, const uint8_t *w, int64_t row_bytes, int32_t rows, int32_t blocks,
-                              const int8_t *xq, const float *xd, const float *xs, int64_t x_blocks, int32_t n, float *out,
-                              int64_t out_stride, int32_t add) {
-    (void) xs;
-    run_tokens(level, pick(level, q4_0_rows_portable, q4_0_rows_avx2, q4_0_rows_avx512_vnni, q4_0_rows_neon_dotprod),
-           q4_0_tokens_avx2, q4_0_tokens_avx512_vnni, w, row_bytes, rows, blocks, xq, xd, x_blocks, n, out, out_stride, add);
+/* ---- Q4_0 interleaved by 8 rows: the native tier's layout of Q4_0 weights, made once by fd_q4_0x8_pack ---- */
+
+/*
+ * Group g (rows 8g .. 8g+7), block b sits at w + (g * blocks + b) * Q4X8_BLOCK_BYTES: the 8 rows' fp16 scales, then
+ * four 32-byte quarters where byte 32j + 4r + i is byte 4j + i of row r's block (its low nibble element 4j + i, its
+ * high nibble element 16 + 4j + i). So one quarter's 32-bit lane r is four elements of row r: vpmaddubsw against a
+ * broadcast of the matching four activations gives every row's partial sums at once, and the 8 rows' block sums end
+ * in the 8 lanes of one register (no horizontal sum, one float FMA per block for 8 rows). Nibbles stay unsigned
+ * (0-15): sum (q - 8) x = sum q x - 8 sum x, with sum x an integer per activation block (xsum).
+ */
+#define Q4X8_ROWS 8
+#define Q4X8_BLOCK_BYTES (2 * Q4X8_ROWS + 16 * Q4X8_ROWS)
+/* Tokens per pass over a group's blocks: each block's nibbles are split once for this many tokens. */
+#define Q4X8_TOKENS 4
+
+/* Groups [group_start, group_end) of the interleaved copy of a Q4_0 matrix of `rows` rows; rows past the end are zeros. */
+FD_EXPORT void fd_q4_0x8_pack(const uint8_t *src, int64_t row_bytes, int32_t rows, int32_t blocks, int32_t group_start,
+                              int32_t group_end, uint8_t *dst) {
+    for (int64_t g = group_start; g < group_end; g++) {
+        for (int32_t b = 0; b < blocks; b++) {
+            uint8_t *out = dst + (g * blocks + b) * Q4X8_BLOCK_BYTES;
+            memset(out, 0, Q4X8_BLOCK_BYTES);
+            for (int32_t r = 0; r < Q4X8_ROWS && g * Q4X8_ROWS + r < rows; r++) {
+                const uint8_t *blk = src + (g * Q4X8_ROWS + r) * row_bytes + 18 * b;
+                memcpy(out + 2 * r, blk, 2);
+                for (int j = 0; j < 4; j++) memcpy(out + 2 * Q4X8_ROWS + 32 * j + 4 * r, blk + 2 + 4 * j, 4);
+            }
+        }
+    }
+}
+
+/* One group against n (1 to Q4X8_TOKENS) tokens: sums[8t + r] = row r's dot with token t, every block in order. */
+typedef void (*q4x8_group_fn)(int n, const uint8_t *grp, int32_t blocks, const int8_t *xq, const float *xd,
+                              const int32_t *xsum, int64_t x_blocks, float *sums);
+
+static void q4_0x8_group_portable(int n, const uint8_t *grp, int32_t blocks, const int8_t *xq, const float *xd,
+                                  const int32_t *xsum, int64_t x_blocks, float *sums) {
+    for (int t = 0; t < n; t++) {
+        float acc[Q4X8_ROWS] = {0};
+        for (int32_t b = 0; b < blocks; b++) {
+            const uint8_t *blk = grp + (int64_t) b * Q4X8_BLOCK_BYTES;
+            const int8_t *x = xq + 32 * (t * x_blocks + b);
+            for (int r = 0; r < Q4X8_ROWS; r++) {
+                int32_t s = 0;
+                for (int j = 0; j < 4; j++) {
+                    for (int i = 0; i < 4; i++) {
+                        uint8_t q = blk[2 * Q4X8_ROWS + 32 * j + 4 * r + i];
+                        s += (q & 0xF) * x[4 * j + i] + (q >> 4) * x[16 + 4 * j + i];
+                    }
+                }
+                s -= 8 * xsum[t * x_blocks + b];
+                acc[r] += (float) s * (half_to_float(load_half(blk + 2 * r)) * xd[t * x_blocks + b]);
+            }
+        }
+        memcpy(sums + Q4X8_ROWS * t, acc, sizeof acc);
+    }
+}
+
+#ifdef FD_X86
+AVX2_TARGET static inline __m256i broadcast4(const int8_t *p) {
+    int32_t v;
+    memcpy(&v, p, 4);
+    return _mm256_set1_epi32(v);
+}
+
+/*
+ * The AVX2 group kernel for a constant n: per block, one quarter of the nibbles (split into 2 registers) at a time
+ * against every token, each token's 16 products per row lane pair summed in int16 (|sum| <= 16 * 15 * 127 fits),
+ * widened once by vpmaddwd; then one FMA per token with the 8 rows' scales times the token's. A token's operations
+ * are the same whatever n is, so its sums do not depend on the tokens beside it.
+ */
+AVX2_TARGET static inline __attribute__((always_inline)) void q4_0x8_avx2_n(
+        int n, const uint8_t *grp, int32_t blocks, const int8_t *xq, const float *xd, const int32_t *xsum,
+        int64_t x_blocks, float *sums) {
+    const __m256i low4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
+    __m256 acc[Q4X8_TOKENS];
+    UNROLL for (int t = 0; t < n; t++) acc[t] = _mm256_setzero_ps();
+    for (int32_t b = 0; b < blocks; b++) {
+        const uint8_t *blk = grp + (int64_t) b * Q4X8_BLOCK_BYTES;
+        __m256i s[Q4X8_TOKENS];
+        UNROLL for (int j = 0; j < 4; j++) {
+            __m256i v = _mm256_loadu_si256((const __m256i *) (blk + 2 * Q4X8_ROWS + 32 * j));
+            __m256i lo = _mm256_and_si256(v, low4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
+            UNROLL for (int t = 0; t < n; t++) {
+                const int8_t *x = xq + 32 * (t * x_blocks + b) + 4 * j;
+                __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(lo, broadcast4(x)), _mm256_maddubs_epi16(hi, broadcast4(x + 16)));
+                s[t] = j == 0 ? p : _mm256_add_epi16(s[t], p);
+            }
+        }
+        __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) blk));
+        UNROLL for (int t = 0; t < n; t++) {
+            __m256i dot = _mm256_sub_epi32(_mm256_madd_epi16(s[t], ones), _mm256_set1_epi32(8 * xsum[t * x_blocks + b]));
+            acc[t] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(xd[t * x_blocks + b])), _mm256_cvtepi32_ps(dot), acc[t]);
+        }
+    }
+    UNROLL for (int t = 0; t < n; t++) _mm256_storeu_ps(sums + Q4X8_ROWS * t, acc[t]);
+}
+
+AVX2_TARGET static void q4_0x8_group_avx2(int n, const uint8_t *grp, int32_t blocks, const int8_t *xq, const float *xd,
+                                          const int32_t *xsum, int64_t x_blocks, float *sums) {
+    switch (n) {
+        case 4: q4_0x8_avx2_n(4, grp, blocks, xq, xd, xsum, x_blocks, sums); break;
+        case 3: q4_0x8_avx2_n(3, grp, blocks, xq, xd, xsum, x_blocks, sums); break;
+        case 2: q4_0x8_avx2_n(2, grp, blocks, xq, xd, xsum, x_blocks, sums); break;
+        default: q4_0x8_avx2_n(1, grp, blocks, xq, xd, xsum, x_blocks, sums); break;
+    }
+}
+#else
+#define q4_0x8_group_avx2 0
+#endif
+
+/*
+ * out[t * out_stride + r - row_start] (or += when add) = row r's dot with token t, for rows [row_start, row_start +
+ * rows) of the interleaved matrix at w (row_start need not start a group) and tokens [0, tokens), token t's
+ * activations at block t * x_blocks; blocks per row. Every caller (decode, batched decode, prefill) runs this one
+ * loop, so a token's sums are the same bits whichever of them computes it. The AVX2 kernel serves the VNNI level too.
+ */
+FD_EXPORT void fd_q4_0x8_tokens(int32_t level, const uint8_t *w, int32_t row_start, int32_t rows, int32_t blocks,
+                                const int8_t *xq, const float *xd, const int32_t *xsum, int64_t x_blocks, int32_t tokens,
+                                float *out, int64_t out_stride, int32_t add) {
+    q4x8_group_fn group = (level == LEVEL_AVX2 || level == LEVEL_AVX512_VNNI) && fd_supports(level) ? q4_0x8_group_avx2
+                                                                                                    : q4_0x8_group_portable;
+    int32_t row_end = row_start + rows;
+    for (int32_t g = row_start / Q4X8_ROWS; g * Q4X8_ROWS < row_end; g++) {
+        const uint8_t *grp = w + (int64_t) g * blocks * Q4X8_BLOCK_BYTES;
+        int32_t first = g * Q4X8_ROWS > row_start ? g * Q4X8_ROWS : row_start;
+        int32_t last = g * Q4X8_ROWS + Q4X8_ROWS < row_end ? g * Q4X8_ROWS + Q4X8_ROWS : row_end;
+        for (int32_t t = 0; t < tokens; t += Q4X8_TOKENS) {
+            int n = tokens - t < Q4X8_TOKENS ? tokens - t : Q4X8_TOKENS;
+            float sums[Q4X8_TOKENS * Q4X8_ROWS];
+            group(n, grp, blocks, xq + 32 * t * x_blocks, xd + t * x_blocks, xsum + t * x_blocks, x_blocks, sums);
+            for (int u = 0; u < n; u++) {
+                for (int32_t r = first; r < last; r++)
+                    store(out + (t + u) * out_stride, r - row_start, add, sums[Q4X8_ROWS * u + r - g * Q4X8_ROWS]);
+            }
+        }
+    }
 }
 
 /*

@@ -46,6 +46,7 @@ public final class ModelLoader {
     public static Model load(Path path, Path tokenizerOrNull, boolean checkWeights) {
         // experts stay views of the mapped file: a token reads only a few of them, and panels would copy them all
         Model model = withMatrices(open(path, checkWeights), ColumnPanels::of, UnaryOperator.identity());
+        prepareKernels(model);
         if (tokenizerOrNull == null) {
             if (model.tokenizer() != null) requireVocabularyFits(model, tokenizerSource(path), model.tokenizer());
             return model;
@@ -53,6 +54,17 @@ public final class ModelLoader {
         Tokenizer tokenizer = Tokenizers.load(tokenizerOrNull);
         requireVocabularyFits(model, tokenizerOrNull, tokenizer);
         return new Model(model.source(), model.format(), model.transformer(), tokenizer, model.defaultPolicy());
+    }
+
+    /** Every dense matrix a token multiplies by gets what its kernels read besides the stored layout, now ({@link Matrix#prepareKernels}). */
+    private static void prepareKernels(Model model) {
+        ModelWeights w = model.transformer().weights();
+        for (LayerWeights l : w.layers()) {
+            for (Matrix m : new Matrix[] {l.wq(), l.wk(), l.wv(), l.wo(), l.wGate(), l.wUp(), l.wDown()}) {
+                if (m != null) m.prepareKernels();
+            }
+        }
+        w.lmHead().prepareKernels();
     }
 
     private static Model open(Path path, boolean checkWeights) {

@@ -111,6 +111,11 @@ public final class ColumnPanels extends Matrix {
     }
 
     @Override
+    public void prepareKernels() {
+        for (Matrix panel : panels) panel.prepareKernels();
+    }
+
+    @Override
     boolean takesInt8Activations() {
         return panels[0].takesInt8Activations();
     }

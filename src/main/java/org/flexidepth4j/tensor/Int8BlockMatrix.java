@@ -35,27 +35,32 @@ abstract class Int8BlockMatrix extends BlockMatrix {
     @Override
     final void int8Rows(Q8Activations x, int firstBlock, int tokens, int rowStart, int rowEnd, float[] out, int outOffset, int outStride, boolean add) {
         if (Kernels.nativeTier()) {
-            MemorySegment rowsFrom = data.asSlice(rowStart * rowBytes());
-            if (tokens >= GEMM_MIN_TOKENS) {
-                Kernels.Native.tokens(nativeGemm, Kernels.Native.BEST_LEVEL, rowsFrom, rowBytes(), rowEnd - rowStart, blocksPerRow, x, firstBlock,
-                        tokens, out, outOffset + rowStart, outStride, add);
-                return;
-            }
-            if (tokens > 1 && nativeTokens != null) {
-                Kernels.Native.tokens(nativeTokens, Kernels.Native.BEST_LEVEL, rowsFrom, rowBytes(), rowEnd - rowStart, blocksPerRow, x, firstBlock,
-                        tokens, out, outOffset + rowStart, outStride, add);
-                return;
-            }
-            for (int t = 0; t < tokens; t++) {
-                Kernels.Native.rows(nativeRows, Kernels.Native.BEST_LEVEL, rowsFrom, rowBytes(), rowEnd - rowStart, blocksPerRow, x,
-                        firstBlock + t * x.blocksPerToken, out, outOffset + t * outStride + rowStart, add);
-            }
+            nativeInt8Rows(x, firstBlock, tokens, rowStart, rowEnd, out, outOffset, outStride, add);
             return;
         }
         for (int r = rowStart; r < rowEnd; r++) {
             for (int t = 0; t < tokens; t++) {
                 RowBlockDot.store(out, outOffset + t * outStride + r, add, int8Dot(r, x, firstBlock + t * x.blocksPerToken));
             }
+        }
+    }
+
+    /** {@link #int8Rows} on the native tier: the dtype's kernels on the stored layout. */
+    void nativeInt8Rows(Q8Activations x, int firstBlock, int tokens, int rowStart, int rowEnd, float[] out, int outOffset, int outStride, boolean add) {
+        MemorySegment rowsFrom = data.asSlice(rowStart * rowBytes());
+        if (tokens >= GEMM_MIN_TOKENS) {
+            Kernels.Native.tokens(nativeGemm, Kernels.Native.BEST_LEVEL, rowsFrom, rowBytes(), rowEnd - rowStart, blocksPerRow, x, firstBlock,
+                    tokens, out, outOffset + rowStart, outStride, add);
+            return;
+        }
+        if (tokens > 1 && nativeTokens != null) {
+            Kernels.Native.tokens(nativeTokens, Kernels.Native.BEST_LEVEL, rowsFrom, rowBytes(), rowEnd - rowStart, blocksPerRow, x, firstBlock,
+                    tokens, out, outOffset + rowStart, outStride, add);
+            return;
+        }
+        for (int t = 0; t < tokens; t++) {
+            Kernels.Native.rows(nativeRows, Kernels.Native.BEST_LEVEL, rowsFrom, rowBytes(), rowEnd - rowStart, blocksPerRow, x,
+                    firstBlock + t * x.blocksPerToken, out, outOffset + t * outStride + rowStart, add);
         }
     }
 }

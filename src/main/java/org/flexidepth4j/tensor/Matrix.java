@@ -195,6 +195,13 @@ public abstract class Matrix {
         throw new UnsupportedOperationException(dtype() + " has no integer dot");
     }
 
+    /**
+     * Makes now what the chosen kernels read besides the stored layout (the native tier's interleaved Q4_0), so that
+     * loading a model pays for it rather than its first token; a no-op for most dtypes.
+     */
+    public void prepareKernels() {
+    }
+
     /** A matrix of the first {@code n} rows (used for row slices of fused tensors). */
     public abstract Matrix rowSlice(int first, int n);
 }

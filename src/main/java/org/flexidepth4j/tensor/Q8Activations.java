@@ -14,6 +14,8 @@ final class Q8Activations {
     final float[] scales;
     /** Each block's scale times the sum of its quants (the K-quants' offsets multiply it). */
     final float[] sums;
+    /** Each block's sum of its quants (the interleaved Q4_0 kernel subtracts 8 times it: its nibbles stay unsigned). */
+    final int[] quantSums;
     final int blocksPerToken;
 
     private Q8Activations(int tokens, int cols) {
@@ -21,6 +23,7 @@ final class Q8Activations {
         quants = new byte[tokens * cols];
         scales = new float[tokens * blocksPerToken];
         sums = new float[tokens * blocksPerToken];
+        quantSums = new int[tokens * blocksPerToken];
     }
 
     /** Row t of x starts at xOffset + t * xStride; cols is a multiple of {@value #BLOCK}. */
@@ -40,6 +43,7 @@ final class Q8Activations {
                     sum += v;
                 }
                 q.sums[block] = d * sum;
+                q.quantSums[block] = sum;
             }
         }
         return q;

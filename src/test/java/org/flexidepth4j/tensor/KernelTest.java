@@ -427,16 +427,19 @@ class KernelTest {
             }
         }
         if (Kernels.nativeAvailable() && !(m instanceof ColumnPanels)) {
-            // every level this CPU runs, called directly (portable C is level 0), one token
+            // every level this CPU runs, called directly (portable C is level 0), one token; Q4_0 in its interleaved copy
             for (int level = 0; level <= Kernels.Native.BEST_LEVEL; level++) {
                 float[] out = new float[rows];
-                MethodHandle kernel = switch (m.dtype()) {
-                    case Q8_0 -> Kernels.Native.Q8_0_ROWS;
-                    case Q4_0 -> Kernels.Native.Q4_0_ROWS;
-                    case Q4_K -> Kernels.Native.Q4_K_ROWS;
-                    default -> Kernels.Native.Q6_K_ROWS;
-                };
-                Kernels.Native.rows(kernel, level, m.segment(), m.dtype().byteSize(cols), rows, cols / m.dtype().blockSize, qx, 0, out, 0, false);
+                if (m instanceof Q4_0Matrix q4) {
+                    Kernels.Native.q4_0x8(level, q4.interleaved(), 0, rows, cols / 32, qx, 0, 1, out, 0, rows, false);
+                } else {
+                    MethodHandle kernel = switch (m.dtype()) {
+                        case Q8_0 -> Kernels.Native.Q8_0_ROWS;
+                        case Q4_K -> Kernels.Native.Q4_K_ROWS;
+                        default -> Kernels.Native.Q6_K_ROWS;
+                    };
+                    Kernels.Native.rows(kernel, level, m.segment(), m.dtype().byteSize(cols), rows, cols / m.dtype().blockSize, qx, 0, out, 0, false);
+                }
                 for (int r = 0; r < rows; r++) {
                     assertThat((double) out[r]).as("native level %d %s row %d", level, m.dtype(), r).isCloseTo(ref[0][r], org.assertj.core.data.Offset.offset(1e-5 * scale[0][r] + 1e-30));
                 }
