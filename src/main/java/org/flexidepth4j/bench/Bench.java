@@ -30,6 +30,13 @@ import org.flexidepth4j.tensor.Parallel;
 public final class Bench {
     private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
 
+    /**
+     * Default untimed warm-up per mode and thread count (at least one round in any case): tinylm-12l's decode needs
+     * ~1000 tokens (1-3 s) before C2 has compiled its forward pass, and its first 64 timed tokens after one 16-token
+     * round ran at a third to a half of the settled rate.
+     */
+    public static final double WARM_UP_SECONDS = 3;
+
     private Bench() {
     }
 
@@ -75,16 +82,17 @@ public final class Bench {
      * prompt, then one prefill of {@code prefillTokens} tokens. Leaves the pool at the last thread count.
      */
     public static Result run(Model model, List<Integer> threadCounts, int decodeTokens, int prefillTokens, long rooflineBufferBytes) {
-        return compare(model, List.of(new Mode("none", SkipPolicy.NONE)), threadCounts, decodeTokens, prefillTokens, 1, rooflineBufferBytes).get(0);
+        return compare(model, List.of(new Mode("none", SkipPolicy.NONE)), threadCounts, decodeTokens, prefillTokens, 1, rooflineBufferBytes, WARM_UP_SECONDS).get(0);
     }
 
     /**
-     * Measures every mode at each thread count, {@code repeats} times interleaved, after one untimed warm-up pass
-     * of every mode (so no mode's timing includes JIT compilation of its code path). One result per mode, in order;
+     * Measures every mode at each thread count, {@code repeats} times interleaved, after untimed warm-up rounds
+     * of every mode for at least {@code warmUpSeconds} each, and at least one round (so no mode's timing includes JIT
+     * compilation of its code path). One result per mode, in order;
      * speedups are relative to the first mode. Leaves the pool at the last thread count.
      */
     public static List<Result> compare(Model model, List<Mode> modes, List<Integer> threadCounts, int decodeTokens, int prefillTokens,
-                                       int repeats, long rooflineBufferBytes) {
+                                       int repeats, long rooflineBufferBytes, double warmUpSeconds) {
         if (modes.isEmpty() || repeats < 1) throw new IllegalArgumentException("need at least one mode and one repetition");
         Transformer tf = model.transformer();
         ModelWeights w = tf.weights();
@@ -96,9 +104,13 @@ public final class Bench {
             Parallel.setThreads(threads);
             Roofline roof = Roofline.measure(rooflineBufferBytes, 3);
             for (Mode mode : modes) {
-                decode(tf, mode.policy(), Math.min(decodeTokens, 16));
-                // as long as the timed prompt up to 64 tokens: the same kernel path (dots below Matrix.GEMM_MIN_TOKENS, packed Gemm from there)
-                prefill(tf, mode.policy(), randomIds(Math.min(prefillTokens, Math.max(64, prefillTokens / 8)), vocab));
+                // rounds until the JIT has settled: a small model's first few hundred tokens still run C1 code (docs/KERNELS.md)
+                long warmStart = System.nanoTime();
+                do {
+                    decode(tf, mode.policy(), Math.min(decodeTokens, 16));
+                    // as long as the timed prompt up to 64 tokens: the same kernel path (dots below Matrix.GEMM_MIN_TOKENS, packed Gemm from there)
+                    prefill(tf, mode.policy(), randomIds(Math.min(prefillTokens, Math.max(64, prefillTokens / 8)), vocab));
+                } while (System.nanoTime() - warmStart < warmUpSeconds * 1e9);
             }
             Decode[][] decodes = new Decode[modes.size()][repeats];
             double[][] prefills = new double[modes.size()][repeats];

@@ -58,6 +58,10 @@ public final class BenchCommand implements Callable<Integer> {
             description = "measure the --skip modes N times, interleaved, and report medians and paired speedups vs the first mode (default: ${DEFAULT-VALUE})")
     int repeat;
 
+    @Option(names = "--warm-up", paramLabel = "SECONDS", defaultValue = "3",
+            description = "untimed warm-up per skip mode and thread count, at least one round, so the timed runs are JIT-compiled code (default: ${DEFAULT-VALUE})")
+    double warmUpSeconds;
+
     @Option(names = "--skip-seed", paramLabel = "S", defaultValue = "1", description = "seed of random and forced skipping (default: ${DEFAULT-VALUE})")
     long skipSeed;
 
@@ -99,6 +103,7 @@ public final class BenchCommand implements Callable<Integer> {
         } else if (synthetic != null || model != null) {
             if (decodeTokens < 1 || prefillTokens < 2) throw new IllegalArgumentException("--decode-tokens must be >= 1 and --prefill-tokens >= 2");
             if (repeat < 1) throw new IllegalArgumentException("--repeat must be >= 1");
+            if (!(warmUpSeconds >= 0)) throw new IllegalArgumentException("--warm-up must be >= 0");
             for (String name : dtypes) {
                 boolean q4km = synthetic != null && name.equalsIgnoreCase("q4_k_m");
                 DType dtype = q4km ? DType.Q4_K : parseDtype(name);
@@ -117,7 +122,7 @@ public final class BenchCommand implements Callable<Integer> {
                             for (Bench.Mode mode : modes) results.add(Bench.batched(m, mode.name(), mode.policy(), streams, decodeTokens, repeat));
                         }
                     } else {
-                        results.addAll(Bench.compare(m, modes, counts, decodeTokens, prefillTokens, repeat, buffer));
+                        results.addAll(Bench.compare(m, modes, counts, decodeTokens, prefillTokens, repeat, buffer, warmUpSeconds));
                     }
                 }
             }

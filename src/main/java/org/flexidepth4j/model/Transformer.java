@@ -241,8 +241,8 @@ public final class Transformer {
     }
 
     /**
-     * Causal attention with an online softmax: no score buffer, one pass over the cached keys and values the query
-     * sees (the last window of them on a sliding layer).
+     * Causal attention over the cached keys and values each query sees (the last window of them on a sliding layer):
+     * its scores, their softmax (one vector exp pass), then the weighted sum of the values.
      */
     private void attend(int l, InferenceState s, int nRun) {
         int hd = config.headDim(), heads = config.numHeads(), kvd = config.kvDim(), qd = config.queryDim();
@@ -267,34 +267,35 @@ public final class Transformer {
                     heads, config.numKvHeads(), hd, scores);
             return;
         }
-        Parallel.pool().forRange(nRun * heads, Math.max(1, 4096 / longest / hd + 1), (start, end) -> {
+        // a chunk of (row, head) items is worth a hand-off from about PARALLEL_MIN_WORK multiply-adds (q·k and p·v)
+        int minItems = (int) Math.max(1, PARALLEL_MIN_WORK / (2L * longest * hd));
+        int scoreRoom = longest;
+        Parallel.pool().forRange(nRun * heads, minItems, (start, end) -> {
+            float[] p = new float[scoreRoom];
             for (int item = start; item < end; item++) {
                 int r = item / heads, h = item % heads;
-                int pos = s.positions[s.runRows[r]];
+                int pos = s.positions[s.runRows[r]], first = scores.firstKey(pos), n = pos + 1 - first;
                 InferenceState owner = s.owner(s.runRows[r]);
                 float[] kc = owner.keyCache[l], vc = owner.valueCache[l];
-                int qOff = r * qd + h * hd;
-                int kvOff = (h / group) * hd;
-                int out = r * qd + h * hd;
+                int qOff = r * qd + h * hd, kvOff = (h / group) * hd, out = r * qd + h * hd;
+                for (int i = 0; i < n; i++) p[i] = VectorOps.dot(s.query, qOff, kc, (first + i) * kvd + kvOff, hd);
+                float scale = scores.scaleCapping(p, 0, n), max = Float.NEGATIVE_INFINITY;
+                for (int i = 0; i < n; i++) max = Math.max(max, p[i] * scale);
+                VectorOps.expScaledShifted(p, 0, n, scale, max);
                 Arrays.fill(s.attention, out, out + hd, 0f);
-                float max = Float.NEGATIVE_INFINITY, sum = 0f;
-                for (int p = scores.firstKey(pos); p <= pos; p++) {
-                    float score = scores.score(VectorOps.dot(s.query, qOff, kc, p * kvd + kvOff, hd));
-                    if (score > max) {
-                        float correction = (float) Math.exp(max - score);
-                        sum *= correction;
-                        for (int i = 0; i < hd; i++) s.attention[out + i] *= correction;
-                        max = score;
-                    }
-                    float e = (float) Math.exp(score - max);
-                    sum += e;
-                    VectorOps.axpy(e, vc, p * kvd + kvOff, s.attention, out, hd);
+                double sum = 0;
+                for (int i = 0; i < n; i++) {
+                    sum += p[i];
+                    VectorOps.axpy(p[i], vc, (first + i) * kvd + kvOff, s.attention, out, hd);
                 }
-                float inv = 1f / sum;
-                for (int i = 0; i < hd; i++) s.attention[out + i] *= inv;
+                float inv = (float) (1 / sum);
+                for (int i = out; i < out + hd; i++) s.attention[i] *= inv;
             }
         });
     }
+
+    /** Multiply-adds from which a parallel region pays for its hand-off (as {@code Matrix}'s threshold). */
+    private static final long PARALLEL_MIN_WORK = 1L << 18;
 
     /**
      * From this many query rows on (prefill, scoring) attention runs as {@link Attention}'s Gemm blocks, which pay

@@ -106,7 +106,7 @@ public final class Attention {
          * Prepares x[off, off + n) for a scaled exp: with a soft-cap the scores are computed in place and the factor
          * left to apply is 1; without one x is untouched and the factor is {@link #scale}.
          */
-        float scaleCapping(float[] x, int off, int n) {
+        public float scaleCapping(float[] x, int off, int n) {
             if (softCap == 0) return scale;
             for (int i = off; i < off + n; i++) x[i] = score(x[i]);
             return 1f;

@@ -1,5 +1,14 @@
 package org.flexidepth4j.tensor;
 
+import static org.flexidepth4j.tensor.QuantLanes.F8;
+import static org.flexidepth4j.tensor.QuantLanes.I8;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
 /**
  * Activations of one matmul quantized to blocks of {@value #BLOCK} int8 values with one float scale each, as
  * llama.cpp's q8_0 activations (its quantize_row_q8_0_ref: scale = max |x| / 127, values rounded half away from
@@ -7,6 +16,7 @@ package org.flexidepth4j.tensor;
  */
 final class Q8Activations {
     static final int BLOCK = 32;
+    private static final VectorSpecies<Byte> B8 = ByteVector.SPECIES_64;
 
     /** tokens x cols values, token t's block b at (t * blocksPerToken + b) * BLOCK. */
     final byte[] quants;
@@ -26,24 +36,34 @@ final class Q8Activations {
         quantSums = new int[tokens * blocksPerToken];
     }
 
-    /** Row t of x starts at xOffset + t * xStride; cols is a multiple of {@value #BLOCK}. */
+    /**
+     * Row t of x starts at xOffset + t * xStride; cols is a multiple of {@value #BLOCK}. Eight lanes at a time, the
+     * values of the scalar definition bit for bit: x * (1 / d) truncated to int, plus or minus one where the exact
+     * float remainder is at least one half (round half away from zero).
+     */
     static Q8Activations quantize(float[] x, int xOffset, int xStride, int cols, int tokens) {
         Q8Activations q = new Q8Activations(tokens, cols);
+        IntVector one = IntVector.broadcast(I8, 1);
         for (int t = 0; t < tokens; t++) {
             for (int b = 0; b < q.blocksPerToken; b++) {
                 int src = xOffset + t * xStride + b * BLOCK, block = t * q.blocksPerToken + b;
-                float amax = 0;
-                for (int j = 0; j < BLOCK; j++) amax = Math.max(amax, Math.abs(x[src + j]));
-                float d = amax / 127f, id = d != 0 ? 1f / d : 0f;
+                FloatVector max = FloatVector.fromArray(F8, x, src).abs();
+                for (int j = F8.length(); j < BLOCK; j += F8.length()) max = max.max(FloatVector.fromArray(F8, x, src + j).abs());
+                float d = max.reduceLanes(VectorOperators.MAX) / 127f, id = d != 0 ? 1f / d : 0f;
                 q.scales[block] = d;
-                int sum = 0;
-                for (int j = 0; j < BLOCK; j++) {
-                    int v = Quantizer.roundHalfAway(x[src + j] * id);
-                    q.quants[block * BLOCK + j] = (byte) v;
-                    sum += v;
+                IntVector sum = IntVector.zero(I8);
+                for (int j = 0; j < BLOCK; j += F8.length()) {
+                    FloatVector v = FloatVector.fromArray(F8, x, src + j).mul(id);
+                    IntVector whole = (IntVector) v.convert(VectorOperators.F2I, 0);
+                    FloatVector rest = v.sub((FloatVector) whole.convert(VectorOperators.I2F, 0));
+                    IntVector rounded = whole.add(one, rest.compare(VectorOperators.GE, 0.5f).cast(I8))
+                            .sub(one, rest.compare(VectorOperators.LE, -0.5f).cast(I8));
+                    ((ByteVector) rounded.convertShape(VectorOperators.I2B, B8, 0)).intoArray(q.quants, block * BLOCK + j);
+                    sum = sum.add(rounded);
                 }
-                q.sums[block] = d * sum;
-                q.quantSums[block] = sum;
+                int quantSum = sum.reduceLanes(VectorOperators.ADD);
+                q.sums[block] = d * quantSum;
+                q.quantSums[block] = quantSum;
             }
         }
         return q;

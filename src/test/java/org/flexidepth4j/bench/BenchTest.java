@@ -109,7 +109,7 @@ class BenchTest {
         try (Arena arena = Arena.ofShared()) {
             Model model = SyntheticModel.build(c, DType.BF16, arena, 3);
             List<Bench.Mode> modes = List.of(new Bench.Mode("none", SkipPolicy.NONE), new Bench.Mode("exit:2", new EarlyExit(2, 4)));
-            List<Bench.Result> results = Bench.compare(model, modes, List.of(1), 3, 8, 3, 1 << 22);
+            List<Bench.Result> results = Bench.compare(model, modes, List.of(1), 3, 8, 3, 1 << 22, 0);
             assertThat(results).extracting(Bench.Result::skip).containsExactly("none", "exit:2");
             Bench.Run dense = results.get(0).runs().get(0), exit = results.get(1).runs().get(0);
             assertThat(results.get(1).repeats()).isEqualTo(3);
@@ -124,6 +124,6 @@ class BenchTest {
             assertThat(exit.predictedSpeedupBytes()).isEqualTo(dense.decodeBytesPerToken() / exit.decodeBytesPerToken());
             assertThat(exit.predictedSpeedup()).isEqualTo(exit.decodeBound().equals("memory") ? exit.predictedSpeedupBytes() : exit.predictedSpeedupFlops());
         }
-        assertThatThrownBy(() -> Bench.compare(null, List.of(), List.of(1), 1, 2, 1, 1)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> Bench.compare(null, List.of(), List.of(1), 1, 2, 1, 1, 0)).isInstanceOf(IllegalArgumentException.class);
     }
 }

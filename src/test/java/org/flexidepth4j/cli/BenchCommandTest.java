@@ -24,7 +24,7 @@ class BenchCommandTest {
     @Test
     void quantizedRealModelReportsItsDtypeAndBytes() throws Exception {
         Cli r = Cli.run("bench", "--model", Shared.path("models/stories260K/stories260K.bin").toString(), "--dtype", "q8_0",
-                "--thread-counts", "1", "--decode-tokens", "2", "--prefill-tokens", "8", "--buffer-mib", "8", "--json");
+                "--thread-counts", "1", "--decode-tokens", "2", "--prefill-tokens", "8", "--buffer-mib", "8", "--warm-up", "0", "--json");
         assertThat(r.code()).as(r.err()).isZero();
         JsonNode result = Json.MAPPER.readTree(r.out());
         // down_proj rows (172 columns) are not whole Q8_0 blocks and stay F32: the larger share of the bytes
@@ -35,7 +35,7 @@ class BenchCommandTest {
     @Test
     void skipModesReportTheWorkActuallyExecuted() throws Exception {
         Cli r = Cli.run("bench", "--model", Shared.path("models/stories260K/stories260K.bin").toString(), "--skip", "none,exit:2",
-                "--thread-counts", "1", "--decode-tokens", "2", "--prefill-tokens", "8", "--buffer-mib", "8", "--repeat", "2", "--json");
+                "--thread-counts", "1", "--decode-tokens", "2", "--prefill-tokens", "8", "--buffer-mib", "8", "--warm-up", "0", "--repeat", "2", "--json");
         assertThat(r.code()).as(r.err()).isZero();
         JsonNode results = Json.MAPPER.readTree(r.out());
         JsonNode dense = results.get(0).get("runs").get(0), exit = results.get(1).get("runs").get(0);
@@ -55,7 +55,7 @@ class BenchCommandTest {
     @Test
     void withoutJsonItPrintsATableWithARowPerRun() {
         Cli r = Cli.run("bench", "--model", Shared.path("models/stories260K/stories260K.bin").toString(), "--skip", "none,exit:2",
-                "--thread-counts", "1", "--decode-tokens", "2", "--prefill-tokens", "8", "--buffer-mib", "8");
+                "--thread-counts", "1", "--decode-tokens", "2", "--prefill-tokens", "8", "--buffer-mib", "8", "--warm-up", "0");
         assertThat(r.code()).as(r.err()).isZero();
         List<String> lines = r.out().lines().toList();
         assertThat(lines).hasSize(3);
