@@ -26,27 +26,34 @@ final class Q8Activations {
         quantSums = new int[tokens * blocksPerToken];
     }
 
+    /** Values per pool task below which the tokens are quantized on the calling thread (a prefill's are split over the pool). */
+    private static final int PARALLEL_MIN_VALUES = 1 << 16;
+
     /** Row t of x starts at xOffset + t * xStride; cols is a multiple of {@value #BLOCK}. */
     static Q8Activations quantize(float[] x, int xOffset, int xStride, int cols, int tokens) {
         Q8Activations q = new Q8Activations(tokens, cols);
-        for (int t = 0; t < tokens; t++) {
-            for (int b = 0; b < q.blocksPerToken; b++) {
-                int src = xOffset + t * xStride + b * BLOCK, block = t * q.blocksPerToken + b;
-                float amax = 0;
-                for (int j = 0; j < BLOCK; j++) amax = Math.max(amax, Math.abs(x[src + j]));
-                float d = amax / 127f, id = d != 0 ? 1f / d : 0f;
-                q.scales[block] = d;
-                int sum = 0;
-                for (int j = 0; j < BLOCK; j++) {
-                    int v = Quantizer.roundHalfAway(x[src + j] * id);
-                    q.quants[block * BLOCK + j] = (byte) v;
-                    sum += v;
-                }
-                q.sums[block] = d * sum;
-                q.quantSums[block] = sum;
-            }
-        }
+        Parallel.pool().forRange(tokens, Math.max(1, PARALLEL_MIN_VALUES / cols), (start, end) -> {
+            for (int t = start; t < end; t++) q.quantizeToken(x, xOffset + t * xStride, t);
+        });
         return q;
+    }
+
+    private void quantizeToken(float[] x, int from, int token) {
+        for (int b = 0; b < blocksPerToken; b++) {
+            int src = from + b * BLOCK, block = token * blocksPerToken + b;
+            float amax = 0;
+            for (int j = 0; j < BLOCK; j++) amax = Math.max(amax, Math.abs(x[src + j]));
+            float d = amax / 127f, id = d != 0 ? 1f / d : 0f;
+            scales[block] = d;
+            int sum = 0;
+            for (int j = 0; j < BLOCK; j++) {
+                int v = Quantizer.roundHalfAway(x[src + j] * id);
+                quants[block * BLOCK + j] = (byte) v;
+                sum += v;
+            }
+            sums[block] = d * sum;
+            quantSums[block] = sum;
+        }
     }
 
     /** The first block of token t. */
