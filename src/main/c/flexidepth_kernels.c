@@ -979,7 +979,8 @@ AVX2_TARGET static inline __attribute__((always_inline)) void q4_0x8_avx2_n(
         }
         __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) blk));
         UNROLL for (int t = 0; t < n; t++) {
-            __m256i dot = _mm256_sub_epi32(_mm256_madd_epi16(s[t], ones), _mm256_set1_epi32(8 * xsum[t * x_blocks + b]));
+            __m256i offset = _mm256_slli_epi32(_mm256_set1_epi32(xsum[t * x_blocks + b]), 3);
+            __m256i dot = _mm256_sub_epi32(_mm256_madd_epi16(s[t], ones), offset);
             acc[t] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(xd[t * x_blocks + b])), _mm256_cvtepi32_ps(dot), acc[t]);
         }
     }

@@ -36,37 +36,45 @@ final class Q8Activations {
         quantSums = new int[tokens * blocksPerToken];
     }
 
-    /**
-     * Row t of x starts at xOffset + t * xStride; cols is a multiple of {@value #BLOCK}. Eight lanes at a time, the
-     * values of the scalar definition bit for bit: x * (1 / d) truncated to int, plus or minus one where the exact
-     * float remainder is at least one half (round half away from zero).
-     */
+    /** Values per pool task below which the tokens are quantized on the calling thread (a prefill's are split over the pool). */
+    private static final int PARALLEL_MIN_VALUES = 1 << 16;
+
+    /** Row t of x starts at xOffset + t * xStride; cols is a multiple of {@value #BLOCK}. */
     static Q8Activations quantize(float[] x, int xOffset, int xStride, int cols, int tokens) {
         Q8Activations q = new Q8Activations(tokens, cols);
-        IntVector one = IntVector.broadcast(I8, 1);
-        for (int t = 0; t < tokens; t++) {
-            for (int b = 0; b < q.blocksPerToken; b++) {
-                int src = xOffset + t * xStride + b * BLOCK, block = t * q.blocksPerToken + b;
-                FloatVector max = FloatVector.fromArray(F8, x, src).abs();
-                for (int j = F8.length(); j < BLOCK; j += F8.length()) max = max.max(FloatVector.fromArray(F8, x, src + j).abs());
-                float d = max.reduceLanes(VectorOperators.MAX) / 127f, id = d != 0 ? 1f / d : 0f;
-                q.scales[block] = d;
-                IntVector sum = IntVector.zero(I8);
-                for (int j = 0; j < BLOCK; j += F8.length()) {
-                    FloatVector v = FloatVector.fromArray(F8, x, src + j).mul(id);
-                    IntVector whole = (IntVector) v.convert(VectorOperators.F2I, 0);
-                    FloatVector rest = v.sub((FloatVector) whole.convert(VectorOperators.I2F, 0));
-                    IntVector rounded = whole.add(one, rest.compare(VectorOperators.GE, 0.5f).cast(I8))
-                            .sub(one, rest.compare(VectorOperators.LE, -0.5f).cast(I8));
-                    ((ByteVector) rounded.convertShape(VectorOperators.I2B, B8, 0)).intoArray(q.quants, block * BLOCK + j);
-                    sum = sum.add(rounded);
-                }
-                int quantSum = sum.reduceLanes(VectorOperators.ADD);
-                q.sums[block] = d * quantSum;
-                q.quantSums[block] = quantSum;
-            }
-        }
+        if (tokens == 1) q.quantizeToken(x, xOffset, 0);
+        else Parallel.pool().forRange(tokens, Math.max(1, PARALLEL_MIN_VALUES / cols), (start, end) -> {
+            for (int t = start; t < end; t++) q.quantizeToken(x, xOffset + t * xStride, t);
+        });
         return q;
+    }
+
+    /**
+     * Eight lanes at a time, the values of the scalar definition bit for bit: x * (1 / d) truncated to int, plus or
+     * minus one where the exact float remainder is at least one half (round half away from zero).
+     */
+    private void quantizeToken(float[] x, int from, int token) {
+        IntVector one = IntVector.broadcast(I8, 1);
+        for (int b = 0; b < blocksPerToken; b++) {
+            int src = from + b * BLOCK, block = token * blocksPerToken + b;
+            FloatVector max = FloatVector.fromArray(F8, x, src).abs();
+            for (int j = F8.length(); j < BLOCK; j += F8.length()) max = max.max(FloatVector.fromArray(F8, x, src + j).abs());
+            float d = max.reduceLanes(VectorOperators.MAX) / 127f, id = d != 0 ? 1f / d : 0f;
+            scales[block] = d;
+            IntVector sum = IntVector.zero(I8);
+            for (int j = 0; j < BLOCK; j += F8.length()) {
+                FloatVector v = FloatVector.fromArray(F8, x, src + j).mul(id);
+                IntVector whole = (IntVector) v.convert(VectorOperators.F2I, 0);
+                FloatVector rest = v.sub((FloatVector) whole.convert(VectorOperators.I2F, 0));
+                IntVector rounded = whole.add(one, rest.compare(VectorOperators.GE, 0.5f).cast(I8))
+                        .sub(one, rest.compare(VectorOperators.LE, -0.5f).cast(I8));
+                ((ByteVector) rounded.convertShape(VectorOperators.I2B, B8, 0)).intoArray(quants, block * BLOCK + j);
+                sum = sum.add(rounded);
+            }
+            int quantSum = sum.reduceLanes(VectorOperators.ADD);
+            sums[block] = d * quantSum;
+            quantSums[block] = quantSum;
+        }
     }
 
     /** The first block of token t. */

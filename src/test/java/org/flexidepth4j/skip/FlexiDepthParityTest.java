@@ -18,6 +18,7 @@ import org.flexidepth4j.model.ParityAssert;
 import org.flexidepth4j.model.SkipPolicy;
 import org.flexidepth4j.model.Transformer;
 import org.flexidepth4j.tensor.DType;
+import org.flexidepth4j.tensor.Kernels;
 import org.flexidepth4j.tensor.Matrix;
 import org.flexidepth4j.tensor.Quantizer;
 import org.flexidepth4j.tensor.VectorOps;
@@ -94,6 +95,60 @@ class FlexiDepthParityTest {
             for (int t = 0; t < ids.length; t++) {
                 assertThat(b.gate(l, t)).as("layer %d token %d", l, t).isCloseTo(a.gate(l, t), org.assertj.core.data.Offset.offset(0.01f));
             }
+        }
+    }
+
+    /**
+     * The skip path of a Q4_0 model (its plug-in in BF16, as forBase stores it) runs the same kernels as dense decode: the native tier
+     * (the interleaved Q4_0 layout) and the Java tier give the same greedy ids and skip decisions, token by token, and
+     * logits that agree to float rounding except where an activation's 8-bit rounding differs.
+     */
+    @Test
+    void q4_0SkipPathAgreesBetweenKernelTiers() {
+        if (!Kernels.nativeAvailable()) return;
+        Model q4 = ModelLoader.withMatrices(ModelLoader.load(DIR), m -> m.cols() % 32 == 0 ? Quantizer.quantize(m, DType.Q4_0) : m);
+        FlexiDepth fd = (FlexiDepth) q4.defaultPolicy();
+        Transformer tf = q4.transformer();
+        
+        int v = tf.config().vocabSize(), layers = tf.config().numLayers(), steps = 12;
+        int[] prompt = REF.get("ids_a").toInts();
+        float[][] logits = new float[2][], gates = new float[2][];
+        int[][] ids = new int[2][steps];
+        try {
+            for (int tier = 0; tier < 2; tier++) {
+                Kernels.choose(tier == 0 ? Kernels.Choice.JAVA : Kernels.Choice.NATIVE);
+                InferenceState s = tf.newState(prompt.length + steps);
+                logits[tier] = new float[steps * v];
+                gates[tier] = new float[steps * layers];
+                for (int i = 0; i < prompt.length + steps - 1; i++) {
+                    tf.forward(s, i < prompt.length ? prompt : ids[tier], i < prompt.length ? i : i - prompt.length, 1, fd, false);
+                    if (i < prompt.length - 1) continue;
+                    int step = i - prompt.length + 1;
+                    System.arraycopy(s.logits(), 0, logits[tier], step * v, v);
+                    for (int l = 0; l < layers; l++) gates[tier][step * layers + l] = s.gate(l, 0);
+                    if (step < steps - 1) ids[tier][step] = VectorOps.argmax(s.logits(), 0, v);
+                }
+            }
+        } finally {
+            Kernels.choose(Kernels.Choice.AUTO);
+        }
+        assertThat(ids[1]).isEqualTo(ids[0]);
+        // Where the two tiers round an activation to the other of two 8-bit values (their float sums differ in the last
+        // bits), a step's logits move by that rounding (measured 0.8% of the largest logit, 2 of 12 steps); the others agree.
+        double[] error = new double[steps];
+        for (int step = 0; step < steps; step++) {
+            double diff = 0, largest = 0;
+            for (int j = 0; j < v; j++) {
+                diff = Math.max(diff, Math.abs(logits[1][step * v + j] - logits[0][step * v + j]));
+                largest = Math.max(largest, Math.abs(logits[0][step * v + j]));
+            }
+            error[step] = diff / largest;
+            assertThat(error[step]).as("step %d", step).isLessThan(0.02);
+        }
+        assertThat(java.util.Arrays.stream(error).sorted().toArray()[steps / 2]).as("median step").isLessThan(1e-5);
+        for (int i = 0; i < gates[0].length; i++) {
+            assertThat(gates[1][i] > 0.5f).as("decision %d", i).isEqualTo(gates[0][i] > 0.5f);
+            assertThat((double) gates[1][i]).as("gate %d", i).isCloseTo(gates[0][i], org.assertj.core.data.Offset.offset(0.02));
         }
     }
 
