@@ -1,6 +1,7 @@
 package org.flexidepth4j.bench;
 
 import java.lang.foreign.Arena;
+import java.lang.management.CompilationMXBean;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.util.ArrayList;
@@ -103,15 +104,7 @@ public final class Bench {
         for (int threads : threadCounts) {
             Parallel.setThreads(threads);
             Roofline roof = Roofline.measure(rooflineBufferBytes, 3);
-            for (Mode mode : modes) {
-                // rounds until the JIT has settled: a small model's first few hundred tokens still run C1 code (docs/KERNELS.md)
-                long warmStart = System.nanoTime();
-                do {
-                    decode(tf, mode.policy(), Math.min(decodeTokens, 16));
-                    // as long as the timed prompt up to 64 tokens: the same kernel path (dots below Matrix.GEMM_MIN_TOKENS, packed Gemm from there)
-                    prefill(tf, mode.policy(), randomIds(Math.min(prefillTokens, Math.max(64, prefillTokens / 8)), vocab));
-                } while (System.nanoTime() - warmStart < warmUpSeconds * 1e9);
-            }
+            for (Mode mode : modes) warmUp(tf, mode.policy(), decodeTokens, prefillTokens, warmUpSeconds);
             Decode[][] decodes = new Decode[modes.size()][repeats];
             double[][] prefills = new double[modes.size()][repeats];
             double[] prefillFlops = new double[modes.size()];
@@ -271,6 +264,31 @@ public final class Bench {
         double seconds = (System.nanoTime() - start) / 1e9, cpuSeconds = (THREADS.getCurrentThreadCpuTime() - cpuStart) / 1e9;
         return new Decode(tokens / seconds, tokens / cpuSeconds, 2.0 * s.work.total() / tokens, (double) s.work.totalBytes() / tokens,
                 (double) layers / tokens);
+    }
+
+    /**
+     * Untimed rounds of a short decode and a short prefill: at least one, for at least {@code seconds}, and then on
+     * while the last round still spent more than a tenth of its time compiling (a loaded machine starves the compiler
+     * threads), up to four times {@code seconds}.
+     */
+    private static void warmUp(Transformer tf, SkipPolicy policy, int decodeTokens, int prefillTokens, double seconds) {
+        int vocab = tf.config().vocabSize();
+        long start = System.nanoTime();
+        while (true) {
+            long roundStart = System.nanoTime(), compileStart = compileMillis();
+            decode(tf, policy, Math.min(decodeTokens, 16));
+            // as long as the timed prompt up to 64 tokens: the same kernel path (dots below Matrix.GEMM_MIN_TOKENS, packed Gemm from there)
+            prefill(tf, policy, randomIds(Math.min(prefillTokens, Math.max(64, prefillTokens / 8)), vocab));
+            long now = System.nanoTime();
+            boolean compiling = (compileMillis() - compileStart) * 1e6 > 0.1 * (now - roundStart);
+            if (now - start >= (compiling ? 4 : 1) * seconds * 1e9) return;
+        }
+    }
+
+    /** Milliseconds the JIT has spent compiling so far (0 where the JVM does not say). */
+    private static long compileMillis() {
+        CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
+        return jit != null && jit.isCompilationTimeMonitoringSupported() ? jit.getTotalCompilationTime() : 0;
     }
 
     private static double median(double[] values) {
