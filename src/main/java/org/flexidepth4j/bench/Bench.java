@@ -1,7 +1,6 @@
 package org.flexidepth4j.bench;
 
 import java.lang.foreign.Arena;
-import java.lang.management.CompilationMXBean;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.util.ArrayList;
@@ -32,9 +31,9 @@ public final class Bench {
     private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
 
     /**
-     * Default untimed warm-up per mode and thread count (at least one round in any case): tinylm-12l's decode needs
-     * ~1000 tokens (1-3 s) before C2 has compiled its forward pass, and its first 64 timed tokens after one 16-token
-     * round ran at a third to a half of the settled rate.
+     * Default untimed warm-up per mode and thread count ({@link #warmUp}): tinylm-12l's
+     * decode needs ~1000 tokens before C2 has compiled its forward pass, and its first 64 timed tokens after one
+     * 16-token round ran at a third to a half of the settled rate.
      */
     public static final double WARM_UP_SECONDS = 3;
 
@@ -88,8 +87,8 @@ public final class Bench {
 
     /**
      * Measures every mode at each thread count, {@code repeats} times interleaved, after untimed warm-up rounds
-     * of every mode for at least {@code warmUpSeconds} each, and at least one round (so no mode's timing includes JIT
-     * compilation of its code path). One result per mode, in order;
+     * of every mode ({@link #warmUp}: decode and prefill for at least {@code warmUpSeconds} each), so no mode's timing
+     * includes JIT compilation of its code path. One result per mode, in order;
      * speedups are relative to the first mode. Leaves the pool at the last thread count.
      */
     public static List<Result> compare(Model model, List<Mode> modes, List<Integer> threadCounts, int decodeTokens, int prefillTokens,
@@ -267,29 +266,27 @@ public final class Bench {
     }
 
     /**
-     * Untimed rounds of a short decode and a short prefill: at least one, for at least {@code seconds}, and then on
-     * while the last round still spent more than a tenth of its time compiling (a loaded machine starves the compiler
-     * threads), up to four times {@code seconds}.
+     * Untimed rounds of a short decode and a short prefill, at least one, for at least {@code seconds}, and on until
+     * {@value #WARM_UP_DECODE_STEPS} decode steps (up to four times {@code seconds}): C2 compiles a method after
+     * thousands of calls, which a small model's per-layer code reaches only after ~1000 tokens. Decode and prefill
+     * alternate so that the compiled code has seen both paths (a decode-only warm-up left traps that the first
+     * prefill hit, sending the forward pass back to slower code for seconds).
      */
     private static void warmUp(Transformer tf, SkipPolicy policy, int decodeTokens, int prefillTokens, double seconds) {
-        int vocab = tf.config().vocabSize();
-        long start = System.nanoTime();
+        int vocab = tf.config().vocabSize(), round = Math.min(decodeTokens, 16);
+        long start = System.nanoTime(), steps = 0;
         while (true) {
-            long roundStart = System.nanoTime(), compileStart = compileMillis();
-            decode(tf, policy, Math.min(decodeTokens, 16));
+            decode(tf, policy, round);
+            steps += round;
             // as long as the timed prompt up to 64 tokens: the same kernel path (dots below Matrix.GEMM_MIN_TOKENS, packed Gemm from there)
             prefill(tf, policy, randomIds(Math.min(prefillTokens, Math.max(64, prefillTokens / 8)), vocab));
-            long now = System.nanoTime();
-            boolean compiling = (compileMillis() - compileStart) * 1e6 > 0.1 * (now - roundStart);
-            if (now - start >= (compiling ? 4 : 1) * seconds * 1e9) return;
+            double elapsed = (System.nanoTime() - start) / 1e9;
+            if (elapsed >= seconds && (steps >= WARM_UP_DECODE_STEPS || elapsed >= 4 * seconds)) return;
         }
     }
 
-    /** Milliseconds the JIT has spent compiling so far (0 where the JVM does not say). */
-    private static long compileMillis() {
-        CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
-        return jit != null && jit.isCompilationTimeMonitoringSupported() ? jit.getTotalCompilationTime() : 0;
-    }
+    /** Decode steps the warm-up runs before timing, time permitting (tinylm-12l's rate settled after ~1000). */
+    private static final int WARM_UP_DECODE_STEPS = 1500;
 
     private static double median(double[] values) {
         double[] v = values.clone();
