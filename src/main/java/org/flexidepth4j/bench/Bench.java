@@ -31,9 +31,9 @@ public final class Bench {
     private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
 
     /**
-     * Default untimed warm-up per mode and thread count (at least one round in any case): tinylm-12l's decode needs
-     * ~1000 tokens (1-3 s) before C2 has compiled its forward pass, and its first 64 timed tokens after one 16-token
-     * round ran at a third to a half of the settled rate.
+     * Default untimed warm-up per mode and thread count ({@link #warmUp}): tinylm-12l's
+     * decode needs ~1000 tokens before C2 has compiled its forward pass, and its first 64 timed tokens after one
+     * 16-token round ran at a third to a half of the settled rate.
      */
     public static final double WARM_UP_SECONDS = 3;
 
@@ -87,8 +87,8 @@ public final class Bench {
 
     /**
      * Measures every mode at each thread count, {@code repeats} times interleaved, after untimed warm-up rounds
-     * of every mode for at least {@code warmUpSeconds} each, and at least one round (so no mode's timing includes JIT
-     * compilation of its code path). One result per mode, in order;
+     * of every mode ({@link #warmUp}: decode and prefill for at least {@code warmUpSeconds} each), so no mode's timing
+     * includes JIT compilation of its code path. One result per mode, in order;
      * speedups are relative to the first mode. Leaves the pool at the last thread count.
      */
     public static List<Result> compare(Model model, List<Mode> modes, List<Integer> threadCounts, int decodeTokens, int prefillTokens,
@@ -103,15 +103,7 @@ public final class Bench {
         for (int threads : threadCounts) {
             Parallel.setThreads(threads);
             Roofline roof = Roofline.measure(rooflineBufferBytes, 3);
-            for (Mode mode : modes) {
-                // rounds until the JIT has settled: a small model's first few hundred tokens still run C1 code (docs/KERNELS.md)
-                long warmStart = System.nanoTime();
-                do {
-                    decode(tf, mode.policy(), Math.min(decodeTokens, 16));
-                    // as long as the timed prompt up to 64 tokens: the same kernel path (dots below Matrix.GEMM_MIN_TOKENS, packed Gemm from there)
-                    prefill(tf, mode.policy(), randomIds(Math.min(prefillTokens, Math.max(64, prefillTokens / 8)), vocab));
-                } while (System.nanoTime() - warmStart < warmUpSeconds * 1e9);
-            }
+            for (Mode mode : modes) warmUp(tf, mode.policy(), decodeTokens, prefillTokens, warmUpSeconds);
             Decode[][] decodes = new Decode[modes.size()][repeats];
             double[][] prefills = new double[modes.size()][repeats];
             double[] prefillFlops = new double[modes.size()];
@@ -272,6 +264,29 @@ public final class Bench {
         return new Decode(tokens / seconds, tokens / cpuSeconds, 2.0 * s.work.total() / tokens, (double) s.work.totalBytes() / tokens,
                 (double) layers / tokens);
     }
+
+    /**
+     * Untimed rounds of a short decode and a short prefill, at least one, for at least {@code seconds}, and on until
+     * {@value #WARM_UP_DECODE_STEPS} decode steps (up to four times {@code seconds}): C2 compiles a method after
+     * thousands of calls, which a small model's per-layer code reaches only after ~1000 tokens. Decode and prefill
+     * alternate so that the compiled code has seen both paths (a decode-only warm-up left traps that the first
+     * prefill hit, sending the forward pass back to slower code for seconds).
+     */
+    private static void warmUp(Transformer tf, SkipPolicy policy, int decodeTokens, int prefillTokens, double seconds) {
+        int vocab = tf.config().vocabSize(), round = Math.min(decodeTokens, 16);
+        long start = System.nanoTime(), steps = 0;
+        while (true) {
+            decode(tf, policy, round);
+            steps += round;
+            // as long as the timed prompt up to 64 tokens: the same kernel path (dots below Matrix.GEMM_MIN_TOKENS, packed Gemm from there)
+            prefill(tf, policy, randomIds(Math.min(prefillTokens, Math.max(64, prefillTokens / 8)), vocab));
+            double elapsed = (System.nanoTime() - start) / 1e9;
+            if (elapsed >= seconds && (steps >= WARM_UP_DECODE_STEPS || elapsed >= 4 * seconds)) return;
+        }
+    }
+
+    /** Decode steps the warm-up runs before timing, time permitting (tinylm-12l's rate settled after ~1000). */
+    private static final int WARM_UP_DECODE_STEPS = 1500;
 
     private static double median(double[] values) {
         double[] v = values.clone();

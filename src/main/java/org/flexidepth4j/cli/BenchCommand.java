@@ -59,7 +59,8 @@ public final class BenchCommand implements Callable<Integer> {
     int repeat;
 
     @Option(names = "--warm-up", paramLabel = "SECONDS", defaultValue = "3",
-            description = "untimed warm-up per skip mode and thread count, at least one round, so the timed runs are JIT-compiled code (default: ${DEFAULT-VALUE})")
+            description = "untimed rounds of decode and prefill per skip mode and thread count, at least one, this long and on until 1500 decode steps"
+                    + " (up to 4x as long), so the timed runs are JIT-compiled code (default: ${DEFAULT-VALUE})")
     double warmUpSeconds;
 
     @Option(names = "--skip-seed", paramLabel = "S", defaultValue = "1", description = "seed of random and forced skipping (default: ${DEFAULT-VALUE})")

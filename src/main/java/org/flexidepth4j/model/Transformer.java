@@ -204,8 +204,9 @@ public final class Transformer {
 
     private void keyValues(int l, LayerWeights w, InferenceState s, int n) {
         int d = config.hiddenSize(), kvd = config.kvDim();
-        matmul(l, w.wk(), s.normed, s.key, n, s);
-        matmul(l, w.wv(), s.normed, s.value, n, s);
+        s.work.matmul(l, w.wk(), n);
+        s.work.matmul(l, w.wv(), n);
+        Matrix.matmul(s.normed, n, w.wk(), s.key, w.wv(), s.value);
         for (int t = 0; t < n; t++) {
             if (w.bk() != null) {
                 VectorOps.add(w.bk(), 0, s.key, t * kvd, kvd);
@@ -325,8 +326,9 @@ public final class Transformer {
 
     /** down(act(gate x) * up x) of {@code rows} rows of x into {@code s.projected}, act the variant's SiLU or GELU-tanh. */
     private void gatedFeedForward(int l, Matrix gate, Matrix up, Matrix down, float[] x, int rows, InferenceState s) {
-        matmul(l, gate, x, s.ffnGate, rows, s);
-        matmul(l, up, x, s.ffnUp, rows, s);
+        s.work.matmul(l, gate, rows);
+        s.work.matmul(l, up, rows);
+        Matrix.matmul(x, rows, gate, s.ffnGate, up, s.ffnUp);
         if (config.variant().activation() == DecoderVariant.Activation.GELU_TANH) VectorOps.geluTanhMul(s.ffnGate, 0, s.ffnUp, 0, rows * gate.rows());
         else VectorOps.siluMul(s.ffnGate, 0, s.ffnUp, 0, rows * gate.rows());
         matmul(l, down, s.ffnGate, s.projected, rows, s);

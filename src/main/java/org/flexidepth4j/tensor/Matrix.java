@@ -60,13 +60,40 @@ public abstract class Matrix {
 
     /** Strided form: row t of x starts at xOffset + t * xStride, row t of out at outOffset + t * outStride. */
     public final void matmul(float[] x, int xOffset, int xStride, float[] out, int outOffset, int outStride, int tokens) {
-        // int8 activations in decode on either tier, in prefill only on the native one (the Java prefill is the float Gemm)
-        if (Kernels.activations() == Kernels.Activations.Q8 && takesInt8Activations() && (tokens < GEMM_MIN_TOKENS || Kernels.nativeTier())) {
+        if (int8Activations(tokens)) {
             Q8Activations qx = Q8Activations.quantize(x, xOffset, xStride, cols, tokens);
             forRows(tokens, (start, end) -> int8Rows(qx, 0, tokens, start, end, out, outOffset, outStride, false));
             return;
         }
         forRows(tokens, (start, end) -> matmulRows(x, xOffset, xStride, out, outOffset, outStride, tokens, start, end));
+    }
+
+    /**
+     * Two matrices of the same width over one input x [tokens, cols] (k and v, gate and up): outA = A x and
+     * outB = B x, each row's sums those of {@link #matmul}. Where both take int8 activations x is quantized once and
+     * their rows share one parallel region (one hand-off instead of two); otherwise two {@link #matmul} calls.
+     */
+    public static void matmul(float[] x, int tokens, Matrix a, float[] outA, Matrix b, float[] outB) {
+        if (a.cols != b.cols) throw new IllegalArgumentException("matrices of " + a.cols + " and " + b.cols + " columns cannot share an input");
+        if (!a.int8Activations(tokens) || !b.int8Activations(tokens)) {
+            a.matmul(x, outA, tokens);
+            b.matmul(x, outB, tokens);
+            return;
+        }
+        Q8Activations qx = Q8Activations.quantize(x, 0, a.cols, a.cols, tokens);
+        int block = RowBlockDot.ROWS, blocksA = (a.rows + block - 1) / block, blocksB = (b.rows + block - 1) / block;
+        long work = (long) (a.rows + b.rows) * a.cols * tokens;
+        int minBlocks = work < PARALLEL_MIN_WORK ? blocksA + blocksB : (int) Math.max(1, PARALLEL_MIN_WORK / ((long) a.cols * tokens) / block);
+        Parallel.pool().forRange(blocksA + blocksB, minBlocks, (start, end) -> {
+            if (start < blocksA) a.int8Rows(qx, 0, tokens, start * block, Math.min(a.rows, Math.min(end, blocksA) * block), outA, 0, a.rows, false);
+            if (end > blocksA) b.int8Rows(qx, 0, tokens, Math.max(0, start - blocksA) * block, Math.min(b.rows, (end - blocksA) * block), outB, 0, b.rows, false);
+        });
+    }
+
+    /** Whether a matmul of {@code tokens} tokens multiplies 8-bit activations (see {@link #matmul}). */
+    private boolean int8Activations(int tokens) {
+        // int8 activations in decode on either tier, in prefill only on the native one (the Java prefill is the float Gemm)
+        return Kernels.activations() == Kernels.Activations.Q8 && takesInt8Activations() && (tokens < GEMM_MIN_TOKENS || Kernels.nativeTier());
     }
 
     /**
