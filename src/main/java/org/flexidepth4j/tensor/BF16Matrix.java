@@ -151,8 +151,8 @@ public final class BF16Matrix extends Matrix implements RowBlockDot, TokenBlockD
 
     /**
      * One row against {@code tokens} (2 to 4) tokens, each summed exactly as {@link #javaDot} sums it; the row is widened
-     * once for the four token slots (fewer tokens repeat the last one's input in the spare slots, whose sums are
-     * dropped: one loop for every count, and no count's slots are slower than four).
+     * once for four token slots; fewer tokens repeat the last one's input in the spare slots and drop their sums (one
+     * loop for every count, at the price of four tokens' FMAs).
      */
     @Override
     public void dotTokens(int row, int tokens, float[] x, int xOffset, int xStride, float[] out, int outOffset, int outStride, boolean add) {
