@@ -1,5 +1,13 @@
 package org.flexidepth4j.tensor;
 
+import static org.flexidepth4j.tensor.QuantLanes.F8;
+import static org.flexidepth4j.tensor.QuantLanes.I8;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+
 /**
  * Activations of one matmul quantized to blocks of {@value #BLOCK} int8 values with one float scale each, as
  * llama.cpp's q8_0 activations (its quantize_row_q8_0_ref: scale = max |x| / 127, values rounded half away from
@@ -38,21 +46,32 @@ final class Q8Activations {
         return q;
     }
 
+    /**
+     * One token's blocks, 8 lanes at a time: x / d rounded half away from zero exactly as {@link Quantizer#roundHalfAway}
+     * (the truncated magnitude, plus one where the exact remainder is at least a half), so the quants are the scalar
+     * reference's bits.
+     */
     private void quantizeToken(float[] x, int from, int token) {
         for (int b = 0; b < blocksPerToken; b++) {
             int src = from + b * BLOCK, block = token * blocksPerToken + b;
-            float amax = 0;
-            for (int j = 0; j < BLOCK; j++) amax = Math.max(amax, Math.abs(x[src + j]));
+            FloatVector v0 = FloatVector.fromArray(F8, x, src), v1 = FloatVector.fromArray(F8, x, src + 8);
+            FloatVector v2 = FloatVector.fromArray(F8, x, src + 16), v3 = FloatVector.fromArray(F8, x, src + 24);
+            float amax = v0.abs().max(v1.abs()).max(v2.abs().max(v3.abs())).reduceLanes(VectorOperators.MAX);
             float d = amax / 127f, id = d != 0 ? 1f / d : 0f;
             scales[block] = d;
-            int sum = 0;
-            for (int j = 0; j < BLOCK; j++) {
-                int v = Quantizer.roundHalfAway(x[src + j] * id);
-                quants[block * BLOCK + j] = (byte) v;
-                sum += v;
+            IntVector sum = IntVector.zero(I8);
+            for (int i = 0; i < BLOCK; i += 8) {
+                FloatVector scaled = FloatVector.fromArray(F8, x, src + i).mul(id), magnitude = scaled.abs();
+                IntVector truncated = (IntVector) magnitude.convert(VectorOperators.F2I, 0);
+                FloatVector remainder = magnitude.sub((FloatVector) truncated.convert(VectorOperators.I2F, 0));
+                IntVector rounded = truncated.add(1, remainder.compare(VectorOperators.GE, 0.5f).cast(I8))
+                        .lanewise(VectorOperators.NEG, scaled.compare(VectorOperators.LT, 0f).cast(I8));
+                rounded.convertShape(VectorOperators.I2B, ByteVector.SPECIES_64, 0).reinterpretAsBytes().intoArray(quants, block * BLOCK + i);
+                sum = sum.add(rounded);
             }
-            sums[block] = d * sum;
-            quantSums[block] = sum;
+            int total = sum.reduceLanes(VectorOperators.ADD);
+            sums[block] = d * total;
+            quantSums[block] = total;
         }
     }
 
