@@ -11,6 +11,45 @@ import org.junit.jupiter.api.Test;
 class QuantizerTest {
     private static final ValueLayout.OfShort LE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
+    /**
+     * Activations for the integer dots (vectorized, over the pool for many tokens) are the scalar reference's bits:
+     * scale max |x| / 127, each value rounded half away from zero, block sums; with exact halves, the floats just below
+     * them (which rounding x + 0.5 in float would carry up) and both signs, over 70 tokens of 96 columns at a stride.
+     */
+    @Test
+    void activationsAreTheScalarReferenceBits() {
+        Random random = new Random(5);
+        int tokens = 70, cols = 96, stride = 101;
+        float[] x = new float[5 + tokens * stride];
+        for (int i = 0; i < x.length; i++) x[i] = (float) random.nextGaussian() * (i % 7 + 1);
+        for (int t = 0; t < tokens; t += 2) {
+            int from = 5 + t * stride;
+            x[from] = 127f; // scale 1, so the values below are x / d exactly
+            for (int j = 1; j < cols; j++) {
+                float half = random.nextInt(127) + 0.5f, value = j % 3 == 0 ? half : j % 3 == 1 ? Math.nextDown(half) : Math.nextUp(half);
+                x[from + j] = (j & 4) == 0 ? value : -value;
+            }
+            x[from + 7] = Math.nextDown(0.5f);
+        }
+        Q8Activations q = Q8Activations.quantize(x, 5, stride, cols, tokens);
+        for (int t = 0; t < tokens; t++) {
+            for (int b = 0; b < cols / 32; b++) {
+                int src = 5 + t * stride + 32 * b, block = q.firstBlock(t) + b, sum = 0;
+                float amax = 0;
+                for (int j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(x[src + j]));
+                float d = amax / 127f, id = d != 0 ? 1f / d : 0f;
+                assertThat(q.scales[block]).isEqualTo(d);
+                for (int j = 0; j < 32; j++) {
+                    int want = Quantizer.roundHalfAway(x[src + j] * id);
+                    assertThat(q.quants[block * 32 + j]).as("token %d block %d value %d (%s)", t, b, j, x[src + j]).isEqualTo((byte) want);
+                    sum += want;
+                }
+                assertThat(q.quantSums[block]).isEqualTo(sum);
+                assertThat(q.sums[block]).isEqualTo(d * sum);
+            }
+        }
+    }
+
     @Test
     void q8RoundTripErrorIsAtMostHalfAStep() {
         roundTrip(DType.Q8_0, 0.5 + 127 * 0x1p-11);
