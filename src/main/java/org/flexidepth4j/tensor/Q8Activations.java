@@ -51,10 +51,9 @@ final class Q8Activations {
 
     /**
      * Eight lanes at a time, the values of the scalar definition bit for bit: x * (1 / d) truncated to int, plus or
-     * minus one where the exact float remainder is at least one half (round half away from zero).
+     * minus one where the exact float remainder is at least one half in size (round half away from zero).
      */
     private void quantizeToken(float[] x, int from, int token) {
-        IntVector one = IntVector.broadcast(I8, 1);
         for (int b = 0; b < blocksPerToken; b++) {
             int src = from + b * BLOCK, block = token * blocksPerToken + b;
             FloatVector max = FloatVector.fromArray(F8, x, src).abs();
@@ -65,9 +64,9 @@ final class Q8Activations {
             for (int j = 0; j < BLOCK; j += F8.length()) {
                 FloatVector v = FloatVector.fromArray(F8, x, src + j).mul(id);
                 IntVector whole = (IntVector) v.convert(VectorOperators.F2I, 0);
-                FloatVector rest = v.sub((FloatVector) whole.convert(VectorOperators.I2F, 0));
-                IntVector rounded = whole.add(one, rest.compare(VectorOperators.GE, 0.5f).cast(I8))
-                        .sub(one, rest.compare(VectorOperators.LE, -0.5f).cast(I8));
+                // the remainder is exact, and twice it truncates to +-1 exactly from a half on
+                FloatVector twiceRest = v.sub((FloatVector) whole.convert(VectorOperators.I2F, 0)).mul(2f);
+                IntVector rounded = whole.add((IntVector) twiceRest.convert(VectorOperators.F2I, 0));
                 ((ByteVector) rounded.convertShape(VectorOperators.I2B, B8, 0)).intoArray(quants, block * BLOCK + j);
                 sum = sum.add(rounded);
             }
