@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.util.Arrays;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
@@ -14,7 +15,7 @@ class QuantizerTest {
     /**
      * Activations for the integer dots (vectorized, over the pool for many tokens) are the scalar reference's bits:
      * scale max |x| / 127, each value rounded half away from zero, block sums; with exact halves, the floats just below
-     * them (which rounding x + 0.5 in float would carry up) and both signs, over 70 tokens of 96 columns at a stride.
+     * them (which rounding x + 0.5 in float would carry up), both signs and a zero block, over 70 tokens of 96 columns at a stride.
      */
     @Test
     void activationsAreTheScalarReferenceBits() {
@@ -31,6 +32,7 @@ class QuantizerTest {
             }
             x[from + 7] = Math.nextDown(0.5f);
         }
+        Arrays.fill(x, 5 + stride, 5 + stride + 32, 0f); // an all-zero block: scale 0, quants 0
         Q8Activations q = Q8Activations.quantize(x, 5, stride, cols, tokens);
         for (int t = 0; t < tokens; t++) {
             for (int b = 0; b < cols / 32; b++) {
