@@ -161,6 +161,39 @@ static void q6_k_rows_portable(const uint8_t *w, int64_t row_bytes, int32_t rows
     }
 }
 
+/*
+ * Prefill: tile by tile of GEMM_ROWS weight rows x GEMM_TOKENS tokens over all blocks of a row, so each weight block
+ * is loaded and unpacked once for GEMM_TOKENS tokens and each activation block once for GEMM_ROWS rows (2 x 4 read
+ * fastest of 1-4 x 1-6 in the in-cache harness of KERNELS.md). Every (row, token) sum is the same block products as
+ * the row kernel's, summed in another order.
+ */
+#define GEMM_ROWS 2
+#define GEMM_TOKENS 4
+
+/* One tile: out[t * out_stride + i] (or +=) for rows i < GEMM_ROWS and tokens t < GEMM_TOKENS. */
+typedef void (*tile_fn)(const uint8_t *, int64_t, int32_t, const int8_t *, const float *, const float *, int64_t, float *,
+                        int64_t, int32_t);
+
+/* Whole tiles over each panel of rows, the row kernel for the rows and tokens left over. */
+static void gemm_tiled(tile_fn tile, rows_fn rows_kernel, const uint8_t *w, int64_t row_bytes, int32_t rows, int32_t blocks,
+                       const int8_t *xq, const float *xd, const float *xs, int64_t x_blocks, int32_t tokens, float *out,
+                       int64_t out_stride, int32_t add) {
+    for (int32_t r0 = 0; r0 < rows; r0 += GEMM_PANEL) {
+        int32_t r1 = r0 + GEMM_PANEL < rows ? r0 + GEMM_PANEL : rows;
+        for (int32_t t = 0; t < tokens; t += GEMM_TOKENS) {
+            int32_t r = r0;
+            if (t + GEMM_TOKENS <= tokens) {
+                for (; r + GEMM_ROWS <= r1; r += GEMM_ROWS)
+                    tile(w + r * row_bytes, row_bytes, blocks, xq + 32 * t * x_blocks, xd + t * x_blocks, xs + t * x_blocks,
+                         x_blocks, out + t * out_stride + r, out_stride, add);
+            }
+            for (int32_t u = t; u < t + GEMM_TOKENS && u < tokens && r < r1; u++)
+                rows_kernel(w + r * row_bytes, row_bytes, r1 - r, blocks, xq + 32 * u * x_blocks, xd + u * x_blocks,
+                            xs + u * x_blocks, out + u * out_stride + r, add);
+        }
+    }
+}
+
 /* ---- x86-64: AVX2 (vpmaddubsw + vpmaddwd) and AVX-512 VNNI (vpdpbusd on 256-bit lanes) ---- */
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
@@ -301,39 +334,6 @@ AVX2_TARGET static inline __m256i dot_i8_scaled_avx2(__m256i w, __m256i x, __m25
 
 Q4_K_X86(q4_k_rows_avx2, AVX2_TARGET)
 Q6_K_X86(q6_k_rows_avx2, AVX2_TARGET, dot_i8_scaled_avx2)
-
-/*
- * Prefill: tile by tile of GEMM_ROWS weight rows x GEMM_TOKENS tokens over all blocks of a row, so each weight block
- * is loaded and unpacked once for GEMM_TOKENS tokens and each activation block once for GEMM_ROWS rows (2 x 4 read
- * fastest of 1-4 x 1-6 in the in-cache harness of KERNELS.md). Every (row, token) sum is the same block products as
- * the row kernel's, summed in another order.
- */
-#define GEMM_ROWS 2
-#define GEMM_TOKENS 4
-
-/* One tile: out[t * out_stride + i] (or +=) for rows i < GEMM_ROWS and tokens t < GEMM_TOKENS. */
-typedef void (*tile_fn)(const uint8_t *, int64_t, int32_t, const int8_t *, const float *, const float *, int64_t, float *,
-                        int64_t, int32_t);
-
-/* Whole tiles over each panel of rows, the row kernel for the rows and tokens left over. */
-static void gemm_tiled(tile_fn tile, rows_fn rows_kernel, const uint8_t *w, int64_t row_bytes, int32_t rows, int32_t blocks,
-                       const int8_t *xq, const float *xd, const float *xs, int64_t x_blocks, int32_t tokens, float *out,
-                       int64_t out_stride, int32_t add) {
-    for (int32_t r0 = 0; r0 < rows; r0 += GEMM_PANEL) {
-        int32_t r1 = r0 + GEMM_PANEL < rows ? r0 + GEMM_PANEL : rows;
-        for (int32_t t = 0; t < tokens; t += GEMM_TOKENS) {
-            int32_t r = r0;
-            if (t + GEMM_TOKENS <= tokens) {
-                for (; r + GEMM_ROWS <= r1; r += GEMM_ROWS)
-                    tile(w + r * row_bytes, row_bytes, blocks, xq + 32 * t * x_blocks, xd + t * x_blocks, xs + t * x_blocks,
-                         x_blocks, out + t * out_stride + r, out_stride, add);
-            }
-            for (int32_t u = t; u < t + GEMM_TOKENS && u < tokens && r < r1; u++)
-                rows_kernel(w + r * row_bytes, row_bytes, r1 - r, blocks, xq + 32 * u * x_blocks, xd + u * x_blocks,
-                            xs + u * x_blocks, out + u * out_stride + r, add);
-        }
-    }
-}
 
 #define TILE_ARGS const uint8_t *w, int64_t row_bytes, int32_t blocks, const int8_t *xq, const float *xd, const float *xs, \
                   int64_t x_blocks, float *out, int64_t out_stride, int32_t add
