@@ -1,6 +1,6 @@
 /*
- * flexidepth4j native kernel tier: Q8_0, Q4_K and Q6_K weight rows, and Q4_0 in its interleaved copy (the last
- * section), against activations quantized to blocks of 32 int8 values with one float scale each, plus each block's
+ * flexidepth4j native kernel tier: Q4_K and Q6_K weight rows, and Q4_0 and Q8_0 in their copy interleaved by 8 rows
+ * (the section before BF16's), against activations quantized to blocks of 32 int8 values with one float scale each, plus each block's
  * sum times its scale (xs, for the K-quants' offsets) (org.flexidepth4j.tensor.Q8Activations), called through the FFM API
  * (org.flexidepth4j.tensor.NativeKernels). Each level is compiled into the one library with target attributes and
  * picked at run time from the CPU's features (fd_best_level), so the library runs on any CPU of its architecture.
@@ -13,7 +13,7 @@
 /* Small fixed loops unrolled, so their lane indices and constants are immediates (-O2 does not unroll them). */
 #define UNROLL _Pragma("GCC unroll 8")
 
-enum { LEVEL_PORTABLE = 0, LEVEL_AVX2 = 1, LEVEL_AVX512_VNNI = 2, LEVEL_NEON_DOTPROD = 3 };
+enum { LEVEL_PORTABLE = 0, LEVEL_AVX2 = 1, LEVEL_AVX512_VNNI = 2 };
 
 static inline float half_to_float(uint16_t h) {
     uint32_t sign = (uint32_t) (h & 0x8000) << 16, exponent = (h >> 10) & 0x1F, mantissa = h & 0x3FF, bits;
@@ -62,22 +62,6 @@ static void gemm_by_rows(rows_fn rows_kernel, const uint8_t *w, int64_t row_byte
 }
 
 /* ---- portable C: the same sums one block at a time ---- */
-
-static void q8_0_rows_portable(const uint8_t *w, int64_t row_bytes, int32_t rows, int32_t blocks,
-                               const int8_t *xq, const float *xd, const float *xs, float *out, int32_t add) {
-    for (int32_t r = 0; r < rows; r++) {
-        const uint8_t *row = w + r * row_bytes;
-        float sum = 0;
-        for (int32_t b = 0; b < blocks; b++) {
-            const uint8_t *blk = row + 34 * b;
-            const int8_t *q = (const int8_t *) (blk + 2), *x = xq + 32 * b;
-            int32_t s = 0;
-            for (int j = 0; j < 32; j++) s += q[j] * x[j];
-            sum += (float) s * (half_to_float(load_half(blk)) * xd[b]);
-        }
-        store(out, r, add, sum);
-    }
-}
 
 /*
  * Q4_K's 8 six-bit sub-block scales and mins from its 12 packed bytes (llama.cpp get_scale_min_k4), all at once on
@@ -194,13 +178,12 @@ static void gemm_tiled(tile_fn tile, rows_fn rows_kernel, const uint8_t *w, int6
     }
 }
 
-/* ---- x86-64: AVX2 (vpmaddubsw + vpmaddwd) and AVX-512 VNNI (vpdpbusd on 256-bit lanes) ---- */
+/* ---- x86-64: AVX2 (vpmaddubsw + vpmaddwd), which the AVX-512 VNNI level runs too ---- */
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
 #define FD_X86 1
 
 #define AVX2_TARGET __attribute__((target("avx2,fma,f16c")))
-#define VNNI_TARGET __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
 
 AVX2_TARGET static inline float hsum_avx2(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -209,47 +192,6 @@ AVX2_TARGET static inline float hsum_avx2(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
-/* The int8 dot of 32 pairs as 8 int32 lane sums: |w| times w's sign on x (u8 x s8 pairs never saturate, x > -128). */
-AVX2_TARGET static inline __m256i dot_i8_avx2(__m256i w, __m256i x) {
-    __m256i pairs = _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w));
-    return _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));
-}
-
-VNNI_TARGET static inline __m256i dot_i8_vnni(__m256i w, __m256i x) {
-    return _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w));
-}
-
-/* One function body per level: the block loop with its dot instruction, two accumulators. */
-#define ROWS_X86(NAME, TARGET, DOT, BLOCK_BYTES, WEIGHTS)                                                        \
-    TARGET static void NAME(const uint8_t *w, int64_t row_bytes, int32_t rows, int32_t blocks,                  \
-                            const int8_t *xq, const float *xd, const float *xs, float *out, int32_t add) {                      \
-        for (int32_t r = 0; r < rows; r++) {                                                                    \
-            const uint8_t *row = w + r * row_bytes;                                                             \
-            __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();                                      \
-            int32_t b = 0;                                                                                      \
-            for (; b + 1 < blocks; b += 2) {                                                                    \
-                const uint8_t *blk0 = row + BLOCK_BYTES * b, *blk1 = blk0 + BLOCK_BYTES;                        \
-                __m256i d0 = DOT(WEIGHTS(blk0 + 2), _mm256_loadu_si256((const __m256i *) (xq + 32 * b)));      \
-                __m256i d1 = DOT(WEIGHTS(blk1 + 2), _mm256_loadu_si256((const __m256i *) (xq + 32 * b + 32))); \
-                acc0 = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(load_half(blk0)) * xd[b]),                     \
-                                       _mm256_cvtepi32_ps(d0), acc0);                                           \
-                acc1 = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(load_half(blk1)) * xd[b + 1]),                 \
-                                       _mm256_cvtepi32_ps(d1), acc1);                                           \
-            }                                                                                                   \
-            for (; b < blocks; b++) {                                                                           \
-                const uint8_t *blk = row + BLOCK_BYTES * b;                                                     \
-                __m256i d = DOT(WEIGHTS(blk + 2), _mm256_loadu_si256((const __m256i *) (xq + 32 * b)));        \
-                acc0 = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(load_half(blk)) * xd[b]),                       \
-                                       _mm256_cvtepi32_ps(d), acc0);                                            \
-            }                                                                                                   \
-            store(out, r, add, hsum_avx2(_mm256_add_ps(acc0, acc1)));                                           \
-        }                                                                                                       \
-    }
-
-#define Q8_WEIGHTS(p) _mm256_loadu_si256((const __m256i *) (p))
-
-ROWS_X86(q8_0_rows_avx2, AVX2_TARGET, dot_i8_avx2, 34, Q8_WEIGHTS)
-ROWS_X86(q8_0_rows_avx512_vnni, VNNI_TARGET, dot_i8_vnni, 34, Q8_WEIGHTS)
 /*
  * Q4_K, AVX2: nibbles are unsigned, so vpmaddubsw takes them as they are; the 8 products d * scale * d(x) of a
  * super-block are one vector, a sub-block's picked by a lane permute; the mins are one 8-lane FMA per super-block.
@@ -340,37 +282,6 @@ Q6_K_X86(q6_k_rows_avx2, AVX2_TARGET, dot_i8_scaled_avx2)
 #define TILE_STORE(ACC)                                                                                         \
     UNROLL for (int i = 0; i < GEMM_ROWS; i++)                                                                  \
         UNROLL for (int t = 0; t < GEMM_TOKENS; t++) store(out + t * out_stride, i, add, hsum_avx2(ACC[i][t]))
-
-/* Q8_0 tile: the row kernel's sign trick, the block's scale product per (row, token). */
-#define TILE_X86(NAME, TARGET, BLOCK_BYTES, WEIGHTS)                                                            \
-    TARGET static void NAME(TILE_ARGS) {                                                                        \
-        (void) xs;                                                                                              \
-        const __m256i ones = _mm256_set1_epi16(1);                                                              \
-        __m256 acc[GEMM_ROWS][GEMM_TOKENS];                                                                     \
-        UNROLL for (int i = 0; i < GEMM_ROWS; i++)                                                              \
-            UNROLL for (int t = 0; t < GEMM_TOKENS; t++) acc[i][t] = _mm256_setzero_ps();                       \
-        for (int32_t b = 0; b < blocks; b++) {                                                                  \
-            __m256i wv[GEMM_ROWS], aw[GEMM_ROWS];                                                               \
-            __m256 dw[GEMM_ROWS];                                                                               \
-            UNROLL for (int i = 0; i < GEMM_ROWS; i++) {                                                        \
-                const uint8_t *blk = w + i * row_bytes + BLOCK_BYTES * b;                                       \
-                wv[i] = WEIGHTS(blk + 2);                                                                       \
-                aw[i] = _mm256_sign_epi8(wv[i], wv[i]);                                                         \
-                dw[i] = _mm256_set1_ps(_cvtsh_ss(load_half(blk)));                                              \
-            }                                                                                                   \
-            UNROLL for (int t = 0; t < GEMM_TOKENS; t++) {                                                      \
-                __m256i xv = _mm256_loadu_si256((const __m256i *) (xq + 32 * (t * x_blocks + b)));              \
-                __m256 dx = _mm256_set1_ps(xd[t * x_blocks + b]);                                               \
-                UNROLL for (int i = 0; i < GEMM_ROWS; i++) {                                                    \
-                    __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(aw[i], _mm256_sign_epi8(xv, wv[i])), ones); \
-                    acc[i][t] = _mm256_fmadd_ps(_mm256_mul_ps(dw[i], dx), _mm256_cvtepi32_ps(p), acc[i][t]);      \
-                }                                                                                               \
-            }                                                                                                   \
-        }                                                                                                       \
-        TILE_STORE(acc);                                                                                        \
-    }
-
-TILE_X86(q8_0_tile_avx2, AVX2_TARGET, 34, Q8_WEIGHTS)
 
 /*
  * Q4_K tile: per super-block the 8 products d * scale(row) * d(x)(token) as one vector, a sub-block's picked by a lane
@@ -475,100 +386,8 @@ AVX2_TARGET static void q6_k_tile_avx2(TILE_ARGS) {
 
 
 
-/*
- * Batched decode: one row against N (1-4) tokens, the row's weights loaded and decoded once per block for all of
- * them, each token's sum in ROWS_X86's exact order (two accumulators over block pairs, the odd tail into the first,
- * the same scale product), so a token's result does not depend on the others in its batch.
- */
-#define ROW_TOKENS_X86(NAME, TARGET, DOT, BLOCK_BYTES, WEIGHTS)                                                  \
-    TARGET static inline __attribute__((always_inline)) void NAME(                                              \
-            int n, const uint8_t *row, int32_t blocks, const int8_t *xq, const float *xd, int64_t x_blocks,     \
-            float *out, int64_t out_stride, int32_t add) {                                                      \
-        __m256 acc0[4], acc1[4];                                                                                \
-        _Pragma("GCC unroll 4") for (int t = 0; t < n; t++) acc0[t] = acc1[t] = _mm256_setzero_ps();                                    \
-        int32_t b = 0;                                                                                          \
-        for (; b + 1 < blocks; b += 2) {                                                                        \
-            const uint8_t *blk0 = row + BLOCK_BYTES * b, *blk1 = blk0 + BLOCK_BYTES;                            \
-            __m256i w0 = WEIGHTS(blk0 + 2), w1 = WEIGHTS(blk1 + 2);                                             \
-            float d0 = _cvtsh_ss(load_half(blk0)), d1 = _cvtsh_ss(load_half(blk1));                             \
-            _Pragma("GCC unroll 4") for (int t = 0; t < n; t++) {                                                                       \
-                const int8_t *x = xq + t * x_blocks * 32 + 32 * b;                                              \
-                const float *xs = xd + t * x_blocks + b;                                                        \
-                __m256i p0 = DOT(w0, _mm256_loadu_si256((const __m256i *) x));                                  \
-                __m256i p1 = DOT(w1, _mm256_loadu_si256((const __m256i *) (x + 32)));                           \
-                acc0[t] = _mm256_fmadd_ps(_mm256_set1_ps(d0 * xs[0]), _mm256_cvtepi32_ps(p0), acc0[t]);         \
-                acc1[t] = _mm256_fmadd_ps(_mm256_set1_ps(d1 * xs[1]), _mm256_cvtepi32_ps(p1), acc1[t]);         \
-            }                                                                                                   \
-        }                                                                                                       \
-        if (b < blocks) {                                                                                       \
-            const uint8_t *blk = row + BLOCK_BYTES * b;                                                         \
-            __m256i w = WEIGHTS(blk + 2);                                                                       \
-            float d = _cvtsh_ss(load_half(blk));                                                                \
-            _Pragma("GCC unroll 4") for (int t = 0; t < n; t++) {                                                                       \
-                __m256i p = DOT(w, _mm256_loadu_si256((const __m256i *) (xq + t * x_blocks * 32 + 32 * b)));   \
-                acc0[t] = _mm256_fmadd_ps(_mm256_set1_ps(d * xd[t * x_blocks + b]), _mm256_cvtepi32_ps(p), acc0[t]); \
-            }                                                                                                   \
-        }                                                                                                       \
-        _Pragma("GCC unroll 4") for (int t = 0; t < n; t++) store(out + t * out_stride, 0, add, hsum_avx2(_mm256_add_ps(acc0[t], acc1[t]))); \
-    }
-
-/* Rows [0, rows) against every token, four at a time (their accumulators fill the sixteen registers). */
-#define TOKENS_X86(NAME, TARGET, ROW_TOKENS, BLOCK_BYTES)                                                        \
-    TARGET static void NAME(const uint8_t *w, int64_t row_bytes, int32_t rows, int32_t blocks,                  \
-                            const int8_t *xq, const float *xd, int64_t x_blocks, int32_t tokens,                \
-                            float *out, int64_t out_stride, int32_t add) {                                      \
-        for (int32_t r = 0; r < rows; r++) {                                                                    \
-            const uint8_t *row = w + r * row_bytes;                                                             \
-            int32_t t = 0;                                                                                      \
-            for (; t + 4 <= tokens; t += 4) {                                                                   \
-                ROW_TOKENS(4, row, blocks, xq + t * x_blocks * 32, xd + t * x_blocks, x_blocks, out + t * out_stride + r, out_stride, add); \
-            }                                                                                                   \
-            const int8_t *xt = xq + t * x_blocks * 32;                                                          \
-            const float *dt = xd + t * x_blocks;                                                                \
-            float *ot = out + t * out_stride + r;                                                               \
-            switch (tokens - t) {                                                                               \
-                case 3: ROW_TOKENS(3, row, blocks, xt, dt, x_blocks, ot, out_stride, add); break;              \
-                case 2: ROW_TOKENS(2, row, blocks, xt, dt, x_blocks, ot, out_stride, add); break;              \
-                case 1: ROW_TOKENS(1, row, blocks, xt, dt, x_blocks, ot, out_stride, add); break;              \
-                default: break;                                                                                 \
-            }                                                                                                   \
-        }                                                                                                       \
-    }
-
-ROW_TOKENS_X86(q8_0_row_tokens_avx2, AVX2_TARGET, dot_i8_avx2, 34, Q8_WEIGHTS)
-ROW_TOKENS_X86(q8_0_row_tokens_avx512_vnni, VNNI_TARGET, dot_i8_vnni, 34, Q8_WEIGHTS)
-TOKENS_X86(q8_0_tokens_avx2, AVX2_TARGET, q8_0_row_tokens_avx2, 34)
-TOKENS_X86(q8_0_tokens_avx512_vnni, VNNI_TARGET, q8_0_row_tokens_avx512_vnni, 34)
 #endif
 
-/* ---- AArch64 Linux with the dot-product extension (sdot; the CPU's support read from the auxiliary vector) ---- */
-#if defined(__aarch64__) && defined(__linux__)
-#include <arm_neon.h>
-#include <sys/auxv.h>
-#define FD_NEON 1
-#define NEON_TARGET __attribute__((target("arch=armv8.2-a+dotprod")))
-
-#define ROWS_NEON(NAME, BLOCK_BYTES, LOAD_LO, LOAD_HI)                                                          \
-    NEON_TARGET static void NAME(const uint8_t *w, int64_t row_bytes, int32_t rows, int32_t blocks,             \
-                                 const int8_t *xq, const float *xd, const float *xs, float *out, int32_t add) {                 \
-        for (int32_t r = 0; r < rows; r++) {                                                                    \
-            const uint8_t *row = w + r * row_bytes;                                                             \
-            float32x4_t acc = vdupq_n_f32(0);                                                                   \
-            for (int32_t b = 0; b < blocks; b++) {                                                              \
-                const uint8_t *blk = row + BLOCK_BYTES * b;                                                     \
-                int32x4_t s = vdotq_s32(vdupq_n_s32(0), LOAD_LO(blk + 2), vld1q_s8(xq + 32 * b));              \
-                s = vdotq_s32(s, LOAD_HI(blk + 2), vld1q_s8(xq + 32 * b + 16));                                \
-                acc = vmlaq_n_f32(acc, vcvtq_f32_s32(s), half_to_float(load_half(blk)) * xd[b]);                \
-            }                                                                                                   \
-            store(out, r, add, vaddvq_f32(acc));                                                                \
-        }                                                                                                       \
-    }
-
-#define Q8_LO(p) vld1q_s8((const int8_t *) (p))
-#define Q8_HI(p) vld1q_s8((const int8_t *) (p) + 16)
-
-ROWS_NEON(q8_0_rows_neon_dotprod, 34, Q8_LO, Q8_HI)
-#endif
 
 
 /* ---- BF16: bfloat16 weight rows against float activations (decode, batched decode and prefill) ---- */
@@ -739,12 +558,6 @@ FD_EXPORT int32_t fd_best_level(void) {
     }
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return LEVEL_AVX2;
 #endif
-#ifdef FD_NEON
-#ifndef HWCAP_ASIMDDP
-#define HWCAP_ASIMDDP (1 << 20)
-#endif
-    if (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) return LEVEL_NEON_DOTPROD;
-#endif
     return LEVEL_PORTABLE;
 }
 
@@ -756,63 +569,42 @@ FD_EXPORT int32_t fd_supports(int32_t level) {
     return level == best;
 }
 
-static rows_fn pick(int32_t level, rows_fn portable, rows_fn avx2, rows_fn vnni, rows_fn neon) {
-    (void) avx2; (void) vnni; (void) neon;
-    if (!fd_supports(level)) return portable;
-#ifdef FD_X86
-    if (level == LEVEL_AVX2) return avx2;
-    if (level == LEVEL_AVX512_VNNI) return vnni;
-#endif
-#ifdef FD_NEON
-    if (level == LEVEL_NEON_DOTPROD) return neon;
-#endif
-    return portable;
+/* Whether a call at this level runs the AVX2 code (the VNNI level runs it too): else portable C. */
+static int runs_avx2(int32_t level) {
+    return (level == LEVEL_AVX2 || level == LEVEL_AVX512_VNNI) && fd_supports(level);
+}
+
+static rows_fn pick(int32_t level, rows_fn portable, rows_fn avx2) {
+    return runs_avx2(level) ? avx2 : portable;
 }
 
 #ifndef FD_X86
-#define q8_0_rows_avx2 0
-#define q8_0_rows_avx512_vnni 0
-#endif
-#ifndef FD_X86
-#define q8_0_tile_avx2 0
 #define q4_k_tile_avx2 0
 #define q6_k_tile_avx2 0
 #define q4_k_rows_avx2 0
 #define q6_k_rows_avx2 0
 #endif
-#ifndef FD_NEON
-#define q8_0_rows_neon_dotprod 0
-#endif
 
 /*
- * out[r] (or out[r] += when add) = sum over blocks b of scale(w row r, b) * xd[b] * sum_j q(w)[r, b, j] * xq[32b + j],
- * for rows [0, rows) of a matrix whose row r starts at w + r * row_bytes, at the given level (a level the CPU
- * does not run falls back to portable C).
+ * out[r] (or out[r] += when add) = row r's dot with one token's activations (xs: each block's scale times its sum of
+ * quants, for the mins), for rows [0, rows) of a matrix whose row r starts at w + r * row_bytes, at the given level
+ * (a level the CPU does not run falls back to portable C). The K-quants have AVX2 code only: the VNNI level runs it too.
  */
-FD_EXPORT void fd_q8_0_rows(int32_t level, const uint8_t *w, int64_t row_bytes, int32_t rows, int32_t blocks,
-                            const int8_t *xq, const float *xd, const float *xs, float *out, int32_t add) {
-    pick(level, q8_0_rows_portable, q8_0_rows_avx2, q8_0_rows_avx512_vnni, q8_0_rows_neon_dotprod)
-            (w, row_bytes, rows, blocks, xq, xd, xs, out, add);
-}
-
-
-
-/* The K-quants have AVX2 code only: the VNNI level runs it too, NEON runs portable C. */
 FD_EXPORT void fd_q4_k_rows(int32_t level, const uint8_t *w, int64_t row_bytes, int32_t rows, int32_t blocks,
                             const int8_t *xq, const float *xd, const float *xs, float *out, int32_t add) {
-    pick(level, q4_k_rows_portable, q4_k_rows_avx2, q4_k_rows_avx2, q4_k_rows_portable)
+    pick(level, q4_k_rows_portable, q4_k_rows_avx2)
             (w, row_bytes, rows, blocks, xq, xd, xs, out, add);
 }
 
 FD_EXPORT void fd_q6_k_rows(int32_t level, const uint8_t *w, int64_t row_bytes, int32_t rows, int32_t blocks,
                             const int8_t *xq, const float *xd, const float *xs, float *out, int32_t add) {
-    pick(level, q6_k_rows_portable, q6_k_rows_avx2, q6_k_rows_avx2, q6_k_rows_portable)
+    pick(level, q6_k_rows_portable, q6_k_rows_avx2)
             (w, row_bytes, rows, blocks, xq, xd, xs, out, add);
 }
 
 /* The tiled prefill kernel where the level has one (AVX2, which the VNNI level also runs), else null. */
 static tile_fn pick_tile(int32_t level, tile_fn avx2) {
-    return (level == LEVEL_AVX2 || level == LEVEL_AVX512_VNNI) && fd_supports(level) ? avx2 : 0;
+    return runs_avx2(level) ? avx2 : 0;
 }
 
 /*
@@ -829,121 +621,100 @@ static tile_fn pick_tile(int32_t level, tile_fn avx2) {
         else gemm_by_rows(rows_kernel, w, row_bytes, rows, blocks, xq, xd, xs, x_blocks, tokens, out, out_stride, add); \
     }
 
-GEMM_EXPORT(fd_q8_0_gemm, (level, q8_0_rows_portable, q8_0_rows_avx2, q8_0_rows_avx512_vnni, q8_0_rows_neon_dotprod),
-            q8_0_tile_avx2)
-GEMM_EXPORT(fd_q4_k_gemm, (level, q4_k_rows_portable, q4_k_rows_avx2, q4_k_rows_avx2, q4_k_rows_portable), q4_k_tile_avx2)
-GEMM_EXPORT(fd_q6_k_gemm, (level, q6_k_rows_portable, q6_k_rows_avx2, q6_k_rows_avx2, q6_k_rows_portable), q6_k_tile_avx2)
+GEMM_EXPORT(fd_q4_k_gemm, (level, q4_k_rows_portable, q4_k_rows_avx2), q4_k_tile_avx2)
+GEMM_EXPORT(fd_q6_k_gemm, (level, q6_k_rows_portable, q6_k_rows_avx2), q6_k_tile_avx2)
 
-/* ---- batched decode: every row against several tokens ---- */
-
-typedef void (*tokens_fn)(const uint8_t *, int64_t, int32_t, int32_t, const int8_t *, const float *, int64_t, int32_t,
-                          float *, int64_t, int32_t);
-
-/* Rows per tile of the levels without a token kernel: each tile's rows stay in L1 while every token passes. */
-enum { TOKENS_TILE_ROWS = 8 };
-
-/* A level without a token kernel: its row kernel per tile of rows and token, so each sum is the row kernel's (Q8_0 reads no block sums). */
-static void tokens_by_rows(rows_fn rows_kernel, const uint8_t *w, int64_t row_bytes, int32_t rows, int32_t blocks,
-                           const int8_t *xq, const float *xd, int64_t x_blocks, int32_t tokens, float *out,
-                           int64_t out_stride, int32_t add) {
-    for (int32_t r = 0; r < rows; r += TOKENS_TILE_ROWS) {
-        int32_t n = rows - r < TOKENS_TILE_ROWS ? rows - r : TOKENS_TILE_ROWS;
-        for (int32_t t = 0; t < tokens; t++) {
-            rows_kernel(w + r * row_bytes, row_bytes, n, blocks, xq + t * x_blocks * 32, xd + t * x_blocks, 0,
-                        out + t * out_stride + r, add);
-        }
-    }
-}
-
-static void run_tokens(int32_t level, rows_fn rows_kernel, tokens_fn avx2, tokens_fn vnni, const uint8_t *w,
-                   int64_t row_bytes, int32_t rows, int32_t blocks, const int8_t *xq, const float *xd,
-                   int64_t x_blocks, int32_t n, float *out, int64_t out_stride, int32_t add) {
-    (void) avx2; (void) vnni;
-#ifdef FD_X86
-    tokens_fn kernel = !fd_supports(level) ? 0 : level == LEVEL_AVX2 ? avx2 : level == LEVEL_AVX512_VNNI ? vnni : 0;
-    if (kernel) {
-        kernel(w, row_bytes, rows, blocks, xq, xd, x_blocks, n, out, out_stride, add);
-        return;
-    }
-#endif
-    tokens_by_rows(rows_kernel, w, row_bytes, rows, blocks, xq, xd, x_blocks, n, out, out_stride, add);
-}
-
-#ifndef FD_X86
-#define q8_0_tokens_avx2 0
-#define q8_0_tokens_avx512_vnni 0
-#endif
+/* ---- Q4_0 and Q8_0 interleaved by 8 rows: the native tier's layout of those weights, made once by fd_x8_pack ---- */
 
 /*
- * Batched decode: out[t * out_stride + r] (or += when add) = fd_q8_0_rows's sum of row r against token t, whose
- * activations start at xq + 32 * t * x_blocks and xd + t * x_blocks, for rows [0, rows) and tokens [0, n); each
- * row is read once for several tokens where the level has a token kernel, and every sum is bit for bit the one
- * fd_q8_0_rows gives for that token alone; the arguments are fd_q8_0_gemm's (xs, the block sums, is not read).
+ * Group g (rows 8g .. 8g+7), block b sits at w + (g * blocks + b) * X8_BLOCK_BYTES(quant_bytes): the 8 rows' fp16
+ * scales, then 32-byte chunks where byte 32j + 4r + i is quant byte 4j + i of row r's block (4 chunks for Q4_0's 16
+ * nibble bytes, 8 for Q8_0's 32 quants). So one chunk's 32-bit lane r is four quant bytes of row r: vpmaddubsw against
+ * a broadcast of the matching four activations gives every row's partial sums at once, and the 8 rows' block sums end
+ * in the 8 lanes of one register (no horizontal sum, one float FMA per block for 8 rows). The bytes are the stored
+ * ones, only reordered.
  */
-FD_EXPORT void fd_q8_0_tokens(int32_t level, const uint8_t *w, int64_t row_bytes, int32_t rows, int32_t blocks,
-                              const int8_t *xq, const float *xd, const float *xs, int64_t x_blocks, int32_t n, float *out,
-                              int64_t out_stride, int32_t add) {
-    (void) xs;
-    run_tokens(level, pick(level, q8_0_rows_portable, q8_0_rows_avx2, q8_0_rows_avx512_vnni, q8_0_rows_neon_dotprod),
-           q8_0_tokens_avx2, q8_0_tokens_avx512_vnni, w, row_bytes, rows, blocks, xq, xd, x_blocks, n, out, out_stride, add);
-}
-
-/* ---- Q4_0 interleaved by 8 rows: the native tier's layout of Q4_0 weights, made once by fd_q4_0x8_pack ---- */
+#define X8_ROWS 8
+#define X8_BLOCK_BYTES(quant_bytes) (X8_ROWS * (2 + (quant_bytes)))
+#define Q4X8_BLOCK_BYTES X8_BLOCK_BYTES(16)
+#define Q8X8_BLOCK_BYTES X8_BLOCK_BYTES(32)
+/* Tokens per pass over a group's blocks: each block's weights are loaded (and split or made unsigned) once for this many tokens. */
+#define X8_TOKENS 4
 
 /*
- * Group g (rows 8g .. 8g+7), block b sits at w + (g * blocks + b) * Q4X8_BLOCK_BYTES: the 8 rows' fp16 scales, then
- * four 32-byte quarters where byte 32j + 4r + i is byte 4j + i of row r's block (its low nibble element 4j + i, its
- * high nibble element 16 + 4j + i). So one quarter's 32-bit lane r is four elements of row r: vpmaddubsw against a
- * broadcast of the matching four activations gives every row's partial sums at once, and the 8 rows' block sums end
- * in the 8 lanes of one register (no horizontal sum, one float FMA per block for 8 rows). Nibbles stay unsigned
- * (0-15): sum (q - 8) x = sum q x - 8 sum x, with sum x an integer per activation block (xsum).
+ * Groups [group_start, group_end) of the interleaved copy of a matrix of `rows` rows of blocks of an fp16 scale and
+ * quant_bytes quant bytes (Q4_0: 16, Q8_0: 32); rows past the end are zeros.
  */
-#define Q4X8_ROWS 8
-#define Q4X8_BLOCK_BYTES (2 * Q4X8_ROWS + 16 * Q4X8_ROWS)
-/* Tokens per pass over a group's blocks: each block's nibbles are split once for this many tokens. */
-#define Q4X8_TOKENS 4
-
-/* Groups [group_start, group_end) of the interleaved copy of a Q4_0 matrix of `rows` rows; rows past the end are zeros. */
-FD_EXPORT void fd_q4_0x8_pack(const uint8_t *src, int64_t row_bytes, int32_t rows, int32_t blocks, int32_t group_start,
-                              int32_t group_end, uint8_t *dst) {
+FD_EXPORT void fd_x8_pack(const uint8_t *src, int64_t row_bytes, int32_t rows, int32_t blocks, int32_t quant_bytes,
+                          int32_t group_start, int32_t group_end, uint8_t *dst) {
+    int64_t block_bytes = X8_BLOCK_BYTES(quant_bytes);
     for (int64_t g = group_start; g < group_end; g++) {
         for (int32_t b = 0; b < blocks; b++) {
-            uint8_t *out = dst + (g * blocks + b) * Q4X8_BLOCK_BYTES;
-            memset(out, 0, Q4X8_BLOCK_BYTES);
-            for (int32_t r = 0; r < Q4X8_ROWS && g * Q4X8_ROWS + r < rows; r++) {
-                const uint8_t *blk = src + (g * Q4X8_ROWS + r) * row_bytes + 18 * b;
+            uint8_t *out = dst + (g * blocks + b) * block_bytes;
+            memset(out, 0, block_bytes);
+            for (int32_t r = 0; r < X8_ROWS && g * X8_ROWS + r < rows; r++) {
+                const uint8_t *blk = src + (g * X8_ROWS + r) * row_bytes + (2 + quant_bytes) * b;
                 memcpy(out + 2 * r, blk, 2);
-                for (int j = 0; j < 4; j++) memcpy(out + 2 * Q4X8_ROWS + 32 * j + 4 * r, blk + 2 + 4 * j, 4);
+                for (int j = 0; j < quant_bytes / 4; j++) memcpy(out + 2 * X8_ROWS + 32 * j + 4 * r, blk + 2 + 4 * j, 4);
             }
         }
     }
 }
 
-/* One group against n (1 to Q4X8_TOKENS) tokens: sums[8t + r] = row r's dot with token t, every block in order. */
-typedef void (*q4x8_group_fn)(int n, const uint8_t *grp, int32_t blocks, const int8_t *xq, const float *xd,
-                              const int32_t *xsum, int64_t x_blocks, float *sums);
+/* One group against n (1 to X8_TOKENS) tokens: sums[8t + r] = row r's dot with token t, every block in order. */
+typedef void (*x8_group_fn)(int n, const uint8_t *grp, int32_t blocks, const int8_t *xq, const float *xd,
+                            const int32_t *xsum, int64_t x_blocks, float *sums);
 
-static void q4_0x8_group_portable(int n, const uint8_t *grp, int32_t blocks, const int8_t *xq, const float *xd,
-                                  const int32_t *xsum, int64_t x_blocks, float *sums) {
+/* Row r's integer dot with one activation block, read from a group block's quant chunks (xsum: the block's sum of quants). */
+typedef int32_t (*x8_row_dot_fn)(const uint8_t *chunks, int r, const int8_t *x, int32_t xsum);
+
+/* Q4_0: nibbles stay unsigned (0-15): sum (q - 8) x = sum q x - 8 sum x, with sum x an integer per activation block. */
+static inline int32_t q4_0x8_row_dot(const uint8_t *chunks, int r, const int8_t *x, int32_t xsum) {
+    int32_t s = 0;
+    for (int j = 0; j < 4; j++) {
+        for (int i = 0; i < 4; i++) {
+            uint8_t q = chunks[32 * j + 4 * r + i];
+            s += (q & 0xF) * x[4 * j + i] + (q >> 4) * x[16 + 4 * j + i];
+        }
+    }
+    return s - 8 * xsum;
+}
+
+static inline int32_t q8_0x8_row_dot(const uint8_t *chunks, int r, const int8_t *x, int32_t xsum) {
+    (void) xsum;
+    int32_t s = 0;
+    for (int j = 0; j < 8; j++) {
+        for (int i = 0; i < 4; i++) s += (int8_t) chunks[32 * j + 4 * r + i] * x[4 * j + i];
+    }
+    return s;
+}
+
+/* Portable C: each token, block and row in turn, the row's integer dot times its scale and the token's. */
+static inline __attribute__((always_inline)) void x8_group_portable(
+        x8_row_dot_fn row_dot, int64_t block_bytes, int n, const uint8_t *grp, int32_t blocks, const int8_t *xq,
+        const float *xd, const int32_t *xsum, int64_t x_blocks, float *sums) {
     for (int t = 0; t < n; t++) {
-        float acc[Q4X8_ROWS] = {0};
+        float acc[X8_ROWS] = {0};
         for (int32_t b = 0; b < blocks; b++) {
-            const uint8_t *blk = grp + (int64_t) b * Q4X8_BLOCK_BYTES;
-            const int8_t *x = xq + 32 * (t * x_blocks + b);
-            for (int r = 0; r < Q4X8_ROWS; r++) {
-                int32_t s = 0;
-                for (int j = 0; j < 4; j++) {
-                    for (int i = 0; i < 4; i++) {
-                        uint8_t q = blk[2 * Q4X8_ROWS + 32 * j + 4 * r + i];
-                        s += (q & 0xF) * x[4 * j + i] + (q >> 4) * x[16 + 4 * j + i];
-                    }
-                }
-                s -= 8 * xsum[t * x_blocks + b];
+            const uint8_t *blk = grp + (int64_t) b * block_bytes;
+            for (int r = 0; r < X8_ROWS; r++) {
+                int32_t s = row_dot(blk + 2 * X8_ROWS, r, xq + 32 * (t * x_blocks + b), xsum[t * x_blocks + b]);
                 acc[r] += (float) s * (half_to_float(load_half(blk + 2 * r)) * xd[t * x_blocks + b]);
             }
         }
-        memcpy(sums + Q4X8_ROWS * t, acc, sizeof acc);
+        memcpy(sums + X8_ROWS * t, acc, sizeof acc);
     }
+}
+
+#define X8_GROUP_ARGS int n, const uint8_t *grp, int32_t blocks, const int8_t *xq, const float *xd, const int32_t *xsum, \
+                      int64_t x_blocks, float *sums
+
+static void q4_0x8_group_portable(X8_GROUP_ARGS) {
+    x8_group_portable(q4_0x8_row_dot, Q4X8_BLOCK_BYTES, n, grp, blocks, xq, xd, xsum, x_blocks, sums);
+}
+
+static void q8_0x8_group_portable(X8_GROUP_ARGS) {
+    x8_group_portable(q8_0x8_row_dot, Q8X8_BLOCK_BYTES, n, grp, blocks, xq, xd, xsum, x_blocks, sums);
 }
 
 #ifdef FD_X86
@@ -954,51 +725,88 @@ AVX2_TARGET static inline __m256i broadcast4(const int8_t *p) {
 }
 
 /*
- * The AVX2 group kernel for a constant n: per block, one quarter of the nibbles (split into 2 registers) at a time
- * against every token, each token's 16 products per row lane pair summed in int16 (|sum| <= 16 * 15 * 127 fits),
- * widened once by vpmaddwd; then one FMA per token with the 8 rows' scales times the token's. A token's operations
- * are the same whatever n is, so its sums do not depend on the tokens beside it.
+ * Q4_0's AVX2 block for a constant n: one chunk of nibbles (split into 2 registers) at a time against every token,
+ * each token's 16 products per row lane pair summed in int16 (|sum| <= 16 * 15 * 127 fits), widened once by
+ * vpmaddwd, the offset 8 * sum x subtracted: dots[t] holds the 8 rows' integer dots with token t.
  */
-AVX2_TARGET static inline __attribute__((always_inline)) void q4_0x8_avx2_n(
-        int n, const uint8_t *grp, int32_t blocks, const int8_t *xq, const float *xd, const int32_t *xsum,
-        int64_t x_blocks, float *sums) {
+AVX2_TARGET static inline __attribute__((always_inline)) void q4_0x8_block_avx2(
+        int n, const uint8_t *chunks, const int8_t *x, const int32_t *xsum, int64_t x_blocks, __m256i *dots) {
     const __m256i low4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
-    __m256 acc[Q4X8_TOKENS];
-    UNROLL for (int t = 0; t < n; t++) acc[t] = _mm256_setzero_ps();
-    for (int32_t b = 0; b < blocks; b++) {
-        const uint8_t *blk = grp + (int64_t) b * Q4X8_BLOCK_BYTES;
-        __m256i s[Q4X8_TOKENS];
-        UNROLL for (int j = 0; j < 4; j++) {
-            __m256i v = _mm256_loadu_si256((const __m256i *) (blk + 2 * Q4X8_ROWS + 32 * j));
-            __m256i lo = _mm256_and_si256(v, low4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
-            UNROLL for (int t = 0; t < n; t++) {
-                const int8_t *x = xq + 32 * (t * x_blocks + b) + 4 * j;
-                __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(lo, broadcast4(x)), _mm256_maddubs_epi16(hi, broadcast4(x + 16)));
-                s[t] = j == 0 ? p : _mm256_add_epi16(s[t], p);
-            }
-        }
-        __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) blk));
+    __m256i s[X8_TOKENS];
+    UNROLL for (int j = 0; j < 4; j++) {
+        __m256i v = _mm256_loadu_si256((const __m256i *) (chunks + 32 * j));
+        __m256i lo = _mm256_and_si256(v, low4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
         UNROLL for (int t = 0; t < n; t++) {
-            __m256i offset = _mm256_slli_epi32(_mm256_set1_epi32(xsum[t * x_blocks + b]), 3);
-            __m256i dot = _mm256_sub_epi32(_mm256_madd_epi16(s[t], ones), offset);
-            acc[t] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(xd[t * x_blocks + b])), _mm256_cvtepi32_ps(dot), acc[t]);
+            const int8_t *xt = x + 32 * t * x_blocks + 4 * j;
+            __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(lo, broadcast4(xt)), _mm256_maddubs_epi16(hi, broadcast4(xt + 16)));
+            s[t] = j == 0 ? p : _mm256_add_epi16(s[t], p);
         }
     }
-    UNROLL for (int t = 0; t < n; t++) _mm256_storeu_ps(sums + Q4X8_ROWS * t, acc[t]);
+    UNROLL for (int t = 0; t < n; t++) {
+        __m256i offset = _mm256_slli_epi32(_mm256_set1_epi32(xsum[t * x_blocks]), 3);
+        dots[t] = _mm256_sub_epi32(_mm256_madd_epi16(s[t], ones), offset);
+    }
 }
 
-AVX2_TARGET static void q4_0x8_group_avx2(int n, const uint8_t *grp, int32_t blocks, const int8_t *xq, const float *xd,
-                                          const int32_t *xsum, int64_t x_blocks, float *sums) {
-    switch (n) {
-        case 4: q4_0x8_avx2_n(4, grp, blocks, xq, xd, xsum, x_blocks, sums); break;
-        case 3: q4_0x8_avx2_n(3, grp, blocks, xq, xd, xsum, x_blocks, sums); break;
-        case 2: q4_0x8_avx2_n(2, grp, blocks, xq, xd, xsum, x_blocks, sums); break;
-        default: q4_0x8_avx2_n(1, grp, blocks, xq, xd, xsum, x_blocks, sums); break;
+/*
+ * Q8_0's AVX2 block for a constant n: one chunk of quants at a time, made unsigned once (|w|: -128 gives 128, right as
+ * unsigned) for every token, whose broadcast activations take w's signs (x > -128, so negating never overflows);
+ * each token's pair sums (at most 2 * 128 * 127, no saturation) widened by vpmaddwd per chunk.
+ */
+AVX2_TARGET static inline __attribute__((always_inline)) void q8_0x8_block_avx2(
+        int n, const uint8_t *chunks, const int8_t *x, const int32_t *xsum, int64_t x_blocks, __m256i *dots) {
+    (void) xsum;
+    const __m256i ones = _mm256_set1_epi16(1);
+    UNROLL for (int j = 0; j < 8; j++) {
+        __m256i v = _mm256_loadu_si256((const __m256i *) (chunks + 32 * j));
+        __m256i magnitude = _mm256_sign_epi8(v, v);
+        UNROLL for (int t = 0; t < n; t++) {
+            __m256i xv = _mm256_sign_epi8(broadcast4(x + 32 * t * x_blocks + 4 * j), v);
+            __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(magnitude, xv), ones);
+            dots[t] = j == 0 ? p : _mm256_add_epi32(dots[t], p);
+        }
     }
 }
+
+/*
+ * The AVX2 group loop for a constant n: per block the type's integer dots of the 8 rows with every token, then one
+ * FMA per token with the 8 rows' scales (one vcvtph2ps) times the token's. A token's operations are the same whatever
+ * n is, so its sums do not depend on the tokens beside it.
+ */
+#define X8_GROUP_AVX2(NAME, BLOCK, BLOCK_BYTES)                                                                 \
+    AVX2_TARGET static inline __attribute__((always_inline)) void NAME##_n(X8_GROUP_ARGS) {                     \
+        __m256 acc[X8_TOKENS];                                                                                  \
+        UNROLL for (int t = 0; t < n; t++) acc[t] = _mm256_setzero_ps();                                        \
+        for (int32_t b = 0; b < blocks; b++) {                                                                  \
+            const uint8_t *blk = grp + (int64_t) b * (BLOCK_BYTES);                                             \
+            __m256i dots[X8_TOKENS];                                                                            \
+            BLOCK(n, blk + 2 * X8_ROWS, xq + 32 * b, xsum + b, x_blocks, dots);                                 \
+            __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) blk));                                \
+            UNROLL for (int t = 0; t < n; t++)                                                                  \
+                acc[t] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(xd[t * x_blocks + b])), _mm256_cvtepi32_ps(dots[t]), acc[t]); \
+        }                                                                                                       \
+        UNROLL for (int t = 0; t < n; t++) _mm256_storeu_ps(sums + X8_ROWS * t, acc[t]);                        \
+    }                                                                                                           \
+    AVX2_TARGET static void NAME(X8_GROUP_ARGS) {                                                               \
+        switch (n) {                                                                                            \
+            case 4: NAME##_n(4, grp, blocks, xq, xd, xsum, x_blocks, sums); break;                              \
+            case 3: NAME##_n(3, grp, blocks, xq, xd, xsum, x_blocks, sums); break;                              \
+            case 2: NAME##_n(2, grp, blocks, xq, xd, xsum, x_blocks, sums); break;                              \
+            default: NAME##_n(1, grp, blocks, xq, xd, xsum, x_blocks, sums); break;                             \
+        }                                                                                                       \
+    }
+
+X8_GROUP_AVX2(q4_0x8_group_avx2, q4_0x8_block_avx2, Q4X8_BLOCK_BYTES)
+X8_GROUP_AVX2(q8_0x8_group_avx2, q8_0x8_block_avx2, Q8X8_BLOCK_BYTES)
 #else
 #define q4_0x8_group_avx2 0
+#define q8_0x8_group_avx2 0
 #endif
+
+#define X8_TOKENS_ARGS int32_t level, const uint8_t *w, int32_t row_start, int32_t rows, int32_t blocks, const int8_t *xq, \
+                       const float *xd, const int32_t *xsum, int64_t x_blocks, int32_t tokens, float *out, int64_t out_stride, \
+                       int32_t add
+#define X8_TOKENS_PASS level, w, row_start, rows, blocks, xq, xd, xsum, x_blocks, tokens, out, out_stride, add
 
 /*
  * out[t * out_stride + r - row_start] (or += when add) = row r's dot with token t, for rows [row_start, row_start +
@@ -1006,26 +814,33 @@ AVX2_TARGET static void q4_0x8_group_avx2(int n, const uint8_t *grp, int32_t blo
  * activations at block t * x_blocks; blocks per row. Every caller (decode, batched decode, prefill) runs this one
  * loop, so a token's sums are the same bits whichever of them computes it. The AVX2 kernel serves the VNNI level too.
  */
-FD_EXPORT void fd_q4_0x8_tokens(int32_t level, const uint8_t *w, int32_t row_start, int32_t rows, int32_t blocks,
-                                const int8_t *xq, const float *xd, const int32_t *xsum, int64_t x_blocks, int32_t tokens,
-                                float *out, int64_t out_stride, int32_t add) {
-    q4x8_group_fn group = (level == LEVEL_AVX2 || level == LEVEL_AVX512_VNNI) && fd_supports(level) ? q4_0x8_group_avx2
-                                                                                                    : q4_0x8_group_portable;
+static void x8_tokens(x8_group_fn portable, x8_group_fn avx2, int64_t block_bytes, X8_TOKENS_ARGS) {
+    x8_group_fn group = runs_avx2(level) ? avx2 : portable;
     int32_t row_end = row_start + rows;
-    for (int32_t g = row_start / Q4X8_ROWS; g * Q4X8_ROWS < row_end; g++) {
-        const uint8_t *grp = w + (int64_t) g * blocks * Q4X8_BLOCK_BYTES;
-        int32_t first = g * Q4X8_ROWS > row_start ? g * Q4X8_ROWS : row_start;
-        int32_t last = g * Q4X8_ROWS + Q4X8_ROWS < row_end ? g * Q4X8_ROWS + Q4X8_ROWS : row_end;
-        for (int32_t t = 0; t < tokens; t += Q4X8_TOKENS) {
-            int n = tokens - t < Q4X8_TOKENS ? tokens - t : Q4X8_TOKENS;
-            float sums[Q4X8_TOKENS * Q4X8_ROWS];
+    for (int32_t g = row_start / X8_ROWS; g * X8_ROWS < row_end; g++) {
+        const uint8_t *grp = w + (int64_t) g * blocks * block_bytes;
+        int32_t first = g * X8_ROWS > row_start ? g * X8_ROWS : row_start;
+        int32_t last = g * X8_ROWS + X8_ROWS < row_end ? g * X8_ROWS + X8_ROWS : row_end;
+        for (int32_t t = 0; t < tokens; t += X8_TOKENS) {
+            int n = tokens - t < X8_TOKENS ? tokens - t : X8_TOKENS;
+            float sums[X8_TOKENS * X8_ROWS];
             group(n, grp, blocks, xq + 32 * t * x_blocks, xd + t * x_blocks, xsum + t * x_blocks, x_blocks, sums);
             for (int u = 0; u < n; u++) {
                 for (int32_t r = first; r < last; r++)
-                    store(out + (t + u) * out_stride, r - row_start, add, sums[Q4X8_ROWS * u + r - g * Q4X8_ROWS]);
+                    store(out + (t + u) * out_stride, r - row_start, add, sums[X8_ROWS * u + r - g * X8_ROWS]);
             }
         }
     }
+}
+
+/* x8_tokens on interleaved Q4_0 (xsum: each activation block's sum of quants, for the nibbles' offset 8). */
+FD_EXPORT void fd_q4_0x8_tokens(X8_TOKENS_ARGS) {
+    x8_tokens(q4_0x8_group_portable, q4_0x8_group_avx2, Q4X8_BLOCK_BYTES, X8_TOKENS_PASS);
+}
+
+/* x8_tokens on interleaved Q8_0 (xsum is not read). */
+FD_EXPORT void fd_q8_0x8_tokens(X8_TOKENS_ARGS) {
+    x8_tokens(q8_0x8_group_portable, q8_0x8_group_avx2, Q8X8_BLOCK_BYTES, X8_TOKENS_PASS);
 }
 
 /*
@@ -1037,7 +852,7 @@ FD_EXPORT void fd_bf16_matmul(int32_t level, const uint8_t *w, int64_t row_bytes
                               int64_t x_stride, int32_t tokens, float *out, int64_t out_stride, int32_t add) {
     bf16_tile_fn tile = bf16_tiles_portable;
 #ifdef FD_X86
-    if ((level == LEVEL_AVX2 || level == LEVEL_AVX512_VNNI) && fd_supports(level)) tile = bf16_tiles_avx2;
+    if (runs_avx2(level)) tile = bf16_tiles_avx2;
 #endif
     bf16_matmul(tile, w, row_bytes, rows, cols, x, x_stride, tokens, out, out_stride, add);
 }

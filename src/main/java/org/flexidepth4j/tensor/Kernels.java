@@ -32,7 +32,7 @@ public final class Kernels {
     public enum Activations { Q8, F32 }
 
     /** Levels of the native library (its fd_best_level), by index. */
-    private static final String[] LEVELS = {"portable C", "AVX2", "AVX-512 VNNI", "NEON dot-product"};
+    private static final String[] LEVELS = {"portable C", "AVX2", "AVX-512 VNNI"};
 
     private static volatile boolean nativeTier;
     private static volatile Activations activations = Activations.Q8;
@@ -93,16 +93,19 @@ public final class Kernels {
         static final SymbolLookup LIBRARY;
         static final String PROBLEM;
         static final int BEST_LEVEL;
-        static final MethodHandle Q8_0_ROWS, Q4_K_ROWS, Q6_K_ROWS, Q8_0_GEMM, Q4_K_GEMM, Q6_K_GEMM, Q8_0_TOKENS;
-        /** Q4_0 interleaved by 8 rows ({@link Q4_0Matrix}): the layout's packing and its one kernel for any token count. */
-        static final MethodHandle Q4_0X8_PACK, Q4_0X8_TOKENS;
+        static final MethodHandle Q4_K_ROWS, Q6_K_ROWS, Q4_K_GEMM, Q6_K_GEMM;
+        /**
+         * Q4_0 and Q8_0 interleaved by 8 rows ({@link Int8BlockMatrix#interleaved}): the layout's packing and each type's one
+         * kernel for any token count.
+         */
+        static final MethodHandle X8_PACK, Q4_0X8_TOKENS, Q8_0X8_TOKENS;
 
         static {
             SymbolLookup lib = null;
             String problem = null;
             int level = 0;
-            MethodHandle q8 = null, q4k = null, q6k = null, q8g = null, q4kg = null, q6kg = null, q8Tokens = null;
-            MethodHandle q4x8Pack = null, q4x8Tokens = null;
+            MethodHandle q4k = null, q6k = null, q4kg = null, q6kg = null;
+            MethodHandle x8Pack = null, q4x8Tokens = null, q8x8Tokens = null;
             try {
                 lib = SymbolLookup.libraryLookup(libraryPath(), Arena.global());
                 Linker linker = Linker.nativeLinker();
@@ -111,23 +114,21 @@ public final class Kernels {
                         ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS,
                         ValueLayout.JAVA_INT);
                 // critical: no thread-state transition, and heap arrays (activations, outputs) are passed in place
-                q8 = linker.downcallHandle(lib.findOrThrow("fd_q8_0_rows"), rows, Linker.Option.critical(true));
                 q4k = linker.downcallHandle(lib.findOrThrow("fd_q4_k_rows"), rows, Linker.Option.critical(true));
                 q6k = linker.downcallHandle(lib.findOrThrow("fd_q6_k_rows"), rows, Linker.Option.critical(true));
                 FunctionDescriptor gemm = FunctionDescriptor.ofVoid(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
                         ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
                         ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT);
-                q8g = linker.downcallHandle(lib.findOrThrow("fd_q8_0_gemm"), gemm, Linker.Option.critical(true));
                 q4kg = linker.downcallHandle(lib.findOrThrow("fd_q4_k_gemm"), gemm, Linker.Option.critical(true));
                 q6kg = linker.downcallHandle(lib.findOrThrow("fd_q6_k_gemm"), gemm, Linker.Option.critical(true));
-                q8Tokens = linker.downcallHandle(lib.findOrThrow("fd_q8_0_tokens"), gemm, Linker.Option.critical(true));
-                q4x8Pack = linker.downcallHandle(lib.findOrThrow("fd_q4_0x8_pack"), FunctionDescriptor.ofVoid(ValueLayout.ADDRESS,
-                        ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS),
-                        Linker.Option.critical(true));
-                q4x8Tokens = linker.downcallHandle(lib.findOrThrow("fd_q4_0x8_tokens"), FunctionDescriptor.ofVoid(ValueLayout.JAVA_INT,
-                        ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS,
-                        ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
-                        ValueLayout.JAVA_INT), Linker.Option.critical(true));
+                x8Pack = linker.downcallHandle(lib.findOrThrow("fd_x8_pack"), FunctionDescriptor.ofVoid(ValueLayout.ADDRESS,
+                        ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
+                        ValueLayout.ADDRESS), Linker.Option.critical(true));
+                FunctionDescriptor x8Tokens = FunctionDescriptor.ofVoid(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT,
+                        ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
+                        ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT);
+                q4x8Tokens = linker.downcallHandle(lib.findOrThrow("fd_q4_0x8_tokens"), x8Tokens, Linker.Option.critical(true));
+                q8x8Tokens = linker.downcallHandle(lib.findOrThrow("fd_q8_0x8_tokens"), x8Tokens, Linker.Option.critical(true));
             } catch (Throwable e) {
                 lib = null;
                 problem = e.getMessage() == null ? e.toString() : e.getMessage();
@@ -135,15 +136,13 @@ public final class Kernels {
             LIBRARY = lib;
             PROBLEM = problem;
             BEST_LEVEL = level;
-            Q8_0_ROWS = q8;
             Q4_K_ROWS = q4k;
             Q6_K_ROWS = q6k;
-            Q8_0_GEMM = q8g;
             Q4_K_GEMM = q4kg;
             Q6_K_GEMM = q6kg;
-            Q8_0_TOKENS = q8Tokens;
-            Q4_0X8_PACK = q4x8Pack;
+            X8_PACK = x8Pack;
             Q4_0X8_TOKENS = q4x8Tokens;
+            Q8_0X8_TOKENS = q8x8Tokens;
         }
 
         /**
@@ -209,8 +208,7 @@ public final class Kernels {
         }
 
         /**
-         * One native call of a several-token kernel (the prefill GEMM, or batched decode's token kernel, whose sums are
-         * the row kernel's bit for bit): rows [0, rows) against {@code tokens} tokens, token t's activations at block
+         * One native call of the prefill GEMM: rows [0, rows) against {@code tokens} tokens, token t's activations at block
          * {@code firstBlock + t * x.blocksPerToken}, its output row at {@code outOffset + t * outStride}.
          */
         static void tokens(MethodHandle kernel, int level, MemorySegment weights, long rowBytes, int rows, int blocks,
@@ -226,24 +224,28 @@ public final class Kernels {
             }
         }
 
-        /** Groups [groupStart, groupEnd) of 8 rows of a Q4_0 matrix into {@code interleaved} (see fd_q4_0x8_pack). */
-        static void packQ4_0x8(MemorySegment q4_0, long rowBytes, int rows, int blocks, int groupStart, int groupEnd, MemorySegment interleaved) {
+        /**
+         * Groups [groupStart, groupEnd) of 8 rows of a matrix of blocks of an fp16 scale and {@code quantBytes} quant bytes
+         * (Q4_0, Q8_0) into {@code interleaved} (see fd_x8_pack).
+         */
+        static void packX8(MemorySegment stored, long rowBytes, int rows, int blocks, int quantBytes, int groupStart, int groupEnd,
+                           MemorySegment interleaved) {
             try {
-                Q4_0X8_PACK.invokeExact(q4_0, rowBytes, rows, blocks, groupStart, groupEnd, interleaved);
+                X8_PACK.invokeExact(stored, rowBytes, rows, blocks, quantBytes, groupStart, groupEnd, interleaved);
             } catch (Throwable e) {
                 throw new IllegalStateException("native kernel failed", e);
             }
         }
 
         /**
-         * Rows [rowStart, rowEnd) of an interleaved Q4_0 matrix against {@code tokens} tokens (any count: decode, batched
-         * decode and prefill run the one kernel), token t's activations at block {@code firstBlock + t * x.blocksPerToken},
-         * row r's output at {@code outOffset + t * outStride + r}.
+         * Rows [rowStart, rowEnd) of an interleaved matrix against {@code tokens} tokens by its type's kernel (any count:
+         * decode, batched decode and prefill run the one kernel), token t's activations at block {@code firstBlock + t *
+         * x.blocksPerToken}, row r's output at {@code outOffset + t * outStride + r}.
          */
-        static void q4_0x8(int level, MemorySegment interleaved, int rowStart, int rowEnd, int blocks, Q8Activations x, int firstBlock,
-                           int tokens, float[] out, int outOffset, int outStride, boolean add) {
+        static void x8(MethodHandle kernel, int level, MemorySegment interleaved, int rowStart, int rowEnd, int blocks, Q8Activations x,
+                       int firstBlock, int tokens, float[] out, int outOffset, int outStride, boolean add) {
             try {
-                Q4_0X8_TOKENS.invokeExact(level, interleaved, rowStart, rowEnd - rowStart, blocks,
+                kernel.invokeExact(level, interleaved, rowStart, rowEnd - rowStart, blocks,
                         MemorySegment.ofArray(x.quants).asSlice((long) firstBlock * Q8Activations.BLOCK),
                         MemorySegment.ofArray(x.scales).asSlice(4L * firstBlock),
                         MemorySegment.ofArray(x.quantSums).asSlice(4L * firstBlock), (long) x.blocksPerToken, tokens,

@@ -223,7 +223,7 @@ public abstract class Matrix {
     }
 
     /**
-     * Makes now what the chosen kernels read besides the stored layout (the native tier's interleaved Q4_0), so that
+     * Makes now what the chosen kernels read besides the stored layout (the native tier's interleaved Q4_0 and Q8_0), so that
      * loading a model pays for it rather than its first token; a no-op for most dtypes.
      */
     public void prepareKernels() {

@@ -9,7 +9,6 @@ import static org.flexidepth4j.tensor.QuantLanes.I8;
 import static org.flexidepth4j.tensor.QuantLanes.L;
 import static org.flexidepth4j.tensor.QuantLanes.S16;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -25,9 +24,8 @@ import jdk.incubator.vector.VectorOperators;
  * 16 float lanes (AVX-512) a nibble becomes its float by a lookup in a 16-entry table ({@code selectFrom}, one
  * permute that reads only the index's low four bits) instead of masking, subtracting and converting, which narrower
  * vectors still do. {@link #int8Rows} multiplies the nibbles with x quantized to int8 instead
- * ({@link Q8Activations}), natively or in Java ({@link Kernels}). The native tier reads a copy of the matrix
- * interleaved by {@value #GROUP_ROWS} rows (fd_q4_0x8_pack in {@code src/main/c}), made once, off-heap, in parallel; the Java
- * tier reads the stored layout.
+ * ({@link Q8Activations}), natively or in Java ({@link Kernels}): the native tier reads a copy of the matrix
+ * interleaved by 8 rows ({@link Int8BlockMatrix}), the Java tier the stored layout.
  * <p>
  * The loops call nothing but the Vector API: see {@link Matrix} on why.
  */
@@ -42,46 +40,8 @@ public final class Q4_0Matrix extends Int8BlockMatrix {
             ? FloatVector.fromArray(F, new float[] {-8, -7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7}, 0).reinterpretAsInts()
             : null;
 
-    /** Rows per group of the native tier's interleaved layout, and the bytes of one group's block (8 fp16 scales, 8 x 16 nibble bytes). */
-    static final int GROUP_ROWS = 8;
-    static final int GROUP_BLOCK_BYTES = GROUP_ROWS * BLOCK_BYTES;
-    /** Groups per task when the interleaved copy is made over the pool. */
-    private static final int PACK_MIN_GROUPS = 16;
-
-    /** The interleaved copy for the native tier: made on first use (or by {@link #prepareKernels}), null until then. */
-    private volatile MemorySegment interleaved;
-
     public Q4_0Matrix(MemorySegment data, int rows, int cols) {
-        super(DType.Q4_0, data, rows, cols, null, null, null);
-    }
-
-    /** Makes the native tier's interleaved copy now when that tier multiplies with int8 activations. */
-    @Override
-    public void prepareKernels() {
-        if (Kernels.nativeTier() && Kernels.activations() == Kernels.Activations.Q8) interleaved();
-    }
-
-    /** The interleaved copy: (rows + 7) / 8 groups of blocksPerRow group blocks, the last group's missing rows zeros. */
-    MemorySegment interleaved() {
-        MemorySegment copy = interleaved;
-        if (copy != null) return copy;
-        synchronized (this) {
-            if (interleaved == null) {
-                int groups = (rows + GROUP_ROWS - 1) / GROUP_ROWS;
-                MemorySegment packed = Arena.ofAuto().allocate((long) groups * blocksPerRow * GROUP_BLOCK_BYTES, 64);
-                Parallel.pool().forRange(groups, PACK_MIN_GROUPS,
-                        (start, end) -> Kernels.Native.packQ4_0x8(data, rowBytes(), rows, blocksPerRow, start, end, packed));
-                interleaved = packed;
-            }
-            return interleaved;
-        }
-    }
-
-    /** One kernel for every token count (decode, batched decode, prefill), so each token's sums are the same bits in all three. */
-    @Override
-    void nativeInt8Rows(Q8Activations x, int firstBlock, int tokens, int rowStart, int rowEnd, float[] out, int outOffset, int outStride, boolean add) {
-        Kernels.Native.q4_0x8(Kernels.Native.BEST_LEVEL, interleaved(), rowStart, rowEnd, blocksPerRow, x, firstBlock, tokens, out, outOffset,
-                outStride, add);
+        super(DType.Q4_0, data, rows, cols, Kernels.Native.Q4_0X8_TOKENS);
     }
 
     @Override

@@ -31,7 +31,7 @@ public final class Q4_KMatrix extends Int8BlockMatrix {
     private static final ValueLayout.OfShort LE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     public Q4_KMatrix(MemorySegment data, int rows, int cols) {
-        super(DType.Q4_K, data, rows, cols, Kernels.Native.Q4_K_ROWS, Kernels.Native.Q4_K_GEMM, null);
+        super(DType.Q4_K, data, rows, cols, Kernels.Native.Q4_K_ROWS, Kernels.Native.Q4_K_GEMM);
     }
 
     private static final ValueLayout.OfLong LE_LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);

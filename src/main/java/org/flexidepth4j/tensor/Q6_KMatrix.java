@@ -30,7 +30,7 @@ public final class Q6_KMatrix extends Int8BlockMatrix {
     private static final ValueLayout.OfShort LE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     public Q6_KMatrix(MemorySegment data, int rows, int cols) {
-        super(DType.Q6_K, data, rows, cols, Kernels.Native.Q6_K_ROWS, Kernels.Native.Q6_K_GEMM, null);
+        super(DType.Q6_K, data, rows, cols, Kernels.Native.Q6_K_ROWS, Kernels.Native.Q6_K_GEMM);
     }
 
     @Override

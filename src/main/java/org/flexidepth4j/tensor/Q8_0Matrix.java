@@ -21,7 +21,8 @@ import jdk.incubator.vector.VectorOperators;
 /**
  * GGML Q8_0: each row is blocks of 32 values stored as an fp16 scale d and 32 int8 quants, value = q * d. Two
  * decode kernels: {@link #dot} widens the quants to float and FMAs them with float x; {@link #int8Rows} multiplies
- * them with x quantized to int8 ({@link Q8Activations}), natively or in Java ({@link Kernels}). The loops call
+ * them with x quantized to int8 ({@link Q8Activations}), natively or in Java ({@link Kernels}): the native tier reads a
+ * copy of the matrix interleaved by 8 rows ({@link Int8BlockMatrix}), the Java tier the stored layout. The loops call
  * nothing but the Vector API: see {@link Matrix} on why.
  */
 public final class Q8_0Matrix extends Int8BlockMatrix {
@@ -30,7 +31,7 @@ public final class Q8_0Matrix extends Int8BlockMatrix {
     private static final ValueLayout.OfShort LE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     public Q8_0Matrix(MemorySegment data, int rows, int cols) {
-        super(DType.Q8_0, data, rows, cols, Kernels.Native.Q8_0_ROWS, Kernels.Native.Q8_0_GEMM, Kernels.Native.Q8_0_TOKENS);
+        super(DType.Q8_0, data, rows, cols, Kernels.Native.Q8_0X8_TOKENS);
     }
 
     @Override

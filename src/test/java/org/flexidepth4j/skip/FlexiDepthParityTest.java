@@ -105,11 +105,25 @@ class FlexiDepthParityTest {
      */
     @Test
     void q4_0SkipPathAgreesBetweenKernelTiers() {
+        skipPathAgreesBetweenKernelTiers(DType.Q4_0, 1e-5);
+    }
+
+    /**
+     * The same for Q8_0, whose native tier also reads an interleaved copy. Here an activation of the prompt rounds to the
+     * other 8-bit value between the tiers, so every step's logits move by up to 1.5% of the largest (measured the same,
+     * 0.0147 at the median step, with the stored-layout kernels before the interleaved copy).
+     */
+    @Test
+    void q8_0SkipPathAgreesBetweenKernelTiers() {
+        skipPathAgreesBetweenKernelTiers(DType.Q8_0, 0.02);
+    }
+
+    private void skipPathAgreesBetweenKernelTiers(DType dtype, double medianBound) {
         if (!Kernels.nativeAvailable()) return;
-        Model q4 = ModelLoader.withMatrices(ModelLoader.load(DIR), m -> m.cols() % 32 == 0 ? Quantizer.quantize(m, DType.Q4_0) : m);
-        FlexiDepth fd = (FlexiDepth) q4.defaultPolicy();
-        Transformer tf = q4.transformer();
-        
+        Model quantized = ModelLoader.withMatrices(ModelLoader.load(DIR), m -> m.cols() % 32 == 0 ? Quantizer.quantize(m, dtype) : m);
+        FlexiDepth fd = (FlexiDepth) quantized.defaultPolicy();
+        Transformer tf = quantized.transformer();
+
         int v = tf.config().vocabSize(), layers = tf.config().numLayers(), steps = 12;
         int[] prompt = REF.get("ids_a").toInts();
         float[][] logits = new float[2][], gates = new float[2][];
@@ -145,7 +159,7 @@ class FlexiDepthParityTest {
             error[step] = diff / largest;
             assertThat(error[step]).as("step %d", step).isLessThan(0.02);
         }
-        assertThat(java.util.Arrays.stream(error).sorted().toArray()[steps / 2]).as("median step").isLessThan(1e-5);
+        assertThat(java.util.Arrays.stream(error).sorted().toArray()[steps / 2]).as("median step").isLessThan(medianBound);
         for (int i = 0; i < gates[0].length; i++) {
             assertThat(gates[1][i] > 0.5f).as("decision %d", i).isEqualTo(gates[0][i] > 0.5f);
             assertThat((double) gates[1][i]).as("gate %d", i).isCloseTo(gates[0][i], org.assertj.core.data.Offset.offset(0.02));

@@ -427,17 +427,14 @@ class KernelTest {
             }
         }
         if (Kernels.nativeAvailable() && !(m instanceof ColumnPanels)) {
-            // every level this CPU runs, called directly (portable C is level 0), one token; Q4_0 in its interleaved copy
+            // every level this CPU runs, called directly (portable C is level 0), one token; Q4_0 and Q8_0 in their interleaved copy
             for (int level = 0; level <= Kernels.Native.BEST_LEVEL; level++) {
                 float[] out = new float[rows];
-                if (m instanceof Q4_0Matrix q4) {
-                    Kernels.Native.q4_0x8(level, q4.interleaved(), 0, rows, cols / 32, qx, 0, 1, out, 0, rows, false);
+                if (m.dtype() == DType.Q4_0 || m.dtype() == DType.Q8_0) {
+                    Kernels.Native.x8(m.dtype() == DType.Q4_0 ? Kernels.Native.Q4_0X8_TOKENS : Kernels.Native.Q8_0X8_TOKENS, level,
+                            ((Int8BlockMatrix) m).interleaved(), 0, rows, cols / 32, qx, 0, 1, out, 0, rows, false);
                 } else {
-                    MethodHandle kernel = switch (m.dtype()) {
-                        case Q8_0 -> Kernels.Native.Q8_0_ROWS;
-                        case Q4_K -> Kernels.Native.Q4_K_ROWS;
-                        default -> Kernels.Native.Q6_K_ROWS;
-                    };
+                    MethodHandle kernel = m.dtype() == DType.Q4_K ? Kernels.Native.Q4_K_ROWS : Kernels.Native.Q6_K_ROWS;
                     Kernels.Native.rows(kernel, level, m.segment(), m.dtype().byteSize(cols), rows, cols / m.dtype().blockSize, qx, 0, out, 0, false);
                 }
                 for (int r = 0; r < rows; r++) {

@@ -2,6 +2,7 @@ package org.flexidepth4j.tensor;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.lang.invoke.MethodHandle;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -40,51 +41,32 @@ class SmallBatchDecodeTest {
         assertEveryModeBitForBit(DType.BF16);
     }
 
-    /** The native token kernel at every level this CPU runs (portable C is level 0) against the row kernel of that level. */
-    @Test
-    void nativeTokenKernelEqualsItsRowKernelAtEveryLevel() {
-        if (!Kernels.nativeAvailable()) return;
-        int rows = 37, cols = 2048 + 96, tokens = 11;
-        Matrix m = new KernelTest().randomMatrix(DType.Q8_0, rows, cols).matrix();
-        float[] x = gaussian(tokens * cols);
-        Q8Activations qx = Q8Activations.quantize(x, 0, cols, cols, tokens);
-        for (int level = 0; level <= Kernels.Native.BEST_LEVEL; level++) {
-            for (boolean add : new boolean[] {false, true}) {
-                float[] batched = gaussian(tokens * rows), alone = batched.clone();
-                Kernels.Native.tokens(Kernels.Native.Q8_0_TOKENS, level, m.segment(), DType.Q8_0.byteSize(cols), rows, cols / 32, qx, 0, tokens,
-                        batched, 0, rows, add);
-                for (int t = 0; t < tokens; t++) {
-                    Kernels.Native.rows(Kernels.Native.Q8_0_ROWS, level, m.segment(), DType.Q8_0.byteSize(cols), rows, cols / 32, qx, qx.firstBlock(t),
-                            alone, t * rows, add);
-                }
-                assertThat(Arrays.mismatch(bits(batched), bits(alone))).as("first differing sum, level %d add %s", level, add).isEqualTo(-1);
-            }
-        }
-    }
-
     /**
-     * Interleaved Q4_0 at every level: 2-37 tokens in one call (batched decode and the prefill's token count) against each
-     * token alone, over row ranges that start and end inside a group of 8 (as the pool's 4-row split can), so no sum
-     * depends on the tokens or rows computed beside it.
+     * Interleaved Q4_0 and Q8_0 at every level: 2-37 tokens in one call (batched decode and the prefill's token count)
+     * against each token alone, over row ranges that start and end inside a group of 8 (as the pool's 4-row split can),
+     * so no sum depends on the tokens or rows computed beside it.
      */
     @Test
-    void interleavedQ4_0GivesEachTokenItsSingleTokenSumsAtEveryLevel() {
+    void interleavedKernelsGiveEachTokenItsSingleTokenSumsAtEveryLevel() {
         if (!Kernels.nativeAvailable()) return;
         int rows = 37, cols = 2048 + 96, blocks = cols / 32;
-        Q4_0Matrix m = (Q4_0Matrix) new KernelTest().randomMatrix(DType.Q4_0, rows, cols).matrix();
-        for (int tokens : new int[] {2, 7, Matrix.GEMM_MIN_TOKENS + 5}) {
-            Q8Activations qx = Q8Activations.quantize(gaussian(tokens * cols), 0, cols, cols, tokens);
-            for (int level = 0; level <= Kernels.Native.BEST_LEVEL; level++) {
-                for (boolean add : new boolean[] {false, true}) {
-                    float[] batched = gaussian(tokens * rows), alone = batched.clone();
-                    for (int[] range : new int[][] {{0, 12}, {12, 20}, {20, rows}}) {
-                        Kernels.Native.q4_0x8(level, m.interleaved(), range[0], range[1], blocks, qx, 0, tokens, batched, 0, rows, add);
+        for (DType dtype : new DType[] {DType.Q4_0, DType.Q8_0}) {
+            Int8BlockMatrix m = (Int8BlockMatrix) new KernelTest().randomMatrix(dtype, rows, cols).matrix();
+            MethodHandle kernel = dtype == DType.Q4_0 ? Kernels.Native.Q4_0X8_TOKENS : Kernels.Native.Q8_0X8_TOKENS;
+            for (int tokens : new int[] {2, 7, Matrix.GEMM_MIN_TOKENS + 5}) {
+                Q8Activations qx = Q8Activations.quantize(gaussian(tokens * cols), 0, cols, cols, tokens);
+                for (int level = 0; level <= Kernels.Native.BEST_LEVEL; level++) {
+                    for (boolean add : new boolean[] {false, true}) {
+                        float[] batched = gaussian(tokens * rows), alone = batched.clone();
+                        for (int[] range : new int[][] {{0, 12}, {12, 20}, {20, rows}}) {
+                            Kernels.Native.x8(kernel, level, m.interleaved(), range[0], range[1], blocks, qx, 0, tokens, batched, 0, rows, add);
+                        }
+                        for (int t = 0; t < tokens; t++) {
+                            Kernels.Native.x8(kernel, level, m.interleaved(), 0, rows, blocks, qx, qx.firstBlock(t), 1, alone, t * rows, rows, add);
+                        }
+                        assertThat(Arrays.mismatch(bits(batched), bits(alone)))
+                                .as("first differing sum, %s, %d tokens, level %d add %s", dtype, tokens, level, add).isEqualTo(-1);
                     }
-                    for (int t = 0; t < tokens; t++) {
-                        Kernels.Native.q4_0x8(level, m.interleaved(), 0, rows, blocks, qx, qx.firstBlock(t), 1, alone, t * rows, rows, add);
-                    }
-                    assertThat(Arrays.mismatch(bits(batched), bits(alone))).as("first differing sum, %d tokens, level %d add %s", tokens, level, add)
-                            .isEqualTo(-1);
                 }
             }
         }
