@@ -384,11 +384,7 @@ AVX2_TARGET static void q6_k_tile_avx2(TILE_ARGS) {
     TILE_STORE(acc);
 }
 
-
-
 #endif
-
-
 
 /* ---- BF16: bfloat16 weight rows against float activations (decode, batched decode and prefill) ---- */
 
@@ -546,7 +542,6 @@ static void bf16_matmul(bf16_tile_fn tile, const uint8_t *w, int64_t row_bytes, 
 }
 
 /* ---- exported entry points ---- */
-
 
 /* The best level this CPU runs. */
 FD_EXPORT int32_t fd_best_level(void) {

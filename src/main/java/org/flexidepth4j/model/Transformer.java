@@ -204,9 +204,7 @@ public final class Transformer {
 
     private void keyValues(int l, LayerWeights w, InferenceState s, int n) {
         int d = config.hiddenSize(), kvd = config.kvDim();
-        s.work.matmul(l, w.wk(), n);
-        s.work.matmul(l, w.wv(), n);
-        Matrix.matmul(s.normed, n, w.wk(), s.key, w.wv(), s.value);
+        matmul(l, s.normed, n, w.wk(), s.key, w.wv(), s.value, s);
         for (int t = 0; t < n; t++) {
             if (w.bk() != null) {
                 VectorOps.add(w.bk(), 0, s.key, t * kvd, kvd);
@@ -326,9 +324,7 @@ public final class Transformer {
 
     /** down(act(gate x) * up x) of {@code rows} rows of x into {@code s.projected}, act the variant's SiLU or GELU-tanh. */
     private void gatedFeedForward(int l, Matrix gate, Matrix up, Matrix down, float[] x, int rows, InferenceState s) {
-        s.work.matmul(l, gate, rows);
-        s.work.matmul(l, up, rows);
-        Matrix.matmul(x, rows, gate, s.ffnGate, up, s.ffnUp);
+        matmul(l, x, rows, gate, s.ffnGate, up, s.ffnUp, s);
         if (config.variant().activation() == DecoderVariant.Activation.GELU_TANH) VectorOps.geluTanhMul(s.ffnGate, 0, s.ffnUp, 0, rows * gate.rows());
         else VectorOps.siluMul(s.ffnGate, 0, s.ffnUp, 0, rows * gate.rows());
         matmul(l, down, s.ffnGate, s.projected, rows, s);
@@ -387,6 +383,13 @@ public final class Transformer {
     private void matmul(int l, Matrix w, float[] in, float[] out, int rows, InferenceState s) {
         s.work.matmul(l, w, rows);
         w.matmul(in, out, rows);
+    }
+
+    /** Two matrices over one input (k and v, gate and up), counted as two matmuls: {@link Matrix#matmul(float[], int, Matrix, float[], Matrix, float[])}. */
+    private void matmul(int l, float[] in, int rows, Matrix a, float[] outA, Matrix b, float[] outB, InferenceState s) {
+        s.work.matmul(l, a, rows);
+        s.work.matmul(l, b, rows);
+        Matrix.matmul(in, rows, a, outA, b, outB);
     }
 
     private static void gatherRows(float[] src, int[] rows, int n, int width, float[] dst) {

@@ -99,13 +99,15 @@ public final class Kernels {
          * kernel for any token count.
          */
         static final MethodHandle X8_PACK, Q4_0X8_TOKENS, Q8_0X8_TOKENS;
+        /** fd_bf16_matmul: BF16 weights against float activations, for decode, batched decode and prefill alike. */
+        static final MethodHandle BF16_MATMUL;
 
         static {
             SymbolLookup lib = null;
             String problem = null;
             int level = 0;
             MethodHandle q4k = null, q6k = null, q4kg = null, q6kg = null;
-            MethodHandle x8Pack = null, q4x8Tokens = null, q8x8Tokens = null;
+            MethodHandle x8Pack = null, q4x8Tokens = null, q8x8Tokens = null, bf16 = null;
             try {
                 lib = SymbolLookup.libraryLookup(libraryPath(), Arena.global());
                 Linker linker = Linker.nativeLinker();
@@ -129,6 +131,9 @@ public final class Kernels {
                         ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT);
                 q4x8Tokens = linker.downcallHandle(lib.findOrThrow("fd_q4_0x8_tokens"), x8Tokens, Linker.Option.critical(true));
                 q8x8Tokens = linker.downcallHandle(lib.findOrThrow("fd_q8_0x8_tokens"), x8Tokens, Linker.Option.critical(true));
+                bf16 = linker.downcallHandle(lib.findOrThrow("fd_bf16_matmul"), FunctionDescriptor.ofVoid(ValueLayout.JAVA_INT, ValueLayout.ADDRESS,
+                        ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT,
+                        ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT), Linker.Option.critical(true));
             } catch (Throwable e) {
                 lib = null;
                 problem = e.getMessage() == null ? e.toString() : e.getMessage();
@@ -143,16 +148,8 @@ public final class Kernels {
             X8_PACK = x8Pack;
             Q4_0X8_TOKENS = q4x8Tokens;
             Q8_0X8_TOKENS = q8x8Tokens;
+            BF16_MATMUL = bf16;
         }
-
-        /**
-         * fd_bf16_matmul, BF16 weights against float activations for decode, batched decode and prefill alike (null
-         * when the library did not load).
-         */
-        static final MethodHandle BF16_MATMUL = LIBRARY == null ? null : Linker.nativeLinker().downcallHandle(LIBRARY.findOrThrow("fd_bf16_matmul"),
-                FunctionDescriptor.ofVoid(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
-                        ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT),
-                Linker.Option.critical(true));
 
         /**
          * One BF16 call: out[outOffset + t * outStride + r] (+= when {@code add}) = row r of the {@code cols}-column bf16

@@ -82,9 +82,7 @@ public abstract class Matrix {
         }
         Q8Activations qx = Q8Activations.quantize(x, 0, a.cols, a.cols, tokens);
         int block = RowBlockDot.ROWS, blocksA = (a.rows + block - 1) / block, blocksB = (b.rows + block - 1) / block;
-        long work = (long) (a.rows + b.rows) * a.cols * tokens;
-        int minBlocks = work < PARALLEL_MIN_WORK ? blocksA + blocksB : (int) Math.max(1, PARALLEL_MIN_WORK / ((long) a.cols * tokens) / block);
-        Parallel.pool().forRange(blocksA + blocksB, minBlocks, (start, end) -> {
+        forBlocks(blocksA + blocksB, a.rows + b.rows, a.cols, tokens, (start, end) -> {
             if (start < blocksA) a.int8Rows(qx, 0, tokens, start * block, Math.min(a.rows, Math.min(end, blocksA) * block), outA, 0, a.rows, false);
             if (end > blocksA) b.int8Rows(qx, 0, tokens, Math.max(0, start - blocksA) * block, Math.min(b.rows, (end - blocksA) * block), outB, 0, b.rows, false);
         });
@@ -106,17 +104,25 @@ public abstract class Matrix {
 
     /** Splits the output rows over the pool when the work pays for the hand-off. */
     private void forRows(int tokens, Parallel.RangeBody task) {
-        long work = (long) rows * cols * tokens;
-        if (work < PARALLEL_MIN_WORK) {
-            task.run(0, rows);
-            return;
-        }
         // Split at whole blocks of RowBlockDot.ROWS rows, so which kernel sums a row (a block's dotRows or the tail's
         // dot) depends on neither the thread count nor the token count: a sequence decoded in a batch then gets its
         // single-token sums even where the interpreted Vector API reduces dotRows and dot differently.
         int block = RowBlockDot.ROWS;
-        int minBlocks = (int) Math.max(1, PARALLEL_MIN_WORK / ((long) cols * tokens) / block);
-        Parallel.pool().forRange((rows + block - 1) / block, minBlocks, (start, end) -> task.run(start * block, Math.min(rows, end * block)));
+        forBlocks((rows + block - 1) / block, rows, cols, tokens, (start, end) -> task.run(start * block, Math.min(rows, end * block)));
+    }
+
+    /**
+     * Blocks [0, blocks) of {@link RowBlockDot#ROWS} rows each (their rows {@code rows} in all, of {@code cols}
+     * columns, against {@code tokens} tokens) over the pool: on the calling thread below {@link #PARALLEL_MIN_WORK}
+     * multiply-adds, else in chunks of at least that much work.
+     */
+    private static void forBlocks(int blocks, int rows, int cols, int tokens, Parallel.RangeBody task) {
+        if ((long) rows * cols * tokens < PARALLEL_MIN_WORK) {
+            task.run(0, blocks);
+            return;
+        }
+        int minBlocks = (int) Math.max(1, PARALLEL_MIN_WORK / ((long) cols * tokens) / RowBlockDot.ROWS);
+        Parallel.pool().forRange(blocks, minBlocks, task);
     }
 
     /**
